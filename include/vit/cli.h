@@ -1,0 +1,54 @@
+// The command-line front end: options in a struct, one function that declares them, one that
+// runs them, and one mapping from errors to exit statuses. Parsing is testable without a
+// process (run_cli takes the arguments and the streams).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace vit {
+
+// Documented in README.md and --help.
+enum class ExitCode : int {
+  Ok = 0,           // every input classified
+  SomeFailed = 1,   // some inputs failed (others done)
+  Usage = 2,        // bad command line
+  ModelLoad = 3,    // the model could not be loaded (file, format, or device unavailable)
+  Internal = 4,     // anything unexpected
+};
+
+struct CliOptions {
+  // model and device
+  std::string model;  // -m; default $VIT_CLASSIFY_MODEL, else models/
+  std::string device = "auto";
+  int threads = 0;
+  int heads = 0;
+  std::string labels_path;
+  // preprocessing
+  std::string preset = "auto";
+  std::string resize, crop, interpolation, mean, std;
+  // classify
+  std::vector<std::string> inputs;
+  int top_k = 5;
+  std::string format = "text";
+  int batch_size = 8;
+  // logging
+  int verbose = 0;
+  bool quiet = false;
+};
+
+void declare_options(CLI::App& app, CliOptions& o);
+
+// Parses args (without the program name) and runs; results to out, logs to err.
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Finds the model to use when -m is not given: $VIT_CLASSIFY_MODEL, else the one in models/
+// (beside the working directory, the executable, or the source tree). Throws UsageError.
+std::string default_model_path();
+
+}  // namespace vit

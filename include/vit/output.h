@@ -1,0 +1,56 @@
+// Result records and their output formats (text, JSON Lines, CSV, TSV): one function per
+// format, all writing to a std::ostream that the caller owns. Results only; logs go elsewhere.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "vit/labels.h"
+
+namespace vit {
+
+enum class Format { Text, Json, Csv, Tsv };
+Format parse_format(const std::string& s);  // throws UsageError
+const char* format_name(Format f);
+
+struct Prediction {
+  int index = 0;
+  std::string label;
+  float probability = 0;
+};
+
+struct Record {
+  std::string file;
+  bool ok = false;
+  std::string error;                     // when !ok
+  std::vector<Prediction> predictions;   // best first
+};
+
+// The k most probable classes of one row of probabilities, best first (ties: lower index).
+std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels);
+
+class RecordWriter {
+ public:
+  // model: shown in JSON records. multiple: text output names each file above its results.
+  RecordWriter(std::ostream& out, Format format, int top_k, std::string model, bool multiple);
+  void header();  // CSV/TSV column names; nothing for text and JSON
+  void write(const Record& r);  // one record, flushed
+
+ private:
+  void write_text(const Record& r);
+  void write_json(const Record& r);
+  void write_delimited(const Record& r, char sep);
+
+  std::ostream& out_;
+  Format format_;
+  int top_k_;
+  std::string model_;
+  bool multiple_;
+  bool first_ = true;
+};
+
+std::string csv_field(const std::string& s);  // RFC 4180 quoting when needed
+std::string tsv_field(const std::string& s);  // tabs and line breaks become spaces
+
+}  // namespace vit

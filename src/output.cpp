@@ -1,0 +1,140 @@
+// Output formats for result records; see include/vit/output.h.
+#include "vit/output.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+Format parse_format(const std::string& s) {
+  if (s == "text") return Format::Text;
+  if (s == "json" || s == "jsonl") return Format::Json;
+  if (s == "csv") return Format::Csv;
+  if (s == "tsv") return Format::Tsv;
+  throw UsageError("unknown format '" + s + "' (expected text, json, csv or tsv)");
+}
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::Text: return "text";
+    case Format::Json: return "json";
+    case Format::Csv: return "csv";
+    case Format::Tsv: return "tsv";
+  }
+  return "?";
+}
+
+std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels) {
+  k = std::max(0, std::min(k, classes));
+  std::vector<int> idx(classes);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) {
+    return probs[a] != probs[b] ? probs[a] > probs[b] : a < b;
+  });
+  std::vector<Prediction> out;
+  for (int i = 0; i < k; ++i) out.push_back({idx[i], labels.name(static_cast<size_t>(idx[i])), probs[idx[i]]});
+  return out;
+}
+
+RecordWriter::RecordWriter(std::ostream& out, Format format, int top_k, std::string model, bool multiple)
+    : out_(out), format_(format), top_k_(top_k), model_(std::move(model)), multiple_(multiple) {}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string tsv_field(const std::string& s) {
+  std::string r = s;
+  std::replace_if(r.begin(), r.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+  return r;
+}
+
+void RecordWriter::header() {
+  if (format_ != Format::Csv && format_ != Format::Tsv) return;
+  const char sep = format_ == Format::Csv ? ',' : '\t';
+  out_ << "file" << sep << "ok" << sep << "error";
+  for (int i = 1; i <= top_k_; ++i) out_ << sep << "index_" << i << sep << "label_" << i << sep << "probability_" << i;
+  out_ << '\n';
+  out_.flush();
+}
+
+void RecordWriter::write(const Record& r) {
+  switch (format_) {
+    case Format::Text: write_text(r); break;
+    case Format::Json: write_json(r); break;
+    case Format::Csv: write_delimited(r, ','); break;
+    case Format::Tsv: write_delimited(r, '\t'); break;
+  }
+  out_.flush();
+  first_ = false;
+}
+
+static std::string prob4(float p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(p));
+  return buf;
+}
+
+void RecordWriter::write_text(const Record& r) {
+  if (!r.ok) return;  // text is for people: the error is logged on stderr
+  if (multiple_) out_ << (first_ ? "" : "\n") << r.file << ":\n";
+  size_t width = 0;
+  for (const auto& p : r.predictions) width = std::max(width, p.label.size());
+  for (const auto& p : r.predictions) {
+    char idx[16];
+    std::snprintf(idx, sizeof idx, "%-4d", p.index);
+    out_ << (multiple_ ? "  " : "") << idx << " " << p.label << std::string(width - p.label.size() + 2, ' ')
+         << prob4(p.probability) << '\n';
+  }
+}
+
+void RecordWriter::write_json(const Record& r) {
+  nlohmann::ordered_json j;
+  j["file"] = r.file;
+  j["ok"] = r.ok;
+  if (!r.ok) {
+    j["error"] = r.error;
+  } else {
+    j["model"] = model_;
+    auto preds = nlohmann::ordered_json::array();
+    for (const auto& p : r.predictions) {
+      nlohmann::ordered_json e;
+      e["index"] = p.index;
+      e["label"] = p.label;
+      e["probability"] = std::round(static_cast<double>(p.probability) * 1e6) / 1e6;
+      preds.push_back(e);
+    }
+    j["predictions"] = preds;
+  }
+  // File names need not be UTF-8: invalid bytes become U+FFFD rather than failing the record.
+  out_ << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+}
+
+void RecordWriter::write_delimited(const Record& r, char sep) {
+  auto field = [&](const std::string& s) { return sep == ',' ? csv_field(s) : tsv_field(s); };
+  out_ << field(r.file) << sep << (r.ok ? "true" : "false") << sep << field(r.error);
+  for (int i = 0; i < top_k_; ++i) {
+    if (i < static_cast<int>(r.predictions.size())) {
+      const auto& p = r.predictions[i];
+      char prob[32];
+      std::snprintf(prob, sizeof prob, "%.6f", static_cast<double>(p.probability));
+      out_ << sep << p.index << sep << field(p.label) << sep << prob;
+    } else {
+      out_ << sep << sep << sep;
+    }
+  }
+  out_ << '\n';
+}
+
+}  // namespace vit

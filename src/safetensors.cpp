@@ -1,0 +1,215 @@
+// Validating safetensors reader; see include/vit/safetensors.h.
+#include "vit/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+namespace {
+
+struct DTypeInfo {
+  DType dtype;
+  const char* name;
+  size_t size;
+};
+
+constexpr DTypeInfo kDTypes[] = {
+    {DType::BOOL, "BOOL", 1}, {DType::U8, "U8", 1},     {DType::I8, "I8", 1},
+    {DType::F8_E5M2, "F8_E5M2", 1}, {DType::F8_E4M3, "F8_E4M3", 1}, {DType::I16, "I16", 2},
+    {DType::U16, "U16", 2},   {DType::F16, "F16", 2},   {DType::BF16, "BF16", 2},
+    {DType::I32, "I32", 4},   {DType::U32, "U32", 4},   {DType::F32, "F32", 4},
+    {DType::F64, "F64", 8},   {DType::I64, "I64", 8},   {DType::U64, "U64", 8},
+};
+
+const DTypeInfo& info(DType t) {
+  for (const auto& d : kDTypes)
+    if (d.dtype == t) return d;
+  throw Error("internal: unknown DType value");
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+const char* dtype_name(DType t) { return info(t).name; }
+size_t dtype_size(DType t) { return info(t).size; }
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ModelError("cannot open model file '" + path + "': " + errno_text());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    std::string why = errno_text();
+    ::close(fd);
+    throw ModelError("cannot stat model file '" + path + "': " + why);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw ModelError("model path '" + path + "' is a directory, not a weights file");
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ == 0) {
+    ::close(fd);
+    throw ModelError("model file '" + path + "' is empty (0 bytes). Perhaps an interrupted download?");
+  }
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  std::string why = errno_text();
+  ::close(fd);
+  if (p == MAP_FAILED) throw ModelError("cannot memory-map model file '" + path + "': " + why);
+  data_ = static_cast<const uint8_t*>(p);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+bool looks_like_safetensors(const uint8_t* data, size_t size) {
+  if (size < 10) return false;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | data[i];
+  return n >= 2 && n <= size - 8 && data[8] == '{';
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {
+  using nlohmann::json;
+  const uint8_t* base = file_->data();
+  const size_t size = file_->size();
+  const std::string where = "[safetensors] '" + path + "': ";
+
+  // 1. the 8-byte header length must be there.
+  if (size < 8)
+    throw ModelError(where + "the file is only " + std::to_string(size) +
+                     " bytes long, shorter than the 8-byte header length. Perhaps a truncated download?");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | base[i];
+  // 2. header length limit.
+  if (n > kMaxHeaderSize)
+    throw ModelError(where + "the JSON header claims " + std::to_string(n) + " bytes, over the " +
+                     std::to_string(kMaxHeaderSize) + "-byte limit. Is this a safetensors file at all?");
+  // 3. the header must fit in the file (8 + n cannot overflow after check 2).
+  if (8 + n > size)
+    throw ModelError(where + "the JSON header is " + std::to_string(n) + " bytes long but the file is only " +
+                     std::to_string(size) + " bytes. Perhaps an incomplete download or corrupt file?");
+
+  // 4. the header is UTF-8 JSON, an object, with known dtypes; duplicate names are invalid.
+  const char* hbeg = reinterpret_cast<const char*>(base + 8);
+  const char* hend = hbeg + n;
+  if (n == 0 || *hbeg != '{')
+    throw ModelError(where + "the JSON header does not start with '{'. Not a safetensors file?");
+  std::set<std::string> seen;
+  std::string duplicate;
+  json header;
+  try {
+    header = json::parse(hbeg, hend, [&](int depth, json::parse_event_t ev, json& parsed) {
+      if (ev == json::parse_event_t::key && depth == 1) {
+        const std::string& k = parsed.get_ref<const std::string&>();
+        if (!seen.insert(k).second && duplicate.empty()) duplicate = k;
+      }
+      return true;
+    });
+  } catch (const json::exception& e) {
+    throw ModelError(where + "the header is not valid UTF-8 JSON (" + e.what() + "). Corrupt file?");
+  }
+  if (!duplicate.empty()) throw ModelError(where + "the header names tensor '" + duplicate + "' more than once");
+  if (!header.is_object()) throw ModelError(where + "the JSON header is not an object");
+
+  struct Entry {
+    TensorView view;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const json& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) throw ModelError(where + "__metadata__ is not an object of strings");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string())
+          throw ModelError(where + "__metadata__ value for '" + m.key() + "' is not a string");
+        metadata_[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string tw = where + "tensor '" + name + "': ";
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+      throw ModelError(tw + "entry must be an object with dtype, shape and data_offsets");
+    const json& jd = v["dtype"];
+    if (!jd.is_string()) throw ModelError(tw + "dtype is not a string");
+    const std::string dname = jd.get<std::string>();
+    const DTypeInfo* di = nullptr;
+    for (const auto& d : kDTypes)
+      if (dname == d.name) di = &d;
+    if (!di) throw ModelError(tw + "unknown dtype '" + dname + "'");
+    const json& js = v["shape"];
+    if (!js.is_array()) throw ModelError(tw + "shape is not an array");
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    bool overflow = false;
+    for (const json& d : js) {
+      if (!d.is_number_unsigned()) throw ModelError(tw + "shape holds something other than a non-negative integer");
+      uint64_t dim = d.get<uint64_t>();
+      if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) overflow = true;
+      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
+      numel *= dim;
+      shape.push_back(static_cast<int64_t>(dim));
+    }
+    const json& jo = v["data_offsets"];
+    if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() || !jo[1].is_number_unsigned())
+      throw ModelError(tw + "data_offsets must be two non-negative integers");
+    uint64_t b = jo[0].get<uint64_t>(), e = jo[1].get<uint64_t>();
+    // 6. element count x dtype size must not overflow.
+    if (overflow || numel > std::numeric_limits<uint64_t>::max() / di->size)
+      throw ModelError(tw + "shape's element count overflows");
+    entries.push_back({TensorView{name, di->dtype, shape, nullptr, static_cast<size_t>(numel * di->size)}, b, e});
+  }
+
+  // 5. offsets tile the buffer exactly, in order of begin; 6. sizes match.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t expected = 0;
+  for (const Entry& en : entries) {
+    const std::string tw = where + "tensor '" + en.view.name + "': ";
+    if (en.begin != expected || en.end < en.begin)
+      throw ModelError(tw + "data_offsets [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
+                       "] do not continue the buffer at byte " + std::to_string(expected) +
+                       " (offsets must tile the data buffer with no gap or overlap)");
+    if (en.end - en.begin != en.view.nbytes)
+      throw ModelError(tw + "data_offsets span " + std::to_string(en.end - en.begin) + " bytes but dtype " +
+                       dtype_name(en.view.dtype) + " and its shape need " + std::to_string(en.view.nbytes));
+    expected = en.end;
+  }
+  // 7. the buffer ends exactly at the end of the file.
+  const uint64_t buffer_size = size - 8 - n;
+  if (expected != buffer_size)
+    throw ModelError(where + "the tensors cover " + std::to_string(expected) + " bytes of data but the file holds " +
+                     std::to_string(buffer_size) + " after the header" +
+                     (expected > buffer_size ? ". Perhaps a truncated download?" : " (trailing bytes)."));
+
+  const uint8_t* data = base + 8 + n;
+  tensors_.reserve(entries.size());
+  for (Entry& en : entries) {
+    en.view.data = data + en.begin;
+    tensors_.push_back(std::move(en.view));
+  }
+}
+
+const TensorView* SafetensorsFile::find(const std::string& name) const {
+  for (const auto& t : tensors_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+}  // namespace vit
