@@ -31,6 +31,8 @@ bool blas_is_reference(const std::string& path) {
   return path.find("/blas/libblas.so") != std::string::npos;
 }
 
+bool cuda_available() { return torch::cuda::is_available(); }
+
 int set_math_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);  // LibTorch starts with 1 intra-op thread on some machines

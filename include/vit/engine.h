@@ -77,6 +77,9 @@ PreprocessConfig auto_preprocess(const std::string& family, bool deit, int image
 std::string blas_library_path();
 bool blas_is_reference(const std::string& path);
 
+// Whether this build's LibTorch can use a CUDA device now.
+bool cuda_available();
+
 // Threads for math (LibTorch intra-op); returns the number in effect.
 int set_math_threads(int threads);
 

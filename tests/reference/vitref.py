@@ -1,0 +1,176 @@
+"""Reference helpers for vit-classify's tests: safetensors I/O and the three checkpoint
+layouts (timm, torchvision, Hugging Face), written independently of the C++ loader.
+The reference model is always torchvision's own VisionTransformer."""
+import json
+import struct
+from functools import partial
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.models.vision_transformer import VisionTransformer
+
+_DT = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+       torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
+_NP = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
+
+
+def save_safetensors(path, tensors, metadata=None, align=True):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        raw = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
+        header[name] = {"dtype": _DT[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    if align:
+        h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        raw = data[8 + n + b:8 + n + e]
+        if info["dtype"] == "BF16":
+            t = torch.from_numpy(np.frombuffer(raw, dtype=np.int16).copy()).view(torch.bfloat16)
+        else:
+            t = torch.from_numpy(np.frombuffer(raw, dtype=_NP[info["dtype"]]).copy())
+        out[name] = t.reshape(info["shape"])
+    return out
+
+
+def build_torchvision(image_size, patch, depth, heads, dim, mlp, classes):
+    return VisionTransformer(image_size, patch, depth, heads, dim, mlp, num_classes=classes,
+                             norm_layer=partial(nn.LayerNorm, eps=1e-6)).eval()
+
+
+def randomize(model, seed):
+    """Every parameter non-trivial: torchvision zero-initialises the head, class token and
+    attention biases, which would hide bugs in a parity test."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g) * 0.02
+            if "ln" in name and name.endswith("weight"):
+                p.copy_(1 + 5 * noise)
+            elif name.startswith("heads.head.weight"):
+                p.copy_(noise * 5)
+            else:
+                p.add_(noise * (5 if p.dim() == 1 or "token" in name else 1))
+    return model
+
+
+def tv_to_timm(sd):
+    out = {}
+    for k, v in sd.items():
+        if k == "class_token":
+            out["cls_token"] = v
+        elif k == "encoder.pos_embedding":
+            out["pos_embed"] = v
+        elif k.startswith("conv_proj."):
+            out["patch_embed.proj." + k.split(".")[-1]] = v
+        elif k.startswith("encoder.ln."):
+            out["norm." + k.split(".")[-1]] = v
+        elif k.startswith("heads.head."):
+            out["head." + k.split(".")[-1]] = v
+        elif k.startswith("encoder.layers.encoder_layer_"):
+            rest = k[len("encoder.layers.encoder_layer_"):]
+            i, sub = rest.split(".", 1)
+            sub = (sub.replace("ln_1", "norm1").replace("ln_2", "norm2")
+                   .replace("self_attention.in_proj_weight", "attn.qkv.weight")
+                   .replace("self_attention.in_proj_bias", "attn.qkv.bias")
+                   .replace("self_attention.out_proj", "attn.proj")
+                   .replace("mlp.0", "mlp.fc1").replace("mlp.3", "mlp.fc2"))
+            out[f"blocks.{i}.{sub}"] = v
+        else:
+            raise KeyError(k)
+    return out
+
+
+def timm_to_tv(sd):
+    inv = {}
+    for k, v in sd.items():
+        if k == "cls_token":
+            inv["class_token"] = v
+        elif k == "pos_embed":
+            inv["encoder.pos_embedding"] = v
+        elif k.startswith("patch_embed.proj."):
+            inv["conv_proj." + k.split(".")[-1]] = v
+        elif k.startswith("norm."):
+            inv["encoder.ln." + k.split(".")[-1]] = v
+        elif k.startswith("head."):
+            inv["heads.head." + k.split(".")[-1]] = v
+        elif k.startswith("blocks."):
+            _, i, sub = k.split(".", 2)
+            sub = (sub.replace("norm1", "ln_1").replace("norm2", "ln_2")
+                   .replace("attn.qkv.weight", "self_attention.in_proj_weight")
+                   .replace("attn.qkv.bias", "self_attention.in_proj_bias")
+                   .replace("attn.proj", "self_attention.out_proj")
+                   .replace("mlp.fc1", "mlp.0").replace("mlp.fc2", "mlp.3"))
+            inv[f"encoder.layers.encoder_layer_{i}.{sub}"] = v
+        else:
+            raise KeyError(k)
+    return inv
+
+
+def tv_to_hf(sd, dim):
+    out = {}
+    for k, v in sd.items():
+        if k == "class_token":
+            out["vit.embeddings.cls_token"] = v
+        elif k == "encoder.pos_embedding":
+            out["vit.embeddings.position_embeddings"] = v
+        elif k.startswith("conv_proj."):
+            out["vit.embeddings.patch_embeddings.projection." + k.split(".")[-1]] = v
+        elif k.startswith("encoder.ln."):
+            out["vit.layernorm." + k.split(".")[-1]] = v
+        elif k.startswith("heads.head."):
+            out["classifier." + k.split(".")[-1]] = v
+        else:
+            rest = k[len("encoder.layers.encoder_layer_"):]
+            i, sub = rest.split(".", 1)
+            p = f"vit.encoder.layer.{i}."
+            kind = sub.split(".")[-1] if "." in sub else sub
+            if sub.startswith("self_attention.in_proj_"):
+                kind = "weight" if sub.endswith("weight") else "bias"
+                q, kk, vv = v.split(dim, 0)
+                out[p + "attention.attention.query." + kind] = q
+                out[p + "attention.attention.key." + kind] = kk
+                out[p + "attention.attention.value." + kind] = vv
+            elif sub.startswith("self_attention.out_proj."):
+                out[p + "attention.output.dense." + kind] = v
+            elif sub.startswith("ln_1."):
+                out[p + "layernorm_before." + kind] = v
+            elif sub.startswith("ln_2."):
+                out[p + "layernorm_after." + kind] = v
+            elif sub.startswith("mlp.0."):
+                out[p + "intermediate.dense." + kind] = v
+            elif sub.startswith("mlp.3."):
+                out[p + "output.dense." + kind] = v
+            else:
+                raise KeyError(k)
+    return out
+
+
+def hf_config(dim, depth, heads, mlp, image_size, patch, classes, eps=1e-6):
+    return {"architectures": ["ViTForImageClassification"], "model_type": "vit", "hidden_size": dim,
+            "num_hidden_layers": depth, "num_attention_heads": heads, "intermediate_size": mlp,
+            "hidden_act": "gelu", "layer_norm_eps": eps, "image_size": image_size, "patch_size": patch,
+            "num_channels": 3, "qkv_bias": True,
+            "id2label": {str(i): f"LABEL_{i}" for i in range(classes)},
+            "label2id": {f"LABEL_{i}": i for i in range(classes)}}

@@ -1,0 +1,173 @@
+// The command line: parsing, output formats, exit statuses and error messages, run in
+// process on argument vectors, plus a few runs of the real binary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_util.h"
+#include "vit/cli.h"
+
+using namespace vit;
+namespace t = vit::test;
+
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out, err;
+};
+
+CliRun run(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  const int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> r;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) r.push_back(l);
+  return r;
+}
+
+class CliWithModel : public ::testing::Test {
+ protected:
+  void SetUp() override { VIT_REQUIRE_FILE(t::real_weights()); }
+  std::string model = t::real_weights();
+  std::string cat = t::skimage("chelsea.png");
+};
+
+}  // namespace
+
+TEST(Cli, UnknownFlagIsUsageError) {
+  const CliRun r = run({"--no-such-flag", "x.jpg"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--no-such-flag"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(Cli, VersionAndHelp) {
+  CliRun r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, std::string("vit-classify ") + VIT_CLASSIFY_VERSION + "\n");
+  r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("Exit status"), std::string::npos);
+  EXPECT_NE(r.out.find("--preset"), std::string::npos);
+}
+
+TEST(Cli, NoInputsIsUsageError) {
+  const CliRun r = run({"-m", "whatever.safetensors"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no input images"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadOptionValues) {
+  EXPECT_EQ(run({"--format", "xml", "a.jpg"}).code, 2);
+  EXPECT_EQ(run({"--preset", "imagenet", "a.jpg"}).code, 2);
+  EXPECT_EQ(run({"-k", "0", "a.jpg"}).code, 2);
+  EXPECT_EQ(run({"--threads", "-1", "a.jpg"}).code, 2);
+  EXPECT_EQ(run({"--labels", "/no/such/labels.txt", "a.jpg"}).code, 2);
+}
+
+TEST(Cli, MissingModelIsModelError) {
+  const CliRun r = run({"-m", "/no/such/model.safetensors", "a.jpg"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
+}
+
+TEST_F(CliWithModel, TextOutput) {
+  const CliRun r = run({"-m", model, cat});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto l = lines(r.out);
+  ASSERT_EQ(l.size(), 5u) << r.out;
+  EXPECT_EQ(l[0].substr(0, 18), "285  Egyptian cat ");
+  EXPECT_EQ(l[0].substr(l[0].size() - 6), "0.8128") << l[0];
+  // Probabilities line up in one column.
+  for (const auto& x : l) EXPECT_EQ(x.size(), l[0].size()) << x;
+}
+
+TEST_F(CliWithModel, JsonRecordsWithFailures) {
+  t::TempDir dir;
+  t::write_bytes(dir.file("notes.jpg"), "plain text\n");
+  const CliRun r = run({"-m", model, "-k", "3", "--format", "json", cat, dir.file("notes.jpg"), dir.file("gone.png")});
+  EXPECT_EQ(r.code, 1);
+  const auto l = lines(r.out);
+  ASSERT_EQ(l.size(), 3u) << r.out;
+  auto a = nlohmann::json::parse(l[0]);
+  EXPECT_EQ(a["file"], cat);
+  EXPECT_EQ(a["ok"], true);
+  EXPECT_EQ(a["model"], "vit_tiny_patch16_224.safetensors");
+  ASSERT_EQ(a["predictions"].size(), 3u);
+  EXPECT_EQ(a["predictions"][0]["index"], 285);
+  EXPECT_EQ(a["predictions"][0]["label"], "Egyptian cat");
+  EXPECT_NEAR(a["predictions"][0]["probability"].get<double>(), 0.813, 0.01);
+  auto b = nlohmann::json::parse(l[1]);
+  EXPECT_EQ(b["ok"], false);
+  EXPECT_NE(b["error"].get<std::string>().find("text file"), std::string::npos);
+  auto c = nlohmann::json::parse(l[2]);
+  EXPECT_EQ(c["ok"], false);
+  EXPECT_NE(r.err.find("gone.png"), std::string::npos) << "errors are also logged on stderr";
+}
+
+TEST_F(CliWithModel, CsvQuotesLabels) {
+  const CliRun r = run({"-m", model, "-k", "3", "--format", "csv", cat});
+  EXPECT_EQ(r.code, 0);
+  const auto l = lines(r.out);
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0], "file,ok,error,index_1,label_1,probability_1,index_2,label_2,probability_2,index_3,label_3,probability_3");
+  EXPECT_NE(l[1].find(",\"tabby, tabby cat\","), std::string::npos) << l[1];
+}
+
+TEST_F(CliWithModel, UserLabelsAndVerbosePreset) {
+  t::TempDir dir;
+  std::string names;
+  for (int i = 0; i < 1000; ++i) names += "label" + std::to_string(i) + "\n";
+  t::write_bytes(dir.file("labels.txt"), names);
+  const CliRun r = run({"-m", model, "-k", "1", "-v", "--labels", dir.file("labels.txt"), "--preset", "hf", "--mean", "0.5",
+                     cat});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 13), "285  label285");
+  EXPECT_NE(r.err.find("preset hf+overrides"), std::string::npos) << r.err;
+}
+
+TEST_F(CliWithModel, CropThatDoesNotFitTheModel) {
+  const CliRun r = run({"-m", model, "--crop", "200", cat});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--crop"), std::string::npos) << r.err;
+}
+
+TEST_F(CliWithModel, CudaOnCpuBuild) {
+  const CliRun r = run({"-m", model, "--device", "cuda", cat});
+  if (r.code == 0) GTEST_SKIP() << "CUDA available here";
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("CUDA"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(CliWithModel, ModelFromEnvironment) {
+  ::setenv("VIT_CLASSIFY_MODEL", model.c_str(), 1);
+  const CliRun r = run({"-k", "1", cat});
+  ::unsetenv("VIT_CLASSIFY_MODEL");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 3), "285");
+}
+
+TEST(Binary, ExitStatusAndCleanStdout) {
+  const std::string bin = VIT_BINARY;
+  int status = std::system((bin + " --bogus >/dev/null 2>&1").c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  if (!t::exists(t::real_weights())) GTEST_SKIP() << "needs " << t::real_weights();
+  t::TempDir dir;
+  status = std::system((bin + " -m '" + t::real_weights() + "' -k 2 --format json '" + t::skimage("chelsea.png") +
+                        "' /nonexistent.png >" + dir.file("out") + " 2>" + dir.file("err"))
+                           .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const auto out = lines(t::read_bytes(dir.file("out")));
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& l : out) EXPECT_NO_THROW(nlohmann::json::parse(l)) << "stdout holds only records: " << l;
+  EXPECT_NE(t::read_bytes(dir.file("err")).find("nonexistent.png"), std::string::npos);
+}

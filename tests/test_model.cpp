@@ -1,0 +1,216 @@
+// The hand-built ViT against torchvision's VisionTransformer: logits to 1e-4 for every
+// layout (timm, torchvision, Hugging Face, TorchScript, DeiT wrapper, F16/BF16), on random
+// small and full-size ViT-B/16 weights and on the real ViT-Ti weights. Then each way a
+// weights file can be wrong.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "vit/engine.h"
+#include "vit/errors.h"
+
+using namespace vit;
+namespace t = vit::test;
+
+namespace {
+
+struct ParityCase {
+  std::string name;     // test name
+  std::string dir;      // fixture subfolder
+  std::string model;    // file under dir ("" = the shared real weights)
+  std::string ref_key;  // tensor in ref.safetensors
+  int heads;            // --heads (0 = from config or width)
+};
+
+std::ostream& operator<<(std::ostream& o, const ParityCase& c) { return o << c.name; }
+
+class LogitParity : public ::testing::TestWithParam<ParityCase> {};
+
+TEST_P(LogitParity, MatchesTorchvision) {
+  const ParityCase& c = GetParam();
+  const std::string dir = t::fixtures() + "/" + c.dir;
+  const std::string model = c.model.empty() ? t::real_weights() : dir + "/" + c.model;
+  VIT_REQUIRE_FILE(dir + "/ref.safetensors");
+  VIT_REQUIRE_FILE(model);
+  SafetensorsFile ref(dir + "/ref.safetensors");
+  std::vector<int64_t> shape;
+  const auto input = t::read_f32(ref, "input", &shape);
+  const auto expected = t::read_f32(ref, c.ref_key);
+  EngineOptions o;
+  o.model_path = model;
+  o.heads = c.heads;
+  Engine engine(o);
+  EXPECT_EQ(engine.info().image_size, shape[2]);
+  const auto got = engine.logits(input.data(), static_cast<int>(shape[0]));
+  const float diff = t::max_abs_diff(got, expected);
+  std::cout << "[parity " << c.name << "] max |logit diff| = " << diff << "\n";
+  EXPECT_LT(diff, 1e-4f);
+}
+
+const std::vector<ParityCase> kCases = {
+    {"small_timm", "small", "timm.safetensors", "logits", 3},
+    {"small_torchvision", "small", "tv.pth", "logits", 3},
+    {"small_torchvision_old_names", "small", "tv_old.pth", "logits", 3},
+    {"small_hf", "small", "hf/model.safetensors", "logits", 0},
+    {"small_deit_wrapper", "small", "deit.pth", "logits", 3},
+    {"small_torchscript", "small", "scripted.pt", "logits", 0},
+    {"small_unaligned_header", "small", "unaligned.safetensors", "logits", 3},
+    {"small_f16", "small", "f16.safetensors", "logits_f16", 3},
+    {"small_bf16", "small", "bf16.safetensors", "logits_bf16", 3},
+    {"patch32_timm", "p32", "timm.safetensors", "logits", 4},
+    {"patch32_torchvision", "p32", "tv.pth", "logits", 4},
+    {"patch32_hf", "p32", "hf/model.safetensors", "logits", 0},
+    {"patch32_torchscript", "p32", "scripted.pt", "logits", 0},
+    {"deit_distilled", "distilled", "timm.safetensors", "logits", 3},
+    {"vit_b16_random_timm", "base", "timm.safetensors", "logits", 0},
+    {"vit_b16_random_torchvision", "base", "tv.pth", "logits", 0},
+    {"vit_b16_random_hf", "base", "hf/model.safetensors", "logits", 0},
+    {"vit_b16_random_torchscript", "base", "scripted.pt", "logits", 0},
+    {"real_vit_ti_timm", "real", "", "logits", 0},
+    {"real_vit_ti_torchvision", "real", "tv.pth", "logits", 0},
+    {"real_vit_ti_hf", "real", "hf/model.safetensors", "logits", 0},
+    {"real_vit_ti_torchscript", "real", "scripted.pt", "logits", 0},
+};
+
+INSTANTIATE_TEST_SUITE_P(Layouts, LogitParity, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return info.param.name; });
+
+// Loading `path` must fail with a ModelError whose message contains `needle`.
+void expect_model_error(const std::string& path, const std::string& needle, int heads = 3) {
+  EngineOptions o;
+  o.model_path = path;
+  o.heads = heads;
+  try {
+    Engine e(o);
+    ADD_FAILURE() << "loaded " << path;
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+class BadWeights : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    src_ = t::fixtures() + "/small/timm.safetensors";
+    if (!t::exists(src_)) GTEST_SKIP() << "needs " << src_ << " (make_fixtures.py)";
+    entries_ = t::read_entries(src_);
+  }
+  std::string write(const std::vector<t::StEntry>& e) {
+    const std::string p = dir_.file("model.safetensors");
+    t::write_safetensors(p, e);
+    return p;
+  }
+  std::string src_;
+  std::vector<t::StEntry> entries_;
+  t::TempDir dir_;
+};
+
+TEST_F(BadWeights, RewrittenFileStillLoads) {  // the writer itself is right
+  EngineOptions o;
+  o.model_path = write(entries_);
+  o.heads = 3;
+  EXPECT_NO_THROW(Engine e(o));
+}
+
+TEST_F(BadWeights, MissingTensor) {
+  auto e = entries_;
+  e.erase(std::remove_if(e.begin(), e.end(), [](const auto& x) { return x.name == "blocks.1.mlp.fc2.bias"; }), e.end());
+  expect_model_error(write(e), "missing tensor 'blocks.1.mlp.fc2.bias'");
+}
+
+TEST_F(BadWeights, ExtraTensor) {
+  auto e = entries_;
+  e.push_back({"blocks.0.attn.extra.weight", "F32", {2}, std::string(8, '\0')});
+  expect_model_error(write(e), "unexpected tensor 'blocks.0.attn.extra.weight'");
+}
+
+TEST_F(BadWeights, WrongShape) {
+  auto e = entries_;
+  for (auto& x : e)
+    if (x.name == "head.bias") {
+      x.shape = {11};
+      x.bytes += std::string(4, '\0');
+    }
+  expect_model_error(write(e), "tensor 'head.bias' has shape [11]");
+}
+
+TEST_F(BadWeights, IntegerWeights) {
+  auto e = entries_;
+  for (auto& x : e)
+    if (x.name == "norm.bias") {
+      x.dtype = "I32";
+    }
+  expect_model_error(write(e), "has dtype I32");
+}
+
+TEST_F(BadWeights, HeadsUnknownForUnusualWidth) {
+  expect_model_error(write(entries_), "pass --heads N", 0);
+}
+
+TEST_F(BadWeights, NotAViT) {
+  expect_model_error(write({{"conv1.weight", "F32", {1}, std::string(4, '\0')}}), "no ViT patch embedding");
+}
+
+TEST_F(BadWeights, GlobalPoolTimmModel) {
+  auto e = entries_;
+  e.push_back({"fc_norm.weight", "F32", {48}, std::string(48 * 4, '\0')});
+  expect_model_error(write(e), "global average pooling");
+}
+
+TEST(ModelFiles, NotAModelFile) {
+  t::TempDir dir;
+  t::write_bytes(dir.file("photo.pth"), "\x89PNG\r\n\x1a\nnot really");
+  expect_model_error(dir.file("photo.pth"), "is not a model file");
+  t::write_bytes(dir.file("empty.safetensors"), "");
+  expect_model_error(dir.file("empty.safetensors"), "empty (0 bytes)");
+  expect_model_error(dir.file("missing.safetensors"), "No such file");
+  expect_model_error(dir.path(), "is a directory");
+  t::write_bytes(dir.file("legacy.pth"), std::string("\x80\x02\x8a\x0a", 4));
+  expect_model_error(dir.file("legacy.pth"), "legacy (pre-1.6");
+  t::write_bytes(dir.file("broken.zip"), "PK\x03\x04garbage");
+  expect_model_error(dir.file("broken.zip"), "zip");
+}
+
+TEST(ModelFiles, TruncatedSafetensorsModel) {
+  const std::string src = t::fixtures() + "/small/timm.safetensors";
+  VIT_REQUIRE_FILE(src);
+  t::TempDir dir;
+  const std::string bytes = t::read_bytes(src);
+  t::write_bytes(dir.file("cut.safetensors"), bytes.substr(0, bytes.size() - 100));
+  expect_model_error(dir.file("cut.safetensors"), "truncated download");
+}
+
+TEST(ModelFiles, TorchScriptCannotExplain) {
+  const std::string path = t::fixtures() + "/small/scripted.pt";
+  VIT_REQUIRE_FILE(path);
+  EngineOptions o;
+  o.model_path = path;
+  Engine e(o);
+  EXPECT_EQ(e.info().format, "torchscript");
+  EXPECT_EQ(e.info().family, "torchvision");
+  EXPECT_FALSE(e.info().can_explain);
+  std::vector<float> img(3 * 32 * 32, 0.f);
+  try {
+    e.trace_attention(img.data());
+    ADD_FAILURE();
+  } catch (const ModelError& err) {
+    EXPECT_NE(std::string(err.what()).find("TorchScript"), std::string::npos);
+  }
+}
+
+TEST(Device, CudaUnavailableIsAClearError) {
+  const std::string path = t::fixtures() + "/small/timm.safetensors";
+  VIT_REQUIRE_FILE(path);
+  EngineOptions o;
+  o.model_path = path;
+  o.heads = 3;
+  o.device = "cuda";
+  if (cuda_available()) GTEST_SKIP() << "CUDA is available here";
+  try {
+    Engine e(o);
+    ADD_FAILURE();
+  } catch (const DeviceError& err) {
+    EXPECT_NE(std::string(err.what()).find("CUDA"), std::string::npos) << err.what();
+  }
+}
+
+}  // namespace
