@@ -104,7 +104,45 @@ std::array<float, 3> parse_triple(const std::string& s, const std::string& what)
   return v;
 }
 
-// The preset (auto = the model's own) with the user's overrides applied.
+void setup_logging(std::ostream& err, const CliOptions& o) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, true);
+  auto logger = std::make_shared<spdlog::logger>("vit-classify", sink);
+  logger->set_pattern("vit-classify: %l: %v");
+  spdlog::level::level_enum level = spdlog::level::warn;
+  if (o.quiet) level = spdlog::level::err;
+  if (o.verbose == 1) level = spdlog::level::info;
+  if (o.verbose >= 2) level = spdlog::level::debug;
+  logger->set_level(level);
+  spdlog::set_default_logger(logger);
+}
+
+int run_classify(const CliOptions& o, std::ostream& out) {
+  if (o.inputs.empty()) throw UsageError("no input images given (see --help)");
+  if (o.top_k < 1) throw UsageError("--top-k must be at least 1");
+  if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+  const Format format = parse_format(o.format);
+  const std::optional<Labels> user_labels = o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
+  Engine engine(engine_options(o));
+  const ModelInfo& info = engine.info();
+  spdlog::info("model {} ({}, {} names): {}", info.path, info.format, info.family, info.description);
+  const PreprocessConfig pre = resolve_preprocess(o, info);
+  spdlog::info("{}", pre.describe());
+  const Labels labels = choose_labels(user_labels, info);
+
+  std::string model_name = info.path.substr(info.path.find_last_of('/') + 1);
+  RecordWriter writer(out, format, o.top_k, model_name, o.inputs.size() > 1);
+  writer.header();
+  ClassifyOptions co;
+  co.inputs = o.inputs;
+  co.top_k = o.top_k;
+  co.batch_size = o.batch_size;
+  const ClassifySummary s = classify_files(engine, pre, labels, co, [&](const Record& r) { writer.write(r); });
+  spdlog::info("{} images, {} failed, {:.2f} s", s.images, s.failed, s.seconds);
+  return static_cast<int>(s.failed ? ExitCode::SomeFailed : ExitCode::Ok);
+}
+
+}  // namespace
+
 PreprocessConfig resolve_preprocess(const CliOptions& o, const ModelInfo& info) {
   PreprocessConfig c;
   if (o.preset == "auto") {
@@ -151,51 +189,21 @@ PreprocessConfig resolve_preprocess(const CliOptions& o, const ModelInfo& info) 
   return c;
 }
 
-void setup_logging(std::ostream& err, const CliOptions& o) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, true);
-  auto logger = std::make_shared<spdlog::logger>("vit-classify", sink);
-  logger->set_pattern("vit-classify: %l: %v");
-  spdlog::level::level_enum level = spdlog::level::warn;
-  if (o.quiet) level = spdlog::level::err;
-  if (o.verbose == 1) level = spdlog::level::info;
-  if (o.verbose >= 2) level = spdlog::level::debug;
-  logger->set_level(level);
-  spdlog::set_default_logger(logger);
-}
-
-int run_classify(const CliOptions& o, std::ostream& out) {
-  if (o.inputs.empty()) throw UsageError("no input images given (see --help)");
-  if (o.top_k < 1) throw UsageError("--top-k must be at least 1");
-  if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
-  const Format format = parse_format(o.format);
+EngineOptions engine_options(const CliOptions& o) {
   EngineOptions eo;
   eo.model_path = o.model.empty() ? default_model_path() : o.model;
   eo.device = o.device;
   eo.threads = o.threads;
   eo.heads = o.heads;
-  const std::optional<Labels> user_labels = o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
-  Engine engine(eo);
-  const ModelInfo& info = engine.info();
-  spdlog::info("model {} ({}, {} names): {}", info.path, info.format, info.family, info.description);
-  const PreprocessConfig pre = resolve_preprocess(o, info);
-  spdlog::info("{}", pre.describe());
-  const Labels& labels = user_labels ? *user_labels : info.labels ? *info.labels : Labels::imagenet1k();
-  if (info.num_classes > 0 && static_cast<size_t>(info.num_classes) != labels.size())
-    spdlog::warn("the model has {} classes but the label list has {}; pass --labels FILE", info.num_classes, labels.size());
-
-  std::string model_name = info.path.substr(info.path.find_last_of('/') + 1);
-  RecordWriter writer(out, format, o.top_k, model_name, o.inputs.size() > 1);
-  writer.header();
-  ClassifyOptions co;
-  co.inputs = o.inputs;
-  co.top_k = o.top_k;
-  co.batch_size = o.batch_size;
-  const ClassifySummary s = classify_files(engine, pre, labels, co, [&](const Record& r) { writer.write(r); });
-  spdlog::info("{} images, {} failed, {:.2f} s", s.images, s.failed, s.seconds);
-  return static_cast<int>(s.failed ? ExitCode::SomeFailed : ExitCode::Ok);
+  return eo;
 }
 
-}  // namespace
+Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info) {
+  const Labels& labels = user ? *user : info.labels ? *info.labels : Labels::imagenet1k();
+  if (info.num_classes > 0 && static_cast<size_t>(info.num_classes) != labels.size())
+    spdlog::warn("the model has {} classes but the label list has {}; pass --labels FILE", info.num_classes, labels.size());
+  return labels;
+}
 
 std::string default_model_path() {
   if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) return env;

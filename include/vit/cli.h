@@ -4,8 +4,13 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "vit/engine.h"
+#include "vit/labels.h"
+#include "vit/preprocess.h"
 
 namespace CLI {
 class App;
@@ -46,6 +51,13 @@ void declare_options(CLI::App& app, CliOptions& o);
 
 // Parses args (without the program name) and runs; results to out, logs to err.
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Engine options (model path resolved, device, threads, heads) from the command line.
+EngineOptions engine_options(const CliOptions& o);
+// The preset (auto = the model's own) with the user's overrides applied. Throws UsageError.
+PreprocessConfig resolve_preprocess(const CliOptions& o, const ModelInfo& info);
+// --labels, else the model's config.json labels, else ImageNet-1k; warns on a count mismatch.
+Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info);
 
 // Finds the model to use when -m is not given: $VIT_CLASSIFY_MODEL, else the one in models/
 // (beside the working directory, the executable, or the source tree). Throws UsageError.
