@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <climits>
+#include <mutex>
 #include <cstdlib>
 #include <thread>
 
@@ -127,6 +128,7 @@ struct Engine::Impl {
   torch::Device device{torch::kCPU};
   VisionTransformer vit{nullptr};
   std::optional<torch::jit::Module> script;
+  std::mutex mu;  // guards info updates made while workers run batches
 
   torch::Tensor to_input(const float* batch, int n) const {
     const int64_t s = info.image_size;
@@ -211,7 +213,10 @@ std::vector<float> Engine::logits(const float* batch, int n) {
   if (out.dim() != 2 || out.size(0) != n)
     throw ModelError("the model returned shape " + c10::str(out.sizes()) + " for a batch of " + std::to_string(n) +
                      "; expected (batch, classes)");
-  impl_->info.num_classes = static_cast<int>(out.size(1));
+  if (impl_->info.num_classes == 0) {  // TorchScript: learnt from the first batch
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->info.num_classes = static_cast<int>(out.size(1));
+  }
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 

@@ -8,5 +8,5 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return vit::run_cli(args, std::cout, std::cerr);
+  return vit::run_cli(args, std::cout, std::cerr, &std::cin);
 }

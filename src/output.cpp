@@ -41,8 +41,8 @@ std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labe
   return out;
 }
 
-RecordWriter::RecordWriter(std::ostream& out, Format format, int top_k, std::string model, bool multiple)
-    : out_(out), format_(format), top_k_(top_k), model_(std::move(model)), multiple_(multiple) {}
+RecordWriter::RecordWriter(Format format, int top_k, std::string model, bool multiple)
+    : format_(format), top_k_(top_k), model_(std::move(model)), multiple_(multiple) {}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -60,24 +60,26 @@ std::string tsv_field(const std::string& s) {
   return r;
 }
 
-void RecordWriter::header() {
-  if (format_ != Format::Csv && format_ != Format::Tsv) return;
+std::string RecordWriter::header() const {
+  if (format_ != Format::Csv && format_ != Format::Tsv) return "";
   const char sep = format_ == Format::Csv ? ',' : '\t';
-  out_ << "file" << sep << "ok" << sep << "error";
-  for (int i = 1; i <= top_k_; ++i) out_ << sep << "index_" << i << sep << "label_" << i << sep << "probability_" << i;
-  out_ << '\n';
-  out_.flush();
+  std::ostringstream out;
+  out << "file" << sep << "ok" << sep << "error";
+  for (int i = 1; i <= top_k_; ++i) out << sep << "index_" << i << sep << "label_" << i << sep << "probability_" << i;
+  out << '\n';
+  return out.str();
 }
 
-void RecordWriter::write(const Record& r) {
+std::string RecordWriter::render(const Record& r) {
+  std::ostringstream out;
   switch (format_) {
-    case Format::Text: write_text(r); break;
-    case Format::Json: write_json(r); break;
-    case Format::Csv: write_delimited(r, ','); break;
-    case Format::Tsv: write_delimited(r, '\t'); break;
+    case Format::Text: write_text(out, r); break;
+    case Format::Json: write_json(out, r); break;
+    case Format::Csv: write_delimited(out, r, ','); break;
+    case Format::Tsv: write_delimited(out, r, '\t'); break;
   }
-  out_.flush();
-  first_ = false;
+  if (r.ok || format_ != Format::Text) first_ = false;
+  return out.str();
 }
 
 static std::string prob4(float p) {
@@ -86,20 +88,20 @@ static std::string prob4(float p) {
   return buf;
 }
 
-void RecordWriter::write_text(const Record& r) {
+void RecordWriter::write_text(std::ostream& out, const Record& r) {
   if (!r.ok) return;  // text is for people: the error is logged on stderr
-  if (multiple_) out_ << (first_ ? "" : "\n") << r.file << ":\n";
+  if (multiple_) out << (first_ ? "" : "\n") << r.file << ":\n";
   size_t width = 0;
   for (const auto& p : r.predictions) width = std::max(width, p.label.size());
   for (const auto& p : r.predictions) {
     char idx[16];
     std::snprintf(idx, sizeof idx, "%-4d", p.index);
-    out_ << (multiple_ ? "  " : "") << idx << " " << p.label << std::string(width - p.label.size() + 2, ' ')
+    out << (multiple_ ? "  " : "") << idx << " " << p.label << std::string(width - p.label.size() + 2, ' ')
          << prob4(p.probability) << '\n';
   }
 }
 
-void RecordWriter::write_json(const Record& r) {
+void RecordWriter::write_json(std::ostream& out, const Record& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
   j["ok"] = r.ok;
@@ -118,23 +120,23 @@ void RecordWriter::write_json(const Record& r) {
     j["predictions"] = preds;
   }
   // File names need not be UTF-8: invalid bytes become U+FFFD rather than failing the record.
-  out_ << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+  out << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
-void RecordWriter::write_delimited(const Record& r, char sep) {
+void RecordWriter::write_delimited(std::ostream& out, const Record& r, char sep) {
   auto field = [&](const std::string& s) { return sep == ',' ? csv_field(s) : tsv_field(s); };
-  out_ << field(r.file) << sep << (r.ok ? "true" : "false") << sep << field(r.error);
+  out << field(r.file) << sep << (r.ok ? "true" : "false") << sep << field(r.error);
   for (int i = 0; i < top_k_; ++i) {
     if (i < static_cast<int>(r.predictions.size())) {
       const auto& p = r.predictions[i];
       char prob[32];
       std::snprintf(prob, sizeof prob, "%.6f", static_cast<double>(p.probability));
-      out_ << sep << p.index << sep << field(p.label) << sep << prob;
+      out << sep << p.index << sep << field(p.label) << sep << prob;
     } else {
-      out_ << sep << sep << sep;
+      out << sep << sep << sep;
     }
   }
-  out_ << '\n';
+  out << '\n';
 }
 
 }  // namespace vit

@@ -1,12 +1,18 @@
-// The classify job: images in, one record per input out, in input order. Decoding and
-// preprocessing run per image; inference runs in batches.
+// The classify job: inputs stream in, one record per input comes out, in input order.
+// `workers` pipelines run side by side; each takes the next batch of inputs, decodes and
+// preprocesses it, runs the model on it and hands its records to an in-order writer. Each
+// worker owns a core (LibTorch's intra-op threads are set to threads / workers), so decoding
+// and math never wait on each other's spinning threads. At most 2 x workers batches are in
+// flight or waiting to be written: memory stays flat however many inputs there are.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "vit/engine.h"
+#include "vit/inputs.h"
 #include "vit/labels.h"
 #include "vit/output.h"
 #include "vit/preprocess.h"
@@ -14,20 +20,33 @@
 namespace vit {
 
 struct ClassifyOptions {
-  std::vector<std::string> inputs;  // image paths, in output order
   int top_k = 5;
   int batch_size = 8;
+  int workers = 1;
+  bool fast_decode = false;  // see decode_image()
+  // Inputs for which this returns true are skipped (--resume); may be empty.
+  std::function<bool(const std::string&)> skip;
+  // Set (e.g. by a signal handler) to stop taking new batches; batches in flight finish.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ClassifySummary {
-  size_t images = 0;  // inputs seen
-  size_t failed = 0;  // inputs that got an error record
+  size_t images = 0;   // records written
+  size_t failed = 0;   // of which errors
+  size_t skipped = 0;  // inputs skipped by options.skip
   double seconds = 0;
+  bool interrupted = false;
 };
 
-// Classifies every input and hands each record to `emit` in input order; a bad input gives
-// an error record and the job goes on. Model errors (ModelError) stop the job.
-ClassifySummary classify_files(Engine& engine, const PreprocessConfig& pre, const Labels& labels,
-                               const ClassifyOptions& options, const std::function<void(const Record&)>& emit);
+// Throws UsageError when the preprocessing cannot give the model's side x side input.
+void check_preprocess_fits(const PreprocessConfig& pre, int side);
+
+// Runs the job. emit receives each batch's records in input order (called by one thread at
+// a time); progress is called after each emit with the running totals. Bad inputs become
+// error records; a model failure (ModelError) stops the job and is rethrown.
+ClassifySummary classify_stream(Engine& engine, const PreprocessConfig& pre, const Labels& labels,
+                                const ClassifyOptions& options, InputStream& inputs,
+                                const std::function<void(const std::vector<Record>&)>& emit,
+                                const std::function<void(const ClassifySummary&)>& progress = nullptr);
 
 }  // namespace vit

@@ -5,6 +5,7 @@
 
 #include <iosfwd>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ enum class ExitCode : int {
   Usage = 2,        // bad command line
   ModelLoad = 3,    // the model could not be loaded (file, format, or device unavailable)
   Internal = 4,     // anything unexpected
+  Interrupted = 130,  // SIGINT/SIGTERM: the batches in flight were written, then it stopped
 };
 
 struct CliOptions {
@@ -37,11 +39,23 @@ struct CliOptions {
   // preprocessing
   std::string preset = "auto";
   std::string resize, crop, interpolation, mean, std;
-  // classify
+  // classify: inputs
   std::vector<std::string> inputs;
+  bool recursive = false;
+  std::string files_from;
+  bool null_separated = false;
+  std::string extensions;
+  bool hidden = false;
+  std::string shard;
+  // classify: output and pipeline
   int top_k = 5;
   std::string format = "text";
+  std::string output;  // -o; "" = stdout
+  bool resume = false;
   int batch_size = 8;
+  int workers = 0;     // 0 = auto
+  bool fast_decode = false;
+  bool progress = false, no_progress = false;
   // logging
   int verbose = 0;
   bool quiet = false;
@@ -49,8 +63,16 @@ struct CliOptions {
 
 void declare_options(CLI::App& app, CliOptions& o);
 
-// Parses args (without the program name) and runs; results to out, logs to err.
-int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Parses args (without the program name) and runs; results to out, logs to err; `in` is
+// standard input for --files-from -.
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, std::istream* in = nullptr);
+
+// The inputs already recorded in an output file of this format (JSON Lines "file" fields,
+// or the first CSV/TSV column), keyed as record_key() keys them. A torn last line (a killed
+// run) is cut off the file so that input is done again. Throws UsageError for text format.
+std::set<std::string> recorded_inputs(const std::string& path, const std::string& format);
+// How a path appears in a record of this format (JSON replaces invalid UTF-8, TSV tabs).
+std::string record_key(const std::string& path, const std::string& format);
 
 // Engine options (model path resolved, device, threads, heads) from the command line.
 EngineOptions engine_options(const CliOptions& o);

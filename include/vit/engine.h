@@ -56,6 +56,7 @@ class Engine {
 
   const ModelInfo& info() const;
   // batch: n images, each (3, S, S) normalised floats, contiguous. Returns (n, classes) row-major.
+  // Safe to call from several threads at once (the batch workers do).
   std::vector<float> logits(const float* batch, int n);
   std::vector<float> probabilities(const float* batch, int n);
   // One image (3, S, S): logits and every block's attention weights. Throws ModelError for

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,19 +31,20 @@ struct Record {
 // The k most probable classes of one row of probabilities, best first (ties: lower index).
 std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels);
 
+// Renders records as text; the caller decides where the bytes go (a whole batch is written
+// with one write, so a killed run never leaves a torn line behind).
 class RecordWriter {
  public:
   // model: shown in JSON records. multiple: text output names each file above its results.
-  RecordWriter(std::ostream& out, Format format, int top_k, std::string model, bool multiple);
-  void header();  // CSV/TSV column names; nothing for text and JSON
-  void write(const Record& r);  // one record, flushed
+  RecordWriter(Format format, int top_k, std::string model, bool multiple);
+  std::string header() const;  // CSV/TSV column names; "" for text and JSON
+  std::string render(const Record& r);
 
  private:
-  void write_text(const Record& r);
-  void write_json(const Record& r);
-  void write_delimited(const Record& r, char sep);
+  void write_text(std::ostream& out, const Record& r);
+  void write_json(std::ostream& out, const Record& r);
+  void write_delimited(std::ostream& out, const Record& r, char sep);
 
-  std::ostream& out_;
   Format format_;
   int top_k_;
   std::string model_;

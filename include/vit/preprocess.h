@@ -39,8 +39,12 @@ const std::vector<std::string>& preset_names();
 
 // Reads and decodes an image file into 8-bit RGB (EXIF orientation applied; gray, alpha,
 // 16-bit and palette images converted). Throws ImageError with the reason.
-cv::Mat decode_image(const std::string& path);
-cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name);
+// fast_for (--fast-decode): a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg
+// while it stays at least twice the size this preprocessing resizes to. Faster, but the
+// pixels then differ slightly from Pillow's full decode (see README, "Speed").
+cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for = nullptr);
+cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                           const PreprocessConfig* fast_for = nullptr);
 
 // Pillow-compatible resize of an 8-bit RGB image (CV_8UC3).
 cv::Mat resize_pil(const cv::Mat& rgb, int width, int height, Interpolation interp);
