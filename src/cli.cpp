@@ -399,11 +399,11 @@ std::set<std::string> recorded_inputs(const std::string& path, const std::string
       const char c = data[i];
       if (quoted) {
         if (c == '"' && i + 1 < data.size() && data[i + 1] == '"') {
-          field += '"';
+          if (first_field) field += '"';
           ++i;
         } else if (c == '"') {
           quoted = false;
-        } else {
+        } else if (first_field) {
           field += c;
         }
       } else if (c == '"') {
@@ -470,6 +470,7 @@ std::string default_model_path() {
 void declare_options(CLI::App& app, CliOptions& o) {
   app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
   app.footer(kFooter);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
   app.set_version_flag("--version", std::string("vit-classify ") + VIT_CLASSIFY_VERSION);
   app.add_option("images", o.inputs, "Image files (and, with -r, directories) to classify");
   app.add_flag("-r,--recursive", o.recursive, "Classify the images in directories, and in their subdirectories");

@@ -1,0 +1,259 @@
+// Batch use: folders, --files-from, ordering, failures, --shard, --resume, exit statuses.
+// Runs the CLI in process on the small fixture model (32 px, fast) and on real photos.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+#include "vit/cli.h"
+#include "vit/errors.h"
+#include "vit/inputs.h"
+
+using namespace vit;
+namespace t = vit::test;
+using nlohmann::json;
+
+namespace {
+
+struct Out {
+  int code;
+  std::string out, err;
+};
+
+Out cli(std::vector<std::string> args, const std::string& stdin_text = "") {
+  std::ostringstream out, err;
+  std::istringstream in(stdin_text);
+  const int code = run_cli(args, out, err, &in);
+  return {code, out.str(), err.str()};
+}
+
+std::vector<json> records(const std::string& text) {
+  std::vector<json> r;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) r.push_back(json::parse(line));
+  return r;
+}
+
+void copy_file(const std::string& from, const std::string& to) { t::write_bytes(to, t::read_bytes(from)); }
+
+class Batch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = t::fixtures() + "/small/hf/model.safetensors";
+    VIT_REQUIRE_FILE(model_);
+    VIT_REQUIRE_FILE(t::fixtures() + "/images/photo.jpg");
+    const std::string d = dir_.path();
+    ::mkdir((d + "/photos").c_str(), 0755);
+    ::mkdir((d + "/photos/sub").c_str(), 0755);
+    ::mkdir((d + "/photos/.hidden").c_str(), 0755);
+    copy_file(t::fixtures() + "/images/photo.jpg", d + "/photos/b.jpg");
+    copy_file(t::skimage("coffee.png"), d + "/photos/a.png");
+    copy_file(t::skimage("chelsea.png"), d + "/photos/sub/c.png");
+    copy_file(t::skimage("chelsea.png"), d + "/photos/.hidden/h.png");
+    copy_file(t::skimage("chelsea.png"), d + "/photos/.dot.png");
+    t::write_bytes(d + "/photos/bad.jpg", "not an image\n");
+    t::write_bytes(d + "/photos/notes.txt", "skipped: not an image extension\n");
+    copy_file(t::fixtures() + "/images/truncated.jpg", d + "/photos/sub/cut.jpg");
+  }
+  std::vector<std::string> base() { return {"-m", model_, "-k", "3", "--format", "json", "--no-progress"}; }
+  std::vector<std::string> with(std::vector<std::string> extra) {
+    auto a = base();
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::string p(const std::string& rel) { return dir_.path() + "/photos/" + rel; }
+  std::string model_;
+  t::TempDir dir_;
+};
+
+}  // namespace
+
+TEST_F(Batch, FolderGivesOneRecordPerInputInOrder) {
+  const Out r = cli(with({"-r", p("")}));
+  EXPECT_EQ(r.code, 1) << "some inputs failed: " << r.err;
+  const auto rec = records(r.out);
+  std::vector<std::string> files;
+  for (const auto& x : rec) files.push_back(x["file"]);
+  // Byte order within each directory; hidden names and non-image extensions skipped.
+  EXPECT_EQ(files, (std::vector<std::string>{p("a.png"), p("b.jpg"), p("bad.jpg"), p("sub/c.png"), p("sub/cut.jpg")}));
+  std::vector<bool> ok;
+  for (const auto& x : rec) ok.push_back(x["ok"]);
+  EXPECT_EQ(ok, (std::vector<bool>{true, true, false, true, false}));
+  EXPECT_NE(rec[4]["error"].get<std::string>().find("truncated"), std::string::npos);
+  EXPECT_NE(r.err.find("5 images, 2 failed"), std::string::npos) << r.err;
+}
+
+TEST_F(Batch, AllGoodIsExitZeroAndHiddenOnRequest) {
+  const Out r = cli(with({"-r", "--hidden", "--ext", "PNG", p("")}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> files;
+  for (const auto& x : records(r.out)) files.push_back(x["file"]);
+  EXPECT_EQ(files, (std::vector<std::string>{p(".dot.png"), p(".hidden/h.png"), p("a.png"), p("sub/c.png")}));
+}
+
+TEST_F(Batch, DirectoryWithoutRecursiveIsAnErrorRecord) {
+  const Out r = cli(with({p("a.png"), p("sub")}));
+  EXPECT_EQ(r.code, 1);
+  const auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_TRUE(rec[0]["ok"].get<bool>());
+  EXPECT_NE(rec[1]["error"].get<std::string>().find("use -r"), std::string::npos);
+}
+
+TEST_F(Batch, SameRecordsAsSingleImageRuns) {
+  const Out all = cli(with({"--batch-size", "3", "-r", p("")}));
+  for (const auto& rec : records(all.out)) {
+    const Out one = cli(with({rec["file"].get<std::string>()}));
+    const auto single = records(one.out);
+    ASSERT_EQ(single.size(), 1u);
+    EXPECT_EQ(single[0]["ok"], rec["ok"]);
+    if (!rec["ok"].get<bool>()) continue;
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(single[0]["predictions"][k]["index"], rec["predictions"][k]["index"]) << rec["file"];
+      EXPECT_NEAR(single[0]["predictions"][k]["probability"].get<double>(),
+                  rec["predictions"][k]["probability"].get<double>(), 2e-6);
+    }
+  }
+}
+
+TEST_F(Batch, WorkersKeepInputOrder) {
+  std::vector<std::string> many;
+  for (int i = 0; i < 23; ++i) many.push_back(i % 3 == 0 ? p("a.png") : i % 3 == 1 ? p("bad.jpg") : p("sub/c.png"));
+  auto args = with({"--workers", "3", "--batch-size", "2"});
+  args.insert(args.end(), many.begin(), many.end());
+  const auto rec = records(cli(args).out);
+  ASSERT_EQ(rec.size(), many.size());
+  for (size_t i = 0; i < many.size(); ++i) EXPECT_EQ(rec[i]["file"], many[i]) << i;
+}
+
+TEST_F(Batch, ShardsConcatenateToTheWhole) {
+  const auto whole = records(cli(with({"-r", p("")})).out);
+  std::vector<std::string> parts;
+  for (int k = 1; k <= 3; ++k)
+    for (const auto& x : records(cli(with({"-r", "--shard", std::to_string(k) + "/3", p("")})).out)) parts.push_back(x.dump());
+  std::vector<std::string> all;
+  for (const auto& x : whole) all.push_back(x.dump());
+  std::sort(parts.begin(), parts.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(parts, all);
+  EXPECT_EQ(cli(with({"--shard", "4/3", p("a.png")})).code, 2);
+  EXPECT_EQ(cli(with({"--shard", "x", p("a.png")})).code, 2);
+}
+
+TEST_F(Batch, ResumeAfterATornWriteCompletesWithoutDuplicates) {
+  for (const std::string fmt : {"json", "csv", "tsv"}) {
+    const std::string full = dir_.file("full." + fmt), part = dir_.file("part." + fmt);
+    auto args = with({"-r", p(""), "--format", fmt});
+    args.push_back("-o");
+    args.push_back(full);
+    cli(args);
+    const std::string expected = t::read_bytes(full);
+    // A killed run: the first records, then half a line.
+    const size_t second_nl = expected.find('\n', expected.find('\n') + 1);
+    t::write_bytes(part, expected.substr(0, second_nl + 1) + expected.substr(second_nl + 1, 10));
+    args.back() = part;
+    args.push_back("--resume");
+    const Out r = cli(args);
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_EQ(t::read_bytes(part), expected) << fmt;
+    EXPECT_NE(r.err.find("torn"), std::string::npos) << r.err;
+    // Resuming a complete file adds nothing.
+    cli(args);
+    EXPECT_EQ(t::read_bytes(part), expected) << fmt;
+  }
+  EXPECT_EQ(cli(with({"--resume", p("a.png")})).code, 2) << "--resume needs -o";
+}
+
+TEST_F(Batch, ResumeAfterSigkill) {
+  // The real binary, killed with SIGKILL mid-run, then resumed: every input exactly once.
+  std::vector<std::string> list;
+  for (int i = 0; i < 300; ++i) list.push_back(i % 2 ? p("a.png") + "\n" : p("sub/c.png") + "\n");
+  std::string text;
+  for (size_t i = 0; i < list.size(); ++i) {  // distinct names: symlinks to the photos
+    const std::string link = dir_.file("in" + std::to_string(i) + ".png");
+    ASSERT_EQ(::symlink(list[i].substr(0, list[i].size() - 1).c_str(), link.c_str()), 0);
+    text += link + "\n";
+  }
+  t::write_bytes(dir_.file("list.txt"), text);
+  const std::string out = dir_.file("out.jsonl");
+  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ + "' --format json --batch-size 4 --files-from '" +
+                          dir_.file("list.txt") + "' -o '" + out + "'";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 200; ++i) {  // wait until some records are out, then kill
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (t::read_bytes(out).size() > 2000) break;
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const size_t before = records(t::read_bytes(out).substr(0, t::read_bytes(out).rfind('\n') + 1)).size();
+  ASSERT_EQ(std::system((cmd + " --resume").c_str()), 0);
+  const auto rec = records(t::read_bytes(out));
+  ASSERT_EQ(rec.size(), 300u) << "killed after " << before << " records";
+  std::vector<std::string> files;
+  for (const auto& x : rec) files.push_back(x["file"]);
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(std::unique(files.begin(), files.end()), files.end()) << "no duplicates";
+}
+
+TEST_F(Batch, FilesFromStdinWithOddNames) {
+  const std::vector<std::string> names{"with space.png", "new\nline.png", std::string("bad\xff\xfe utf8.png"), "ok.png"};
+  std::string nul_list, nl_list;
+  for (const auto& n : names) {
+    copy_file(p("a.png"), dir_.file(n));
+    nul_list += dir_.file(n) + '\0';
+    if (n.find('\n') == std::string::npos) nl_list += dir_.file(n) + "\n";
+  }
+  Out r = cli(with({"--files-from", "-", "-0"}), nul_list);
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_TRUE(rec[i]["ok"].get<bool>()) << rec[i].dump();
+    EXPECT_EQ(json(rec[i]["file"]).dump(), record_key(dir_.file(names[i]), "json"));
+  }
+  EXPECT_NE(rec[2]["file"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos) << "invalid UTF-8 -> U+FFFD";
+  r = cli(with({"--files-from", "-"}), nl_list + "\n");  // blank lines are ignored
+  EXPECT_EQ(records(r.out).size(), names.size() - 1);
+  t::write_bytes(dir_.file("list.txt"), nl_list);
+  EXPECT_EQ(records(cli(with({"--files-from", dir_.file("list.txt")})).out).size(), names.size() - 1);
+  EXPECT_EQ(cli(with({"--files-from", dir_.file("nope.txt")})).code, 2);
+}
+
+TEST_F(Batch, SymlinkLoopIsDetected) {
+  ASSERT_EQ(::symlink("..", p("sub/up").c_str()), 0);  // photos/sub/up -> photos
+  const Out r = cli(with({"-r", p("")}));
+  EXPECT_EQ(records(r.out).size(), 5u);
+  EXPECT_NE(r.err.find("symlink loop"), std::string::npos) << r.err;
+}
+
+TEST_F(Batch, CsvAndTsvOneRowPerInput) {
+  for (const std::string fmt : {"csv", "tsv"}) {
+    const Out r = cli(with({"-r", p(""), "--format", fmt}));
+    std::istringstream in(r.out);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) ++n;
+    EXPECT_EQ(n, 6) << fmt << ": header + 5 inputs";
+  }
+}
+
+TEST(Inputs, ParseHelpers) {
+  EXPECT_EQ(parse_shard("3/16"), std::make_pair(2, 16));
+  EXPECT_THROW(parse_shard("0/4"), UsageError);
+  EXPECT_THROW(parse_shard("5/4"), UsageError);
+  EXPECT_THROW(parse_shard("1/"), UsageError);
+  EXPECT_EQ(parse_extensions("JPG, .png"), (std::vector<std::string>{"jpg", "png"}));
+  EXPECT_THROW(parse_extensions(","), UsageError);
+}
