@@ -98,6 +98,7 @@ RawCheckpoint read_checkpoint(const std::string& path) {
       ck.tensors[v.name] = t;
     }
     ck.keepalive = file;
+    ck.release = [file](const torch::Tensor& t) { file->file().release(t.data_ptr(), t.nbytes()); };
     return ck;
   }
   TorchCheckpoint tc = read_torch_checkpoint(path);
@@ -454,6 +455,7 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, int64_t 
         throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " +
                          cfg.describe() + " needs " + c10::str(p.value().sizes()));
       p.value().copy_(src);
+      if (raw.release) raw.release(it->second);
       used.insert(p.key());
     }
     if (!missing.empty()) {

@@ -28,6 +28,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the whole pages inside [p, p + n) from this process's memory once their bytes were
+  // copied (they are read back from the file if touched again): loading stays at ~1x the model.
+  void release(const void* p, size_t n) const;
 
  private:
   std::string path_;
@@ -54,6 +57,7 @@ class SafetensorsFile {
   const TensorView* find(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return file_->path(); }
+  const MappedFile& file() const { return *file_; }
 
  private:
   std::shared_ptr<MappedFile> file_;

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,8 @@ struct RawCheckpoint {
   FileFormat format = FileFormat::Safetensors;
   std::map<std::string, torch::Tensor> tensors;
   std::shared_ptr<const void> keepalive;
+  // Called with each tensor once its values were copied; frees what it can (mapped pages).
+  std::function<void(const torch::Tensor&)> release;
   std::string wrapper_key;  // torch.save dict that wrapped the state dict ("model" for DeiT)
 };
 RawCheckpoint read_checkpoint(const std::string& path);
