@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "vit/classify.h"
+#include "vit/cli_explain.h"
 #include "vit/engine.h"
 #include "vit/errors.h"
 #include "vit/output.h"
@@ -253,6 +254,11 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CliOptions o;
   CLI::App app{"vit-classify", "vit-classify"};
   declare_options(app, o);
+  // `explain IMAGE -o DIR`: also takes the model and preprocessing options (vit/cli_explain.h).
+  ExplainCliOptions xo;
+  CLI::App* explain = app.add_subcommand("explain", "Pictures of what the model looks at for one image");
+  declare_options(*explain, o);
+  declare_explain_options(*explain, xo);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last-first
     app.parse(reversed);
@@ -267,6 +273,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return static_cast<int>(ExitCode::Usage);
   }
   setup_logging(err, o);
+  if (explain->parsed()) return run_explain_command(o, xo, out);
   try {
     return run_classify(o, out);
   } catch (const UsageError& e) {
