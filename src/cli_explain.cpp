@@ -93,6 +93,7 @@ void declare_explain_options(CLI::App& sub, ExplainCliOptions& o) {
   sub.description("Pictures of what the model looks at for one image: patches, position embeddings, attention per head, "
                   "attention rollout and the prediction, with an index.html.");
   sub.footer(kExplainFooter);
+  if (CLI::Option* images = sub.get_option_no_throw("images")) images->description("The image to explain (one)");
   sub.add_option("-o,--output", o.out_dir, "Folder for the pictures (created if missing)")->required();
   sub.add_option("--layer", o.layer, "Layer for the per-head pictures, numbered from 1 (default: the last)");
   sub.add_option("--head", o.head, "Head for the attention matrix picture, numbered from 1 (default 1)");

@@ -14,7 +14,9 @@ const cv::Scalar kWhite{255, 255, 255};
 
 std::string tick_label(float v, float span) {
   char buf[32];
-  const int decimals = span >= 10 ? 0 : span >= 1 ? 1 : span >= 0.1f ? 2 : 3;
+  // Enough decimals that the quarter steps print exactly enough to tell apart (0.25, not 0.2).
+  const double step = span > 0 ? span / 4.0 : 1.0;
+  const int decimals = std::clamp(static_cast<int>(std::ceil(-std::log10(step))) + 1, 0, 6);
   std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(v));
   return buf;
 }

@@ -230,7 +230,7 @@ Figure draw_input(const cv::Mat& rgb, const std::string& preprocess) {
   const cv::Mat img = big_input(rgb);
   std::string title = "What the model sees: " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + " px after resize and crop";
   if (img.cols != rgb.cols) title += " (shown " + std::to_string(img.cols / rgb.cols) + "x larger)";
-  if (!preprocess.empty()) title += "\n" + draw::fit_text(preprocess, std::max(img.cols, 560), 0.45);
+  if (!preprocess.empty()) title += "\n" + preprocess;
   Figure f;
   f.bgr = draw::pad(draw::titled(img, title, 0.5), 8);
   // titled() centres the image under the band; find it again for the panel.
@@ -282,7 +282,7 @@ Figure draw_position_similarity(const std::vector<float>& sim, int grid) {
   if (grid <= 0 || sim.size() != static_cast<size_t>(N) * N)
     throw Error("draw_position_similarity: " + std::to_string(sim.size()) + " values for a " + std::to_string(grid) + "x" +
                 std::to_string(grid) + " grid");
-  const int scale = draw::scale_for(grid, std::max(20, 560 / (grid * grid) + 1));
+  const int scale = draw::scale_for(grid, std::max(56, 400 / grid));  // maps of 56 px or more
   const int cell = grid * scale, gap = std::max(3, cell / 12);
   const double ls = 0.4;
   const int left = draw::text_size(std::to_string(grid), ls).width + 12, top = draw::text_size("0", ls).height + 12;
@@ -308,7 +308,7 @@ Figure draw_position_similarity(const std::vector<float>& sim, int grid) {
   cv::Mat body = draw::hstack({canvas, bar}, 12);
   const std::string title =
       "Position embeddings: cosine similarity between patches\nThe small map at row r, column c compares patch (r, c) "
-      "with every patch;\nnearby patches that look alike mean the model learned the 2-D layout";
+      "with every patch (brightest: itself);\nsimilarity that follows rows, columns and distance means the model learned the 2-D layout";
   Figure out;
   out.bgr = draw::pad(draw::titled(body, title, 0.5), 8);
   const int dx = 8 + (out.bgr.cols - 16 - body.cols) / 2, dy = out.bgr.rows - 8 - body.rows;
@@ -339,7 +339,8 @@ Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, in
   const cv::Mat bar = draw::colour_bar(grid_img.rows, 0, hi, "attention weight");
   const cv::Mat body = draw::hstack({grid_img, bar}, 12);
   const std::string title = "Layer " + std::to_string(layer1) + ": where the class token looks, one panel per head\n" +
-                            "Colour = attention weight from the class token to each patch (the rest goes to the class token itself)";
+                            "Colour = attention weight from the class token to each patch (the rest goes to the class token itself)\n" +
+                            "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";
   Figure f;
   f.bgr = draw::pad(draw::titled(body, title, 0.5), 8);
   return f;
@@ -355,7 +356,7 @@ Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix
   // Ticks: token 0 (class token) and the first patch of every row of patches.
   std::vector<int> ticks{0};
   const int step = grid > 10 ? 2 : 1;
-  for (int r = 0; r < grid; r += step) ticks.push_back(prefix + r * grid);
+  for (int r = step; r < grid; r += step) ticks.push_back(prefix + r * grid);
   const int lab_w = draw::text_size(std::to_string(tokens), ls).width, lab_h = draw::text_size("0", ls).height;
   const int left = lab_w + 10 + lab_h + 12, top = lab_h + 10 + lab_h + 12;
   cv::Mat canvas(top + heat.rows + 4, left + heat.cols + 4, CV_8UC3, kWhite);
@@ -370,18 +371,18 @@ Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix
     draw::text(canvas, s, left - 6 - sz.width, top + c - sz.height / 2, ls);
   }
   draw::text(canvas, "key token (attended to) ->", left, 2, ls);
-  cv::Mat strip(lab_h + 6, std::max(1, draw::text_size("query token ->", ls).width + 4), CV_8UC3, kWhite);
-  draw::text(strip, "query token ->", 2, 2, ls);
+  cv::Mat strip(lab_h + 6, std::max(1, draw::text_size("query token (looks)", ls).width + 4), CV_8UC3, kWhite);
+  draw::text(strip, "query token (looks)", 2, 2, ls);
   cv::Mat rotated;
   cv::rotate(strip, rotated, cv::ROTATE_90_CLOCKWISE);
   if (rotated.rows <= canvas.rows - top) rotated.copyTo(canvas(cv::Rect(0, top, rotated.cols, rotated.rows)));
   const cv::Mat bar = draw::colour_bar(heat.rows + top, 0, hi, "attention weight");
   const cv::Mat body = draw::hstack({canvas, bar}, 12);
-  const std::string tok0 = prefix == 2 ? "tokens 0, 1 = class and distillation tokens" : "token 0 = class token";
+  const std::string tok0 = prefix == 2 ? "Tokens 0, 1 = class and distillation tokens, token n+1 = patch n"
+                                        : "Token 0 = class token, token n = patch n";
   const std::string title = "Layer " + std::to_string(layer1) + ", head " + std::to_string(head1) + ": full attention matrix (" +
                             std::to_string(tokens) + "x" + std::to_string(tokens) + ")\nRow = the token that looks, column = " +
-                            "the token it looks at; each row sums to 1\n" + tok0 + ", token " + std::to_string(prefix) +
-                            "+n-1 = patch n in reading order";
+                            "the token it looks at; each row sums to 1\n" + tok0 + " (patches in reading order, see patches.png)";
   Figure f;
   f.bgr = draw::pad(draw::titled(body, title, 0.5), 8);
   return f;
@@ -401,7 +402,8 @@ Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int g
   const std::string title =
       "Attention rollout: how much each patch reaches the class token through all " + std::to_string(layers) +
       " layers\nHeads fused by " + head_fusion_name(fusion) + ", lowest " + fmt("%.0f", discard_ratio * 100) +
-      "% of weights discarded; 1 = the patch that contributes most";
+      "% of weights discarded; 1 = the patch that contributes most\n" +
+      "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";
   Figure f;
   f.bgr = draw::pad(draw::titled(body, title, 0.5), 8);
   return f;
@@ -410,7 +412,10 @@ Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int g
 Figure draw_result(const cv::Mat& rgb, const std::vector<Prediction>& top) {
   const cv::Mat img = big_input(rgb);
   const double ls = 0.5;
-  const int bar_max = 260, row_h = 44, label_w = 320;
+  const int bar_max = 260, row_h = 44;
+  int label_w = 0;
+  for (const auto& p : top) label_w = std::max(label_w, draw::text_size(std::to_string(p.index) + " " + p.label, ls).width);
+  label_w = std::min(std::max(label_w - bar_max, 0), 400);  // text wider than the bar spills to the right
   cv::Mat chart(std::max(img.rows, static_cast<int>(top.size()) * row_h + 10), label_w + bar_max + 70, CV_8UC3, kWhite);
   for (size_t i = 0; i < top.size(); ++i) {
     const Prediction& p = top[i];
@@ -536,7 +541,9 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
                                                           " attention weights of that head: row = the token that looks, column = the token it looks at."},
       {"Attention rollout", std::string("Attention combined through all ") + std::to_string(trace.layers) +
                                 " layers (heads fused by " + head_fusion_name(o.fusion) + ", identity added for the skip "
-                                "connections): which patches the class token's information comes from. Scaled so the top patch is 1."},
+                                "connections): which patches the class token's information comes from. Scaled so the top patch is 1. "
+                                "Bright corners or plain-background patches are usually not about the object: ViTs store "
+                                "global information in a few unimportant tokens (Darcet et al. 2023, Vision Transformers Need Registers)."},
       {"Prediction", "The top " + std::to_string(r.top.size()) + " classes with their probabilities."},
   };
   std::string html =
