@@ -338,3 +338,22 @@ TEST_F(ExplainCommand, IndexHtmlLoadsEveryPictureInChromium) {
   cv::meanStdDev(png, mean, stddev);
   EXPECT_GT(stddev[0] + stddev[1] + stddev[2], 10.0) << "the screenshot is blank";
 }
+
+TEST_F(ExplainCommand, DistilledModelSkipsBothPrefixTokens) {
+  const std::string distilled = t::fixtures() + "/distilled/timm.safetensors";
+  VIT_REQUIRE_FILE(distilled);
+  const CliRun r = run({"explain", "--heads", "3", "-m", distilled, cat, "-o", out, "--format", "json", "-k", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(t::read_bytes(out + "/explain.json"));
+  EXPECT_EQ(j["prefix_tokens"], 2);
+  EXPECT_EQ(j["position_similarity"].size(), 16u);
+  EXPECT_EQ(j["cls_attention"][0].size(), 16u);
+  for (size_t i = 0; i < 16; ++i) EXPECT_NEAR(j["position_similarity"][i][i].get<double>(), 1.0, 1e-5);
+}
+
+TEST_F(ExplainCommand, UnwritableFolderIsAnOutputError) {
+  t::write_bytes(dir.file("plain-file"), "x");
+  const CliRun r = run({"explain", "--heads", "3", "-m", model, cat, "-o", dir.file("plain-file") + "/pictures"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot create folder"), std::string::npos) << r.err;
+}
