@@ -24,6 +24,7 @@
 
 #include "vit/classify.h"
 #include "vit/inputs.h"
+#include "vit/cli_explain.h"
 #include "vit/engine.h"
 #include "vit/errors.h"
 #include "vit/output.h"
@@ -468,27 +469,8 @@ std::string default_model_path() {
 }
 
 void declare_options(CLI::App& app, CliOptions& o) {
-  app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
-  app.footer(kFooter);
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
-  app.set_version_flag("--version", std::string("vit-classify ") + VIT_CLASSIFY_VERSION);
   app.add_option("images", o.inputs, "Image files (and, with -r, directories) to classify");
-  app.add_flag("-r,--recursive", o.recursive, "Classify the images in directories, and in their subdirectories");
-  app.add_option("--files-from", o.files_from, "Read input paths from FILE, one per line (- = standard input)");
-  app.add_flag("-0,--null", o.null_separated, "--files-from entries end with NUL (find -print0)");
-  app.add_option("--ext", o.extensions, "Extensions to take from directories (default: every type OpenCV reads)");
-  app.add_flag("--hidden", o.hidden, "Include hidden files and directories found in directories");
-  app.add_option("--shard", o.shard, "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)");
-  app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output");
-  app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
-  app.add_flag("--progress", o.progress, "Show a progress bar on stderr even when it is not a terminal");
-  app.add_flag("--no-progress", o.no_progress, "Never show a progress bar");
-  app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_flag("--fast-decode", o.fast_decode,
-               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
-  app.add_option("-m,--model", o.model,
-                 "Weights (.safetensors, .pth) or TorchScript file; default $VIT_CLASSIFY_MODEL, else the one in models/");
   app.add_option("-k,--top-k", o.top_k, "Number of classes to show")->check(CLI::PositiveNumber);
   app.add_option("--format", o.format, "Output: text, json (one object per line), csv or tsv")
       ->check(CLI::IsMember({"text", "json", "jsonl", "csv", "tsv"}));
@@ -506,15 +488,39 @@ void declare_options(CLI::App& app, CliOptions& o) {
   app.add_option("--threads", o.threads, "Math threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--heads", o.heads, "Attention heads, for weights without a config.json of unusual width")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--batch-size", o.batch_size, "Images per inference batch")->check(CLI::PositiveNumber);
   app.add_flag("-v,--verbose", o.verbose, "More logs on stderr (-vv for debug)");
   app.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+}
+
+void declare_classify_options(CLI::App& app, CliOptions& o) {
+  app.add_flag("-r,--recursive", o.recursive, "Classify the images in directories, and in their subdirectories");
+  app.add_option("--files-from", o.files_from, "Read input paths from FILE, one per line (- = standard input)");
+  app.add_flag("-0,--null", o.null_separated, "--files-from entries end with NUL (find -print0)");
+  app.add_option("--ext", o.extensions, "Extensions to take from directories (default: every type OpenCV reads)");
+  app.add_flag("--hidden", o.hidden, "Include hidden files and directories found in directories");
+  app.add_option("--shard", o.shard, "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)");
+  app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output");
+  app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
+  app.add_flag("--progress", o.progress, "Show a progress bar on stderr even when it is not a terminal");
+  app.add_flag("--no-progress", o.no_progress, "Never show a progress bar");
+  app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch-size", o.batch_size, "Images per inference batch")->check(CLI::PositiveNumber);
 }
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, std::istream* in) {
   CliOptions o;
   CLI::App app{"vit-classify", "vit-classify"};
+  app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string("vit-classify ") + VIT_CLASSIFY_VERSION);
   declare_options(app, o);
+  declare_classify_options(app, o);
+  // `explain IMAGE -o DIR`: also takes the model and preprocessing options (vit/cli_explain.h).
+  ExplainCliOptions xo;
+  CLI::App* explain = app.add_subcommand("explain", "Pictures of what the model looks at for one image");
+  declare_options(*explain, o);
+  declare_explain_options(*explain, xo);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last-first
     app.parse(reversed);
@@ -529,6 +535,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return static_cast<int>(ExitCode::Usage);
   }
   setup_logging(err, o);
+  if (explain->parsed()) return run_explain_command(o, xo, out);
   try {
     return run_classify(o, out, err, in);
   } catch (const UsageError& e) {

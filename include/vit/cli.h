@@ -61,7 +61,10 @@ struct CliOptions {
   bool quiet = false;
 };
 
+// Options every command takes (inputs, model, preprocessing, output format, logs).
 void declare_options(CLI::App& app, CliOptions& o);
+// Options of classify only (inputs from folders and lists, -o, --resume, pipeline).
+void declare_classify_options(CLI::App& app, CliOptions& o);
 
 // Parses args (without the program name) and runs; results to out, logs to err; `in` is
 // standard input for --files-from -.
