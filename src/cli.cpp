@@ -471,6 +471,8 @@ std::string default_model_path() {
 void declare_options(CLI::App& app, CliOptions& o) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
   app.add_option("images", o.inputs, "Image files (and, with -r, directories) to classify");
+  app.add_option("-m,--model", o.model,
+                 "Weights (.safetensors, .pth) or TorchScript file; default $VIT_CLASSIFY_MODEL, else the one in models/");
   app.add_option("-k,--top-k", o.top_k, "Number of classes to show")->check(CLI::PositiveNumber);
   app.add_option("--format", o.format, "Output: text, json (one object per line), csv or tsv")
       ->check(CLI::IsMember({"text", "json", "jsonl", "csv", "tsv"}));
@@ -505,6 +507,8 @@ void declare_classify_options(CLI::App& app, CliOptions& o) {
   app.add_flag("--no-progress", o.no_progress, "Never show a progress bar");
   app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--fast-decode", o.fast_decode,
+               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
   app.add_option("--batch-size", o.batch_size, "Images per inference batch")->check(CLI::PositiveNumber);
 }
 
