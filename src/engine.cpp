@@ -2,6 +2,7 @@
 #include "vit/engine.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -62,6 +63,18 @@ PreprocessConfig auto_preprocess(const std::string& family, bool deit, int image
 }
 
 namespace {
+
+// glibc serves blocks above its mmap threshold with mmap and unmaps them on free, so every
+// batch maps and unmaps its activations (tens of MB) again: 5% system time for ViT-B/16 here.
+// Keeping such blocks on the heap, and the heap from shrinking, gave +6% throughput.
+void tune_allocator() {
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);   // the largest value glibc accepts on 64-bit
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)done;
+}
 
 torch::Device pick_device(const std::string& want) {
   if (want == "cpu") return torch::kCPU;
@@ -160,6 +173,7 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
                  "install libopenblas0-openmp (scripts/setup.sh does)", blas);
   else
     spdlog::debug("BLAS: {}", blas.empty() ? "unknown" : blas);
+  tune_allocator();
   const int threads = set_math_threads(o.threads);
   spdlog::debug("math threads: {}", threads);
   impl_->device = pick_device(o.device);
