@@ -504,7 +504,7 @@ void declare_classify_options(CLI::App& app, CliOptions& o) {
   app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output");
   app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
   app.add_flag("--progress", o.progress, "Show a progress bar on stderr even when it is not a terminal");
-  app.add_flag("--no-progress", o.no_progress, "Never show a progress bar");
+  app.add_flag("--no-progress", o.no_progress, "Never show a progress bar")->excludes("--progress");
   app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--fast-decode", o.fast_decode,

@@ -257,3 +257,40 @@ TEST(Inputs, ParseHelpers) {
   EXPECT_EQ(parse_extensions("JPG, .png"), (std::vector<std::string>{"jpg", "png"}));
   EXPECT_THROW(parse_extensions(","), UsageError);
 }
+
+TEST_F(Batch, ProgressGoesToStderrOnly) {
+  const Out r = cli({"-m", model_, "--format", "json", "--progress", "-r", p("")});
+  EXPECT_NE(r.err.find("\r5 images"), std::string::npos) << r.err;  // a folder: no total known in advance
+  const Out named = cli({"-m", model_, "--format", "json", "--progress", p("a.png"), p("b.jpg")});
+  EXPECT_NE(named.err.find("] 2/2"), std::string::npos) << named.err;
+  for (const auto& x : records(r.out)) EXPECT_TRUE(x.contains("file"));
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+}
+
+TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += p(i % 2 ? "a.png" : "sub/c.png") + "\n";
+  t::write_bytes(dir_.file("list.txt"), text);
+  const std::string out = dir_.file("out.jsonl");
+  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ + "' --format json --batch-size 4 --files-from '" +
+                          dir_.file("list.txt") + "' -o '" + out + "'";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && t::read_bytes(out).size() < 2000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  const std::string data = t::read_bytes(out);
+  if (WEXITSTATUS(status) == 0) GTEST_SKIP() << "the run finished before the signal arrived";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data.back(), '\n') << "no torn line";
+  const auto rec = records(data);
+  EXPECT_LT(rec.size(), 400u);
+  EXPECT_EQ(rec.size() % 4, 0u) << "whole batches";
+}
