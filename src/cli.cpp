@@ -374,6 +374,30 @@ Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info) {
   return labels;
 }
 
+int exit_status_for_current_exception() {
+  try {
+    throw;
+  } catch (const UsageError& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(ExitCode::Usage);
+  } catch (const ModelError& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(ExitCode::ModelLoad);
+  } catch (const DeviceError& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(ExitCode::ModelLoad);
+  } catch (const ImageError& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(ExitCode::SomeFailed);
+  } catch (const OutputError& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(ExitCode::SomeFailed);
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return static_cast<int>(ExitCode::Internal);
+  }
+}
+
 std::string record_key(const std::string& path, const std::string& format) {
   if (format == "json" || format == "jsonl")
     return nlohmann::json(path).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -542,18 +566,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (explain->parsed()) return run_explain_command(o, xo, out);
   try {
     return run_classify(o, out, err, in);
-  } catch (const UsageError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::Usage);
-  } catch (const ModelError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::ModelLoad);
-  } catch (const DeviceError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::ModelLoad);
-  } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
-    return static_cast<int>(ExitCode::Internal);
+  } catch (...) {
+    return exit_status_for_current_exception();
   }
 }
 

@@ -106,24 +106,8 @@ void declare_explain_options(CLI::App& sub, ExplainCliOptions& o) {
 int run_explain_command(const CliOptions& common, const ExplainCliOptions& o, std::ostream& out) {
   try {
     return explain(common, o, out);
-  } catch (const UsageError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::Usage);
-  } catch (const ModelError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::ModelLoad);
-  } catch (const DeviceError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::ModelLoad);
-  } catch (const ImageError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::SomeFailed);
-  } catch (const OutputError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::SomeFailed);
-  } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
-    return static_cast<int>(ExitCode::Internal);
+  } catch (...) {
+    return exit_status_for_current_exception();
   }
 }
 

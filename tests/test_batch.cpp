@@ -20,17 +20,9 @@ using nlohmann::json;
 
 namespace {
 
-struct Out {
-  int code;
-  std::string out, err;
-};
+using Out = t::CliRun;
 
-Out cli(std::vector<std::string> args, const std::string& stdin_text = "") {
-  std::ostringstream out, err;
-  std::istringstream in(stdin_text);
-  const int code = run_cli(args, out, err, &in);
-  return {code, out.str(), err.str()};
-}
+Out cli(std::vector<std::string> args, const std::string& stdin_text = "") { return t::run_cli_capture(args, stdin_text); }
 
 std::vector<json> records(const std::string& text) {
   std::vector<json> r;

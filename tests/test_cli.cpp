@@ -14,16 +14,9 @@ namespace t = vit::test;
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
+using t::CliRun;
 
-CliRun run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+CliRun run(const std::vector<std::string>& args) { return t::run_cli_capture(args); }
 
 std::vector<std::string> lines(const std::string& s) {
   std::vector<std::string> r;

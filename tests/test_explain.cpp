@@ -20,16 +20,9 @@ namespace t = vit::test;
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
+using t::CliRun;
 
-CliRun run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+CliRun run(const std::vector<std::string>& args) { return t::run_cli_capture(args); }
 
 std::string ref_path(const std::string& model) { return t::fixtures() + "/" + model + "/explain.safetensors"; }
 

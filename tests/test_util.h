@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <sstream>
+
+#include "vit/cli.h"
 #include "vit/safetensors.h"
 
 namespace vit::test {
@@ -81,6 +84,19 @@ inline std::string read_bytes(const std::string& path) {
 }  // namespace vit::test
 
 namespace vit::test {
+
+// vit-classify run in process: exit status, stdout, stderr.
+struct CliRun {
+  int code;
+  std::string out, err;
+};
+
+inline CliRun run_cli_capture(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+  std::ostringstream out, err;
+  std::istringstream in(stdin_text);
+  const int code = ::vit::run_cli(args, out, err, &in);
+  return {code, out.str(), err.str()};
+}
 
 // Writes a safetensors file from raw entries (name, dtype name, shape, bytes), in order.
 struct StEntry {

@@ -63,6 +63,10 @@ struct CliOptions {
 
 // Options every command takes (inputs, model, preprocessing, output format, logs).
 void declare_options(CLI::App& app, CliOptions& o);
+
+// Call inside a catch block: logs the exception in flight and returns its exit status
+// (UsageError 2, ModelError/DeviceError 3, ImageError/OutputError 1, anything else 4).
+int exit_status_for_current_exception();
 // Options of classify only (inputs from folders and lists, -o, --resume, pipeline).
 void declare_classify_options(CLI::App& app, CliOptions& o);
 

@@ -31,6 +31,12 @@ class ImageError : public Error {
   using Error::Error;
 };
 
+// An output file could not be written (folder not writable, disk full, ...).
+class OutputError : public Error {
+ public:
+  using Error::Error;
+};
+
 // The requested device (e.g. CUDA) is not available in this build or on this machine.
 class DeviceError : public Error {
  public:

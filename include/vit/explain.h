@@ -16,12 +16,6 @@
 
 namespace vit {
 
-// An output file could not be written (folder not writable, disk full, ...).
-class OutputError : public Error {
- public:
-  using Error::Error;
-};
-
 // How attention rollout combines a layer's heads.
 enum class HeadFusion { Mean, Max, Min };
 HeadFusion parse_head_fusion(const std::string& s);  // throws UsageError
