@@ -60,6 +60,7 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
       slots.push_back(i);
     } catch (const ImageError& e) {
       r.error = e.what();
+      if (r.error.find(r.file) == std::string::npos) r.error = "'" + r.file + "': " + r.error;  // stderr needs the name
     } catch (const cv::Exception& e) {
       r.error = "'" + r.file + "': OpenCV failed: " + e.what();
     }

@@ -223,7 +223,7 @@ class ProgressBar {
 int run_classify(const CliOptions& o, std::ostream& out, std::ostream& err, std::istream* in) {
   if (o.inputs.empty() && o.files_from.empty()) throw UsageError("no input images given (see --help)");
   if (o.top_k < 1) throw UsageError("--top-k must be at least 1");
-  if (o.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+  if (o.batch_size < 1 || o.batch_size > 1024) throw UsageError("--batch-size must be between 1 and 1024");
   if (o.null_separated && o.files_from.empty()) throw UsageError("-0 needs --files-from");
   const Format format = parse_format(o.format);
   if (o.resume && (o.output.empty() || o.output == "-")) throw UsageError("--resume needs -o FILE");
@@ -246,6 +246,10 @@ int run_classify(const CliOptions& o, std::ostream& out, std::ostream& err, std:
   const bool single = inputs.total_known() && inputs.known_total() <= 1;
   EngineOptions eo = engine_options(o);
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads > 4 * cores || o.workers > 4 * cores)
+    throw UsageError("--threads/--workers " + std::to_string(std::max(threads, o.workers)) + " is more than 4x the " +
+                     std::to_string(cores) + " cores here");
   const int workers = o.workers > 0 ? o.workers : single ? 1 : threads;
   eo.threads = std::max(1, threads / workers);
   Engine engine(eo);

@@ -121,6 +121,9 @@ struct InputStream::Impl {
     if (opt.files_from == "-") {
       list = stdin_stream;
     } else {
+      struct stat st {};
+      if (::stat(opt.files_from.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw UsageError("--files-from: '" + opt.files_from + "' is a directory, not a list of paths (use -r DIR)");
       list_file = std::make_unique<std::ifstream>(opt.files_from, std::ios::binary);
       if (!*list_file) throw UsageError("--files-from: cannot read '" + opt.files_from + "': " + std::strerror(errno));
       list = list_file.get();

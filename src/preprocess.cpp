@@ -409,6 +409,10 @@ cv::Mat center_crop(const cv::Mat& rgb, int width, int height) {
   return img(cv::Rect(left, top, width, height)).clone();
 }
 
+namespace {
+constexpr int64_t kMaxResizedPixels = int64_t{1} << 27;  // 134 M pixels (400 MB at 3 bytes)
+}  // namespace
+
 cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg) {
   cv::Mat img = rgb;
   if (cfg.resize_width > 0 && cfg.resize_height > 0) {
@@ -418,7 +422,13 @@ cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg) {
     const bool wide = img.cols >= img.rows;
     const int shorter = wide ? img.rows : img.cols, longer = wide ? img.cols : img.rows;
     const int new_short = cfg.resize_short;
-    const int new_long = static_cast<int>(static_cast<int64_t>(new_short) * longer / shorter);
+    const int64_t new_long64 = static_cast<int64_t>(new_short) * longer / shorter;
+    // A sliver (say 1 x 20000 pixels) would become hundreds of megapixels here.
+    if (new_long64 * new_short > kMaxResizedPixels)
+      throw ImageError("the image is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
+                       ": resizing its shorter side to " + std::to_string(new_short) + " would make " +
+                       std::to_string(new_long64) + " pixels along the other; aspect ratio too extreme");
+    const int new_long = static_cast<int>(new_long64);
     if (new_short != shorter)
       img = resize_pil(img, wide ? new_long : new_short, wide ? new_short : new_long, cfg.interpolation);
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <thread>
 
@@ -285,4 +286,20 @@ TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
   const auto rec = records(data);
   EXPECT_LT(rec.size(), 400u);
   EXPECT_EQ(rec.size() % 4, 0u) << "whole batches";
+}
+
+TEST_F(Batch, UnreasonableInputsAreRefusedCleanly) {
+  // A 1 x 200000 sliver resized to a shorter side of 35 (this 32 px model) would be 35 x 7
+  // million pixels: an error record, not 700 MB.
+  cv::Mat sliver(200000, 1, CV_8UC3, cv::Scalar(10, 20, 30));
+  ASSERT_TRUE(cv::imwrite(p("sliver.png"), sliver));
+  const Out r = cli(with({"--preset", "timm", p("sliver.png"), p("a.png")}));
+  EXPECT_EQ(r.code, 1);
+  const auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_NE(rec[0]["error"].get<std::string>().find("aspect ratio"), std::string::npos) << rec[0].dump();
+  EXPECT_TRUE(rec[1]["ok"].get<bool>());
+  EXPECT_EQ(cli(with({"--files-from", p("sub")})).code, 2);
+  EXPECT_EQ(cli(with({"--batch-size", "100000", p("a.png")})).code, 2);
+  EXPECT_EQ(cli(with({"--threads", "100000", p("a.png")})).code, 2);
 }
