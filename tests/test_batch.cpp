@@ -33,6 +33,23 @@ std::vector<json> records(const std::string& text) {
   return r;
 }
 
+// Runs cmd in the background, sends sig once `out` holds some records (or after 4 s), and
+// returns the wait status.
+int kill_once_writing(const std::string& cmd, const std::string& out, int sig) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  EXPECT_GT(pid, 0);
+  for (int i = 0; i < 200 && t::read_bytes(out).size() < 2000; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, sig);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
 void copy_file(const std::string& from, const std::string& to) { t::write_bytes(to, t::read_bytes(from)); }
 
 class Batch : public ::testing::Test {
@@ -177,19 +194,7 @@ TEST_F(Batch, ResumeAfterSigkill) {
   const std::string out = dir_.file("out.jsonl");
   const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ + "' --format json --batch-size 4 --files-from '" +
                           dir_.file("list.txt") + "' -o '" + out + "'";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 200; ++i) {  // wait until some records are out, then kill
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (t::read_bytes(out).size() > 2000) break;
-  }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  kill_once_writing(cmd, out, SIGKILL);
   const size_t before = records(t::read_bytes(out).substr(0, t::read_bytes(out).rfind('\n') + 1)).size();
   ASSERT_EQ(std::system((cmd + " --resume").c_str()), 0);
   const auto rec = records(t::read_bytes(out));
@@ -267,16 +272,7 @@ TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
   const std::string out = dir_.file("out.jsonl");
   const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ + "' --format json --batch-size 4 --files-from '" +
                           dir_.file("list.txt") + "' -o '" + out + "'";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 200 && t::read_bytes(out).size() < 2000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = kill_once_writing(cmd, out, SIGINT);
   ASSERT_TRUE(WIFEXITED(status));
   const std::string data = t::read_bytes(out);
   if (WEXITSTATUS(status) == 0) GTEST_SKIP() << "the run finished before the signal arrived";
