@@ -13,7 +13,7 @@ PACKAGES=(
   # the reference implementation and test data for the tests
   python3 python3-torch python3-torchvision python3-pil python3-numpy python3-skimage mate-backgrounds
   # explain's HTML page is checked in headless Chromium
-  chromium
+  chromium fonts-dejavu-core
 )
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
