@@ -19,16 +19,6 @@ Format parse_format(const std::string& s) {
   throw UsageError("unknown format '" + s + "' (expected text, json, csv or tsv)");
 }
 
-const char* format_name(Format f) {
-  switch (f) {
-    case Format::Text: return "text";
-    case Format::Json: return "json";
-    case Format::Csv: return "csv";
-    case Format::Tsv: return "tsv";
-  }
-  return "?";
-}
-
 std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels) {
   k = std::max(0, std::min(k, classes));
   std::vector<int> idx(classes);

@@ -84,13 +84,6 @@ void MappedFile::release(const void* p, size_t n) const {
   if (b > a) ::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
 }
 
-bool looks_like_safetensors(const uint8_t* data, size_t size) {
-  if (size < 10) return false;
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | data[i];
-  return n >= 2 && n <= size - 8 && data[8] == '{';
-}
-
 SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {
   using nlohmann::json;
   const uint8_t* base = file_->data();

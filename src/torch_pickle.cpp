@@ -48,8 +48,7 @@ at::ScalarType storage_dtype(const std::string& global) {
 
 class Unpickler {
  public:
-  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& prefix, const std::string& path)
-      : reader_(reader), prefix_(prefix), path_(path) {}
+  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path) : reader_(reader), path_(path) {}
 
   PyPtr run(const uint8_t* data, size_t size) {
     p_ = data;
@@ -290,7 +289,7 @@ class Unpickler {
   }
 
   caffe2::serialize::PyTorchStreamReader& reader_;
-  std::string prefix_, path_;
+  std::string path_;
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
   std::vector<PyPtr> stack_;
@@ -332,7 +331,7 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
   } catch (const c10::Error& e) {
     throw ModelError("cannot read '" + path + "': " + e.what_without_backtrace());
   }
-  Unpickler up(*reader, "", path);
+  Unpickler up(*reader, path);
   PyPtr root;
   try {
     root = up.run(static_cast<const uint8_t*>(pkl.get()), size);

@@ -13,7 +13,6 @@ namespace vit {
 
 enum class Format { Text, Json, Csv, Tsv };
 Format parse_format(const std::string& s);  // throws UsageError
-const char* format_name(Format f);
 
 struct Prediction {
   int index = 0;

@@ -65,7 +65,4 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// True when the first bytes look like a safetensors header (used to pick a loader).
-bool looks_like_safetensors(const uint8_t* data, size_t size);
-
 }  // namespace vit
