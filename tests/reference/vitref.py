@@ -75,57 +75,33 @@ def randomize(model, seed):
     return model
 
 
+# torchvision <-> timm names: whole-model parts, then parts of one encoder block.
+_TOP = [("class_token", "cls_token"), ("encoder.pos_embedding", "pos_embed"),
+        ("conv_proj.", "patch_embed.proj."), ("encoder.ln.", "norm."), ("heads.head.", "head.")]
+_BLOCK_PREFIX = ("encoder.layers.encoder_layer_", "blocks.")
+_BLOCK = [("ln_1", "norm1"), ("ln_2", "norm2"), ("self_attention.in_proj_weight", "attn.qkv.weight"),
+          ("self_attention.in_proj_bias", "attn.qkv.bias"), ("self_attention.out_proj", "attn.proj"),
+          ("mlp.0", "mlp.fc1"), ("mlp.3", "mlp.fc2")]
+
+
+def _rename(k, src, dst):
+    for pair in _TOP:
+        if k == pair[src] or (pair[src].endswith(".") and k.startswith(pair[src])):
+            return pair[dst] + k[len(pair[src]):]
+    if k.startswith(_BLOCK_PREFIX[src]):
+        i, sub = k[len(_BLOCK_PREFIX[src]):].split(".", 1)
+        for pair in _BLOCK:
+            if sub.startswith(pair[src]):
+                return f"{_BLOCK_PREFIX[dst]}{i}.{pair[dst]}{sub[len(pair[src]):]}"
+    raise KeyError(k)
+
+
 def tv_to_timm(sd):
-    out = {}
-    for k, v in sd.items():
-        if k == "class_token":
-            out["cls_token"] = v
-        elif k == "encoder.pos_embedding":
-            out["pos_embed"] = v
-        elif k.startswith("conv_proj."):
-            out["patch_embed.proj." + k.split(".")[-1]] = v
-        elif k.startswith("encoder.ln."):
-            out["norm." + k.split(".")[-1]] = v
-        elif k.startswith("heads.head."):
-            out["head." + k.split(".")[-1]] = v
-        elif k.startswith("encoder.layers.encoder_layer_"):
-            rest = k[len("encoder.layers.encoder_layer_"):]
-            i, sub = rest.split(".", 1)
-            sub = (sub.replace("ln_1", "norm1").replace("ln_2", "norm2")
-                   .replace("self_attention.in_proj_weight", "attn.qkv.weight")
-                   .replace("self_attention.in_proj_bias", "attn.qkv.bias")
-                   .replace("self_attention.out_proj", "attn.proj")
-                   .replace("mlp.0", "mlp.fc1").replace("mlp.3", "mlp.fc2"))
-            out[f"blocks.{i}.{sub}"] = v
-        else:
-            raise KeyError(k)
-    return out
+    return {_rename(k, 0, 1): v for k, v in sd.items()}
 
 
 def timm_to_tv(sd):
-    inv = {}
-    for k, v in sd.items():
-        if k == "cls_token":
-            inv["class_token"] = v
-        elif k == "pos_embed":
-            inv["encoder.pos_embedding"] = v
-        elif k.startswith("patch_embed.proj."):
-            inv["conv_proj." + k.split(".")[-1]] = v
-        elif k.startswith("norm."):
-            inv["encoder.ln." + k.split(".")[-1]] = v
-        elif k.startswith("head."):
-            inv["heads.head." + k.split(".")[-1]] = v
-        elif k.startswith("blocks."):
-            _, i, sub = k.split(".", 2)
-            sub = (sub.replace("norm1", "ln_1").replace("norm2", "ln_2")
-                   .replace("attn.qkv.weight", "self_attention.in_proj_weight")
-                   .replace("attn.qkv.bias", "self_attention.in_proj_bias")
-                   .replace("attn.proj", "self_attention.out_proj")
-                   .replace("mlp.fc1", "mlp.0").replace("mlp.fc2", "mlp.3"))
-            inv[f"encoder.layers.encoder_layer_{i}.{sub}"] = v
-        else:
-            raise KeyError(k)
-    return inv
+    return {_rename(k, 1, 0): v for k, v in sd.items()}
 
 
 def tv_to_hf(sd, dim):
