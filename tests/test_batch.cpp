@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "test_util.h"
-#include "vit/cli.h"
+#include "vit/app/cli.h"
+#include "vit/app/options.h"
+#include "vit/batch/records.h"
 #include "vit/errors.h"
-#include "vit/inputs.h"
+#include "vit/batch/inputs.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -88,6 +90,7 @@ TEST_F(Batch, FolderGivesOneRecordPerInputInOrder) {
   const Out r = cli(with({"-r", p("")}));
   EXPECT_EQ(r.code, 1) << "some inputs failed: " << r.err;
   const auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), 5u) << r.out;
   std::vector<std::string> files;
   for (const auto& x : rec) files.push_back(x["file"]);
   // Byte order within each directory; hidden names and non-image extensions skipped.
@@ -118,11 +121,17 @@ TEST_F(Batch, DirectoryWithoutRecursiveIsAnErrorRecord) {
 
 TEST_F(Batch, SameRecordsAsSingleImageRuns) {
   const Out all = cli(with({"--batch-size", "3", "-r", p("")}));
-  for (const auto& rec : records(all.out)) {
+  ASSERT_EQ(all.code, 1) << all.err;
+  const auto batch = records(all.out);
+  ASSERT_EQ(batch.size(), 5u) << all.out;
+  int classified = 0;
+  for (const auto& rec : batch) {
     const Out one = cli(with({rec["file"].get<std::string>()}));
+    EXPECT_EQ(one.code, rec["ok"].get<bool>() ? 0 : 1) << one.err;
     const auto single = records(one.out);
     ASSERT_EQ(single.size(), 1u);
     EXPECT_EQ(single[0]["ok"], rec["ok"]);
+    classified += rec["ok"].get<bool>();
     if (!rec["ok"].get<bool>()) continue;
     for (size_t k = 0; k < 3; ++k) {
       EXPECT_EQ(single[0]["predictions"][k]["index"], rec["predictions"][k]["index"]) << rec["file"];
@@ -130,6 +139,7 @@ TEST_F(Batch, SameRecordsAsSingleImageRuns) {
                   rec["predictions"][k]["probability"].get<double>(), 2e-6);
     }
   }
+  EXPECT_EQ(classified, 3) << "a.png, b.jpg and sub/c.png are photos";
 }
 
 TEST_F(Batch, WorkersKeepInputOrder) {
@@ -143,10 +153,16 @@ TEST_F(Batch, WorkersKeepInputOrder) {
 }
 
 TEST_F(Batch, ShardsConcatenateToTheWhole) {
-  const auto whole = records(cli(with({"-r", p("")})).out);
+  const Out run = cli(with({"-r", p("")}));
+  ASSERT_EQ(run.code, 1) << run.err;
+  const auto whole = records(run.out);
+  ASSERT_EQ(whole.size(), 5u) << run.out;
   std::vector<std::string> parts;
-  for (int k = 1; k <= 3; ++k)
-    for (const auto& x : records(cli(with({"-r", "--shard", std::to_string(k) + "/3", p("")})).out)) parts.push_back(x.dump());
+  for (int k = 1; k <= 3; ++k) {
+    const Out part = cli(with({"-r", "--shard", std::to_string(k) + "/3", p("")}));
+    EXPECT_TRUE(part.code == 0 || part.code == 1) << "shard " << k << ": " << part.err;
+    for (const auto& x : records(part.out)) parts.push_back(x.dump());
+  }
   std::vector<std::string> all;
   for (const auto& x : whole) all.push_back(x.dump());
   std::sort(parts.begin(), parts.end());
@@ -219,7 +235,7 @@ TEST_F(Batch, FilesFromStdinWithOddNames) {
   ASSERT_EQ(rec.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_TRUE(rec[i]["ok"].get<bool>()) << rec[i].dump();
-    EXPECT_EQ(json(rec[i]["file"]).dump(), record_key(dir_.file(names[i]), "json"));
+    EXPECT_EQ(json(rec[i]["file"]).dump(), record_key(dir_.file(names[i]), Format::Json));
   }
   EXPECT_NE(rec[2]["file"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos) << "invalid UTF-8 -> U+FFFD";
   r = cli(with({"--files-from", "-"}), nl_list + "\n");  // blank lines are ignored
@@ -248,7 +264,9 @@ TEST_F(Batch, CsvAndTsvOneRowPerInput) {
 }
 
 TEST(Inputs, ParseHelpers) {
-  EXPECT_EQ(parse_shard("3/16"), std::make_pair(2, 16));
+  const Shard s = parse_shard("3/16");
+  EXPECT_EQ(s.index, 2);
+  EXPECT_EQ(s.count, 16);
   EXPECT_THROW(parse_shard("0/4"), UsageError);
   EXPECT_THROW(parse_shard("5/4"), UsageError);
   EXPECT_THROW(parse_shard("1/"), UsageError);

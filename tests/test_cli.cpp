@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "test_util.h"
-#include "vit/cli.h"
+#include "vit/app/cli.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -58,12 +58,41 @@ TEST(Cli, NoInputsIsUsageError) {
   EXPECT_NE(r.err.find("no input images"), std::string::npos) << r.err;
 }
 
+// Each bad value is refused while parsing, before any model is looked for: the message names
+// the option (a missing model, which also exits 2, would not).
 TEST(Cli, BadOptionValues) {
-  EXPECT_EQ(run({"--format", "xml", "a.jpg"}).code, 2);
-  EXPECT_EQ(run({"--preset", "imagenet", "a.jpg"}).code, 2);
-  EXPECT_EQ(run({"-k", "0", "a.jpg"}).code, 2);
-  EXPECT_EQ(run({"--threads", "-1", "a.jpg"}).code, 2);
-  EXPECT_EQ(run({"--labels", "/no/such/labels.txt", "a.jpg"}).code, 2);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--format", "xml"}, "--format"},        {{"--preset", "imagenet"}, "--preset"},
+      {{"-k", "0"}, "--top-k"},                 {{"--threads", "-1"}, "--threads"},
+      {{"--labels", "/no/such/labels.txt"}, "--labels"},
+      {{"--mean", "0.5,abc"}, "--mean"},        {{"--mean", "1,2,3,4"}, "--mean"},
+      {{"--mean", "nan"}, "--mean"},            {{"--std", "0"}, "--std"},
+      {{"--std", "inf"}, "--std"},              {{"--resize", "0"}, "--resize"},
+      {{"--resize", "10x"}, "--resize"},        {{"--crop", "-3"}, "--crop"},
+      {{"--interpolation", "cubic"}, "--interpolation"},
+      {{"--device", "tpu"}, "--device"},        {{"--device", "cuda:x"}, "--device"},
+      {{"--shard", "4/3"}, "--shard"},          {{"--ext", ","}, "--ext"},
+      {{"--batch-size", "0"}, "--batch-size"},  {{"--heads", "0"}, "--heads"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = c.first;
+    args.push_back("a.jpg");
+    const CliRun r = run(args);
+    EXPECT_EQ(r.code, 2) << c.first[0] << " " << c.first[1];
+    EXPECT_NE(r.err.find(c.second), std::string::npos) << c.first[0] << " " << c.first[1] << ": " << r.err;
+    EXPECT_EQ(r.err.find("no model given"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Cli, ExplainOptionValuesAreCheckedBeforeTheModelLoads) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--layer", "0"}, {"--head", "0"}, {"--head-fusion", "median"}, {"--discard-ratio", "1"}}) {
+    std::vector<std::string> a{"explain", "-m", "/no/such/model.safetensors", "x.jpg", "-o", "/tmp/unused"};
+    a.insert(a.end(), args.begin(), args.end());
+    const CliRun r = run(a);
+    EXPECT_EQ(r.code, 2) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(args[0]), std::string::npos) << r.err;
+  }
 }
 
 TEST(Cli, MissingModelIsModelError) {

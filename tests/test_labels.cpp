@@ -5,7 +5,7 @@
 
 #include "test_util.h"
 #include "vit/errors.h"
-#include "vit/labels.h"
+#include "vit/io/labels.h"
 
 using namespace vit;
 

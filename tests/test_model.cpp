@@ -5,7 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
-#include "vit/engine.h"
+#include "vit/model/engine.h"
+#include "vit/model/runtime.h"
 #include "vit/errors.h"
 
 using namespace vit;
@@ -18,7 +19,6 @@ struct ParityCase {
   std::string dir;      // fixture subfolder
   std::string model;    // file under dir ("" = the shared real weights)
   std::string ref_key;  // tensor in ref.safetensors
-  int heads;            // --heads (0 = from config or width)
 };
 
 std::ostream& operator<<(std::ostream& o, const ParityCase& c) { return o << c.name; }
@@ -36,8 +36,7 @@ TEST_P(LogitParity, MatchesTorchvision) {
   const auto input = t::read_f32(ref, "input", &shape);
   const auto expected = t::read_f32(ref, c.ref_key);
   EngineOptions o;
-  o.model_path = model;
-  o.heads = c.heads;
+  o.model_path = model;  // the head count comes from the fixture's config.json
   Engine engine(o);
   EXPECT_EQ(engine.info().image_size, shape[2]);
   const auto got = engine.logits(input.data(), static_cast<int>(shape[0]));
@@ -47,35 +46,35 @@ TEST_P(LogitParity, MatchesTorchvision) {
 }
 
 const std::vector<ParityCase> kCases = {
-    {"small_timm", "small", "timm.safetensors", "logits", 3},
-    {"small_torchvision", "small", "tv.pth", "logits", 3},
-    {"small_torchvision_old_names", "small", "tv_old.pth", "logits", 3},
-    {"small_hf", "small", "hf/model.safetensors", "logits", 0},
-    {"small_deit_wrapper", "small", "deit.pth", "logits", 3},
-    {"small_torchscript", "small", "scripted.pt", "logits", 0},
-    {"small_unaligned_header", "small", "unaligned.safetensors", "logits", 3},
-    {"small_f16", "small", "f16.safetensors", "logits_f16", 3},
-    {"small_bf16", "small", "bf16.safetensors", "logits_bf16", 3},
-    {"patch32_timm", "p32", "timm.safetensors", "logits", 4},
-    {"patch32_torchvision", "p32", "tv.pth", "logits", 4},
-    {"patch32_hf", "p32", "hf/model.safetensors", "logits", 0},
-    {"patch32_torchscript", "p32", "scripted.pt", "logits", 0},
-    {"deit_distilled", "distilled", "timm.safetensors", "logits", 3},
-    {"vit_b16_random_timm", "base", "timm.safetensors", "logits", 0},
-    {"vit_b16_random_torchvision", "base", "tv.pth", "logits", 0},
-    {"vit_b16_random_hf", "base", "hf/model.safetensors", "logits", 0},
-    {"vit_b16_random_torchscript", "base", "scripted.pt", "logits", 0},
-    {"real_vit_ti_timm", "real", "", "logits", 0},
-    {"real_vit_ti_torchvision", "real", "tv.pth", "logits", 0},
-    {"real_vit_ti_hf", "real", "hf/model.safetensors", "logits", 0},
-    {"real_vit_ti_torchscript", "real", "scripted.pt", "logits", 0},
+    {"small_timm", "small", "timm.safetensors", "logits"},
+    {"small_torchvision", "small", "tv.pth", "logits"},
+    {"small_torchvision_old_names", "small", "tv_old.pth", "logits"},
+    {"small_hf", "small", "hf/model.safetensors", "logits"},
+    {"small_deit_wrapper", "small", "deit.pth", "logits"},
+    {"small_torchscript", "small", "scripted.pt", "logits"},
+    {"small_unaligned_header", "small", "unaligned.safetensors", "logits"},
+    {"small_f16", "small", "f16.safetensors", "logits_f16"},
+    {"small_bf16", "small", "bf16.safetensors", "logits_bf16"},
+    {"patch32_timm", "p32", "timm.safetensors", "logits"},
+    {"patch32_torchvision", "p32", "tv.pth", "logits"},
+    {"patch32_hf", "p32", "hf/model.safetensors", "logits"},
+    {"patch32_torchscript", "p32", "scripted.pt", "logits"},
+    {"deit_distilled", "distilled", "timm.safetensors", "logits"},
+    {"vit_b16_random_timm", "base", "timm.safetensors", "logits"},
+    {"vit_b16_random_torchvision", "base", "tv.pth", "logits"},
+    {"vit_b16_random_hf", "base", "hf/model.safetensors", "logits"},
+    {"vit_b16_random_torchscript", "base", "scripted.pt", "logits"},
+    {"real_vit_ti_timm", "real", "", "logits"},
+    {"real_vit_ti_torchvision", "real", "tv.pth", "logits"},
+    {"real_vit_ti_hf", "real", "hf/model.safetensors", "logits"},
+    {"real_vit_ti_torchscript", "real", "scripted.pt", "logits"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Layouts, LogitParity, ::testing::ValuesIn(kCases),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& p) { return p.param.name; });
 
 // Loading `path` must fail with a ModelError whose message contains `needle`.
-void expect_model_error(const std::string& path, const std::string& needle, int heads = 3) {
+void expect_model_error(const std::string& path, const std::string& needle, int heads = t::fixture_heads("small")) {
   EngineOptions o;
   o.model_path = path;
   o.heads = heads;
@@ -107,7 +106,7 @@ class BadWeights : public ::testing::Test {
 TEST_F(BadWeights, RewrittenFileStillLoads) {  // the writer itself is right
   EngineOptions o;
   o.model_path = write(entries_);
-  o.heads = 3;
+  o.heads = t::fixture_heads("small");
   EXPECT_NO_THROW(Engine e(o));
 }
 
@@ -202,8 +201,7 @@ TEST(Device, CudaUnavailableIsAClearError) {
   VIT_REQUIRE_FILE(path);
   EngineOptions o;
   o.model_path = path;
-  o.heads = 3;
-  o.device = "cuda";
+  o.device.kind = DeviceSpec::Kind::Cuda;
   if (cuda_available()) GTEST_SKIP() << "CUDA is available here";
   try {
     Engine e(o);

@@ -7,9 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
-#include "vit/engine.h"
-#include "vit/labels.h"
-#include "vit/preprocess.h"
+#include "vit/model/engine.h"
+#include "vit/io/labels.h"
+#include "vit/image/decode.h"
+#include "vit/image/preprocess.h"
 
 using namespace vit;
 namespace t = vit::test;

@@ -7,7 +7,8 @@
 
 #include "test_util.h"
 #include "vit/errors.h"
-#include "vit/preprocess.h"
+#include "vit/image/decode.h"
+#include "vit/image/preprocess.h"
 
 using namespace vit;
 using nlohmann::json;

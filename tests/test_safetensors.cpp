@@ -7,7 +7,7 @@
 
 #include "test_util.h"
 #include "vit/errors.h"
-#include "vit/safetensors.h"
+#include "vit/io/safetensors.h"
 
 using namespace vit;
 using vit::test::TempDir;

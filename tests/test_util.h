@@ -13,10 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "vit/cli.h"
-#include "vit/safetensors.h"
+#include "vit/app/cli.h"
+#include "vit/io/safetensors.h"
 
 namespace vit::test {
 
@@ -29,6 +30,19 @@ inline std::string fixtures() { return VIT_FIXTURES_DIR; }
 inline std::string shared() { return VIT_SHARED_DIR; }
 inline std::string skimage(const std::string& name) { return "/usr/lib/python3/dist-packages/skimage/data/" + name; }
 inline std::string real_weights() { return shared() + "/models/vit_tiny_patch16_224.safetensors"; }
+
+// A fixture model's config.json (written by tests/reference/vitref.py from its one table of
+// fixture sizes); null when the fixtures are missing.
+inline nlohmann::json fixture_config(const std::string& model) {
+  std::ifstream in(fixtures() + "/" + model + "/config.json");
+  if (!in) return nullptr;
+  return nlohmann::json::parse(in);
+}
+// Its head count, for copies of its weights that have no config.json beside them.
+inline int fixture_heads(const std::string& model) {
+  const auto c = fixture_config(model);
+  return c.is_object() ? c["num_heads"].get<int>() : 0;
+}
 
 #define VIT_REQUIRE_FILE(path)                                                                                 \
   do {                                                                                                         \

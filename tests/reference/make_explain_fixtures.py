@@ -12,7 +12,7 @@ Writes OUT/<name>/explain.safetensors with
   logits       (classes)
   rollout_<fusion>_<ratio>  (g, g)   fusion in mean|max|min, ratio in 0.000|0.900
   position_similarity       (N, N)   cosine similarity of the patch rows of pos_embedding
-Regenerated only when this script changed or the models were rewritten (OUT/<name>/.explain_stamp)."""
+Regenerated only when this script, vitref.py, the models or the library versions changed (OUT/<name>/.explain_stamp)."""
 import hashlib
 import os
 import sys
@@ -87,17 +87,21 @@ def position_similarity(pos, prefix=1):
     return F.cosine_similarity(p[:, None, :], p[None, :, :], dim=-1)  # (N, N)
 
 
-def one(out_dir, name, cfg):
+def one(out_dir, name):
     d = f"{out_dir}/{name}"
+    cfg = vitref.FIXTURE_MODELS[name]
     if not os.path.exists(f"{d}/tv.pth"):
         print(f"make_explain_fixtures: {d}/tv.pth absent, skipping")
         return
     h = hashlib.sha256(open(__file__, "rb").read())
     h.update(open(f"{d}/tv.pth", "rb").read())
+    h.update(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "vitref.py"), "rb").read())
+    h.update(vitref.library_versions().encode())
     stamp = f"{d}/.explain_stamp"
     if os.path.exists(stamp) and open(stamp).read() == h.hexdigest():
         return
-    model = vitref.build_torchvision(**cfg)
+    model = vitref.build_torchvision(cfg["image_size"], cfg["patch"], cfg["depth"], cfg["heads"], cfg["dim"], cfg["mlp"],
+                                     cfg["classes"])
     model.load_state_dict(torch.load(f"{d}/tv.pth"))
     x = vitref.load_safetensors(f"{d}/ref.safetensors")["input"][:1]
     with torch.inference_mode():
@@ -118,9 +122,8 @@ def one(out_dir, name, cfg):
 def main():
     out = sys.argv[1]
     torch.set_num_threads(2)
-    one(out, "small", dict(image_size=32, patch=8, depth=2, heads=3, dim=48, mlp=96, classes=10))
-    one(out, "p32", dict(image_size=96, patch=32, depth=2, heads=4, dim=64, mlp=128, classes=7))
-    one(out, "real", dict(image_size=224, patch=16, depth=12, heads=3, dim=192, mlp=768, classes=1000))
+    for name in ("small", "p32", "real"):
+        one(out, name)
 
 
 if __name__ == "__main__":

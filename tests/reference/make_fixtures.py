@@ -4,7 +4,8 @@ torchvision and Pillow (Debian's python3-torch, python3-torchvision, python3-pil
 
     /usr/bin/python3 tests/reference/make_fixtures.py OUT_DIR [--shared ../shared]
 
-Everything is regenerated only when this script or vitref.py changed (OUT_DIR/.stamp).
+Everything is regenerated only when this script, vitref.py or the versions of the libraries
+that make the reference numbers changed (OUT_DIR/.stamp).
 Model weights are random (seeded) or read from ../shared/models; nothing is downloaded."""
 import argparse
 import glob
@@ -55,6 +56,7 @@ def open_rgb(path):
 def write_layouts(out, model, dim, cfg, seed_input, batch=2, extras=True):
     """Saves model (a torchvision ViT) in every layout, plus inputs and reference logits."""
     os.makedirs(out, exist_ok=True)
+    vitref.write_fixture_config(out, cfg)
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
     timm_sd = vitref.tv_to_timm(sd)
     vitref.save_safetensors(f"{out}/timm.safetensors", timm_sd, {"format": "pt"})
@@ -102,6 +104,7 @@ def random_model(out, cfg, seed, extras=True):
 def distilled_model(out, cfg, seed):
     """DeiT distilled: dist token after the class token, two heads averaged."""
     os.makedirs(out, exist_ok=True)
+    vitref.write_fixture_config(out, cfg)
     torch.manual_seed(seed)
     model = vitref.randomize(vitref.build_torchvision(**tv_args(cfg)), seed)
     n = (cfg["image_size"] // cfg["patch"]) ** 2
@@ -132,9 +135,9 @@ def real_model(out, shared):
         print(f"make_fixtures: {path} absent, skipping real-weight fixtures")
         return None
     timm_sd = vitref.load_safetensors(path)
-    model = vitref.build_torchvision(224, 16, 12, 3, 192, 768, 1000)
+    cfg = vitref.FIXTURE_MODELS["real"]
+    model = vitref.build_torchvision(**tv_args(cfg))
     model.load_state_dict(vitref.timm_to_tv(timm_sd))
-    cfg = dict(dim=192, depth=12, heads=3, mlp=768, image_size=224, patch=16, classes=1000)
     write_layouts(out, model, 192, cfg, 11, extras=False)
     return model
 
@@ -240,19 +243,18 @@ def main():
     for f in ("make_fixtures.py", "vitref.py"):
         h.update(open(os.path.join(here, f), "rb").read())
     h.update(os.path.abspath(args.shared).encode())
+    h.update(vitref.library_versions().encode())
     stamp = os.path.join(args.out, ".stamp")
     if os.path.exists(stamp) and open(stamp).read() == h.hexdigest():
         print("make_fixtures: up to date")
         return
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
-    small = dict(dim=48, depth=2, heads=3, mlp=96, image_size=32, patch=8, classes=10)
-    random_model(f"{args.out}/small", small, 1)
-    p32 = dict(dim=64, depth=2, heads=4, mlp=128, image_size=96, patch=32, classes=7)
-    random_model(f"{args.out}/p32", p32, 2, extras=False)
-    distilled_model(f"{args.out}/distilled", dict(small, classes=5), 3)
-    base = dict(dim=768, depth=12, heads=12, mlp=3072, image_size=224, patch=16, classes=1000)
-    random_model(f"{args.out}/base", base, 4, extras=False)
+    models = vitref.FIXTURE_MODELS
+    random_model(f"{args.out}/small", models["small"], 1)
+    random_model(f"{args.out}/p32", models["p32"], 2, extras=False)
+    distilled_model(f"{args.out}/distilled", models["distilled"], 3)
+    random_model(f"{args.out}/base", models["base"], 4, extras=False)
     model = real_model(f"{args.out}/real", args.shared)
     if model is not None:
         photo_predictions(f"{args.out}/real", model, args.shared)
@@ -261,7 +263,7 @@ def main():
     image_cases(f"{args.out}/images")
     with open(stamp, "w") as f:
         f.write(h.hexdigest())
-    print(f"make_fixtures: wrote {args.out}")
+    print(f"make_fixtures: wrote {args.out} ({vitref.library_versions()})")
 
 
 if __name__ == "__main__":

@@ -150,3 +150,34 @@ def hf_config(dim, depth, heads, mlp, image_size, patch, classes, eps=1e-6):
             "num_channels": 3, "qkv_bias": True,
             "id2label": {str(i): f"LABEL_{i}" for i in range(classes)},
             "label2id": {f"LABEL_{i}": i for i in range(classes)}}
+
+
+# The fixture models: the one table both fixture scripts build from. Each fixture folder gets
+# a config.json written from it (fixture_config), which the loader reads for the head count
+# and the C++ tests read for the sizes they expect.
+SMALL = dict(dim=48, depth=2, heads=3, mlp=96, image_size=32, patch=8, classes=10)
+FIXTURE_MODELS = {
+    "small": SMALL,
+    "p32": dict(dim=64, depth=2, heads=4, mlp=128, image_size=96, patch=32, classes=7),
+    "distilled": dict(SMALL, classes=5),
+    "base": dict(dim=768, depth=12, heads=12, mlp=3072, image_size=224, patch=16, classes=1000),
+    "real": dict(dim=192, depth=12, heads=3, mlp=768, image_size=224, patch=16, classes=1000),
+}
+
+
+def fixture_config(cfg):
+    """config.json for a fixture folder: num_heads (what the loader reads) and the sizes."""
+    return {"num_heads": cfg["heads"], "hidden_size": cfg["dim"], "depth": cfg["depth"], "mlp_dim": cfg["mlp"],
+            "image_size": cfg["image_size"], "patch_size": cfg["patch"], "num_classes": cfg["classes"]}
+
+
+def write_fixture_config(folder, cfg):
+    with open(f"{folder}/config.json", "w") as f:
+        json.dump(fixture_config(cfg), f, indent=1)
+
+
+def library_versions():
+    """The versions that decide the reference numbers, for the fixtures' stamps."""
+    import PIL
+    import torchvision
+    return f"torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow {PIL.__version__}, numpy {np.__version__}"

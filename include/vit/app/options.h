@@ -1,0 +1,94 @@
+// The command line as typed values: one struct per group of options, one function that
+// declares each group on a CLI11 (sub)command, and the parsers of the values that are not
+// plain numbers. Every value is checked while parsing, before anything is loaded; a bad one
+// is a CLI11 parse error (exit 2) naming the option.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vit/batch/inputs.h"
+#include "vit/batch/records.h"
+#include "vit/explain/attention.h"
+#include "vit/image/preprocess.h"
+#include "vit/model/engine.h"
+
+namespace CLI {
+class App;
+}
+
+namespace vit {
+
+// The model, where it runs, and how its input is made (every subcommand that runs a model).
+struct ModelOptions {
+  std::string model;  // -m; "" = $VIT_CLASSIFY_MODEL, else the one in models/
+  DeviceSpec device;
+  int threads = 0;    // math threads; 0 = one per core
+  int heads = 0;      // --heads; 0 = from config.json or the width
+  std::string labels_path;
+  PreprocessOverrides preprocess;
+};
+
+struct OutputOptions {
+  Format format = Format::Text;
+  int top_k = 5;
+};
+
+struct LogOptions {
+  int verbose = 0;
+  bool quiet = false;
+};
+
+// Options every model-running subcommand takes.
+struct CommonOptions {
+  ModelOptions model;
+  OutputOptions output;
+  LogOptions log;
+};
+
+enum class ProgressMode { Auto, Always, Never };  // Auto: when stderr is a terminal
+
+struct ClassifyCommandOptions {
+  std::vector<std::string> inputs;
+  bool recursive = false;
+  std::string files_from;  // "" = none, "-" = standard input
+  bool null_separated = false;
+  std::vector<std::string> extensions;  // empty = every type OpenCV reads
+  bool hidden = false;
+  Shard shard;
+  std::string output;  // -o; "" = standard output
+  bool resume = false;
+  int batch_size = 8;
+  int workers = 0;  // 0 = one per math thread when there are several inputs
+  bool fast_decode = false;
+  ProgressMode progress = ProgressMode::Auto;
+};
+
+struct ExplainCommandOptions {
+  std::vector<std::string> images;  // exactly one
+  std::string out_dir;
+  std::optional<int> layer;  // 1-based; none = the last
+  int head = 1;              // 1-based
+  HeadFusion fusion = HeadFusion::Mean;
+  double discard_ratio = 0;
+  bool force = false;
+};
+
+void declare_common_options(CLI::App& app, CommonOptions& o);
+void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o);
+void declare_explain_options(CLI::App& app, ExplainCommandOptions& o);
+
+// Checks that involve several options of classify (each throws UsageError).
+void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common);
+
+// Parsers of option values; each throws UsageError naming `what`.
+std::array<float, 3> parse_triple(const std::string& s, const std::string& what);  // "R,G,B" or one value
+ResizeSpec parse_resize(const std::string& s);        // N, WxH or none
+int parse_crop(const std::string& s);                 // N or none (0)
+Shard parse_shard(const std::string& s);              // K/N, 1-based
+DeviceSpec parse_device(const std::string& s);        // auto, cpu, cuda, cuda:N
+std::vector<std::string> parse_extensions(const std::string& list);  // "jpg,.PNG" -> {jpg, png}
+
+}  // namespace vit

@@ -1,0 +1,27 @@
+// Where classify's records go: standard output, or -o FILE (appended to with --resume).
+// Each batch is one write(2), so a killed run never leaves half a record behind.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace vit {
+
+class RecordSink {
+ public:
+  // path "" or "-": out. Throws OutputError when the file cannot be opened.
+  RecordSink(std::ostream& out, const std::string& path, bool append);
+  ~RecordSink();
+  RecordSink(const RecordSink&) = delete;
+  RecordSink& operator=(const RecordSink&) = delete;
+
+  bool empty_file() const;  // -o names a file that holds nothing yet
+  void write(const std::string& bytes);  // throws OutputError
+
+ private:
+  std::ostream& out_;
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace vit

@@ -1,0 +1,53 @@
+// Result records and their output formats (text, JSON Lines, CSV, TSV): one function per
+// format, all writing to a std::ostream that the caller owns. Results only; logs go elsewhere.
+#pragma once
+
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "vit/model/prediction.h"
+#include "vit/vocabulary.h"
+
+namespace vit {
+
+enum class Format { Text, Json, Csv, Tsv };
+// text, json (also jsonl), csv, tsv.
+const Vocabulary<Format>& format_names();
+
+struct Record {
+  std::string file;
+  bool ok = false;
+  std::string error;                     // when !ok
+  std::vector<Prediction> predictions;   // best first
+};
+
+// Renders records as text; the caller decides where the bytes go (a whole batch is written
+// with one write, so a killed run never leaves a torn line behind).
+class RecordWriter {
+ public:
+  // model: shown in JSON records. multiple: text output names each file above its results.
+  RecordWriter(Format format, int top_k, std::string model, bool multiple);
+  std::string header() const;  // CSV/TSV column names; "" for text and JSON
+  std::string render(const Record& r);
+
+ private:
+  void write_text(std::ostream& out, const Record& r);
+  void write_json(std::ostream& out, const Record& r);
+  void write_delimited(std::ostream& out, const Record& r, char sep);
+
+  Format format_;
+  int top_k_;
+  std::string model_;
+  bool multiple_;
+  bool first_ = true;
+};
+
+std::string csv_field(const std::string& s);  // RFC 4180 quoting when needed
+std::string tsv_field(const std::string& s);  // tabs and line breaks become spaces
+// How a path appears in a record of this format (JSON replaces invalid UTF-8, TSV tabs), as
+// --resume reads it back.
+std::string record_key(const std::string& path, Format format);
+
+}  // namespace vit

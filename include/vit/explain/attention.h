@@ -1,0 +1,38 @@
+// The numbers behind `explain`, from one image's AttentionTrace, as pure functions testable
+// without files: attention rollout, position-embedding similarity, the class token's
+// attention and one head's attention matrix.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vit/model/engine.h"
+#include "vit/vocabulary.h"
+
+namespace vit {
+
+// How attention rollout combines a layer's heads.
+enum class HeadFusion { Mean, Max, Min };
+const Vocabulary<HeadFusion>& head_fusion_names();  // mean, max, min
+const char* head_fusion_name(HeadFusion f);
+
+// Throws Error when the trace's sizes do not agree with each other.
+void check_trace(const AttentionTrace& t);
+
+// Attention rollout (Abnar & Zuidema 2020), as jacobgil/vit-explain's vit_rollout.py: per layer
+// fuse the heads, zero the lowest discard_ratio fraction of the fused (T, T) entries (never
+// entry (0, 0), the class token to itself), average with the identity, divide each row by its
+// sum, and multiply layer by layer. Returns the class token's row over the patches, (grid,
+// grid) row-major, divided by its maximum. Throws UsageError for a ratio outside [0, 1).
+std::vector<float> attention_rollout(const AttentionTrace& t, HeadFusion fusion, double discard_ratio);
+
+// Cosine similarity of every patch's position embedding with every other's: (N, N) row-major,
+// the prefix tokens' rows (class, distillation) left out.
+std::vector<float> position_similarity(const AttentionTrace& t);
+
+// The class token's attention over the patches in block `layer` (0-based): (heads, N).
+std::vector<float> cls_attention(const AttentionTrace& t, int layer);
+// The full attention matrix of one head in one block (both 0-based): (T, T), rows = queries.
+std::vector<float> attention_matrix(const AttentionTrace& t, int layer, int head);
+
+}  // namespace vit

@@ -1,0 +1,23 @@
+// Image files to 8-bit RGB pixels: OpenCV's codecs, with the checks Pillow makes that
+// OpenCV does not (a truncated JPEG is an error, not a gray-filled picture).
+#pragma once
+
+#include <cstdint>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "vit/image/preprocess.h"
+
+namespace vit {
+
+// Reads and decodes an image file into 8-bit RGB (EXIF orientation applied; gray, alpha,
+// 16-bit and palette images converted). Throws ImageError with the reason.
+// fast_for (--fast-decode): a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg
+// while it stays at least twice the size this preprocessing resizes to. Faster, but the
+// pixels then differ slightly from Pillow's full decode (see README, "Speed").
+cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for = nullptr);
+cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                           const PreprocessConfig* fast_for = nullptr);
+
+}  // namespace vit

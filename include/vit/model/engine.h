@@ -1,0 +1,80 @@
+// The inference engine: loads a model (native ViT from weights, or a TorchScript module) onto
+// a device, chooses the preprocessing the model was trained with, and turns batches of
+// preprocessed images into probabilities. No torch types in this header, so the layers above
+// compile without LibTorch's headers. Threads are the caller's (see runtime.h).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vit/image/preprocess.h"
+#include "vit/io/labels.h"
+
+namespace vit {
+
+// --device: auto (CUDA device 0 if there is one, else the CPU), cpu, or CUDA device `index`.
+struct DeviceSpec {
+  enum class Kind { Auto, Cpu, Cuda };
+  Kind kind = Kind::Auto;
+  int index = 0;
+  std::string describe() const;  // "auto", "cpu", "cuda:1"
+};
+
+struct EngineOptions {
+  std::string model_path;
+  DeviceSpec device;
+  int heads = 0;  // --heads: attention heads for weights whose count nothing else tells
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string format;       // safetensors | pytorch | torchscript
+  std::string family;       // timm | torchvision | hf | unknown
+  std::string description;  // "ViT D=192 depth=12 ..." or "TorchScript module"
+  std::string device;       // "cpu", "cuda:0"
+  int image_size = 224;
+  int num_classes = 0;      // 0 until known (TorchScript: after the first batch)
+  int patch_size = 0;       // 0 when unknown (TorchScript)
+  int depth = 0, heads = 0; // blocks and heads per block; 0 when unknown (TorchScript)
+  bool can_explain = false;
+  PreprocessConfig preprocess;     // what "--preset auto" means for this model
+  std::string preprocess_reason;   // why that preset was chosen
+  std::optional<Labels> labels;    // from config.json, when it has them
+};
+
+// Attention of one image through every block, for `explain`.
+struct AttentionTrace {
+  int layers = 0, heads = 0, tokens = 0;  // tokens T = prefix + N
+  int prefix = 1;                         // 1 (class token) or 2 (DeiT distilled)
+  int grid = 0;                           // patches per side
+  std::vector<float> attention;           // (layers, heads, T, T) softmax weights
+  std::vector<float> pos_embed;           // (T, D) learned position embeddings
+  int dim = 0;
+  std::vector<float> logits;              // (classes)
+  std::vector<float> probabilities;       // (classes), as Engine::probabilities gives them
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineOptions& options);  // throws ModelError, DeviceError
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const ModelInfo& info() const;
+  // batch: n images, each (3, S, S) normalised floats, contiguous. Returns (n, classes) row-major.
+  // Safe to call from several threads at once (the batch workers do).
+  std::vector<float> logits(const float* batch, int n);
+  std::vector<float> probabilities(const float* batch, int n);
+  // One image (3, S, S): logits and every block's attention weights. Throws ModelError for
+  // TorchScript modules, whose internals cannot be asked for attention.
+  AttentionTrace trace_attention(const float* image);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vit

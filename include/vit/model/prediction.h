@@ -1,0 +1,20 @@
+// What a classifier's probabilities mean to a reader: the k most probable classes, named.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vit/io/labels.h"
+
+namespace vit {
+
+struct Prediction {
+  int index = 0;
+  std::string label;
+  float probability = 0;
+};
+
+// The k most probable classes of one row of probabilities, best first (ties: lower index).
+std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels);
+
+}  // namespace vit

@@ -1,0 +1,36 @@
+// Loading the model for a subcommand; see include/vit/app/model_setup.h.
+#include "vit/app/model_setup.h"
+
+#include <spdlog/spdlog.h>
+
+#include "vit/app/model_discovery.h"
+
+namespace vit {
+
+Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info) {
+  const Labels& labels = user ? *user : info.labels ? *info.labels : Labels::imagenet1k();
+  if (info.num_classes > 0 && static_cast<size_t>(info.num_classes) != labels.size())
+    spdlog::warn("the model has {} classes but the label list has {}; pass --labels FILE", info.num_classes, labels.size());
+  return labels;
+}
+
+LoadedModel load_model(const ModelOptions& o) {
+  const std::optional<Labels> user_labels =
+      o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
+  EngineOptions eo;
+  eo.model_path = o.model.empty() ? default_model_path() : o.model;
+  eo.device = o.device;
+  eo.heads = o.heads;
+  LoadedModel m;
+  m.engine = std::make_unique<Engine>(eo);
+  const ModelInfo& info = m.engine->info();
+  spdlog::info("model {} ({}, {} names): {}", info.path, info.format, info.family, info.description);
+  if (!o.preprocess.preset) spdlog::info("preset auto -> {} ({})", info.preprocess.preset, info.preprocess_reason);
+  m.preprocess = choose_preprocess(o.preprocess, info.preprocess, info.image_size);
+  spdlog::info("{}", m.preprocess.describe());
+  check_preprocess_fits(m.preprocess, info.image_size);
+  m.labels = choose_labels(user_labels, info);
+  return m;
+}
+
+}  // namespace vit

@@ -1,0 +1,232 @@
+// Typed options; see include/vit/app/options.h.
+#include "vit/app/options.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+namespace {
+
+// An option whose text `parse` turns into the target's type; a UsageError becomes CLI11's
+// parse error, so a bad value stops the command line before anything loads.
+template <class T>
+CLI::Option* add_parsed(CLI::App& app, const std::string& flags, T& target, std::function<T(const std::string&)> parse,
+                        const std::string& description) {
+  return app.add_option_function<std::string>(
+      flags,
+      [&target, parse](const std::string& s) {
+        try {
+          target = parse(s);
+        } catch (const UsageError& e) {
+          throw CLI::ValidationError(e.what());
+        }
+      },
+      description);
+}
+
+template <class E>
+CLI::Option* add_named(CLI::App& app, const std::string& flags, E& target, const Vocabulary<E>& words,
+                       const std::string& what, const std::string& description) {
+  return add_parsed<E>(
+      app, flags, target, [&words, what](const std::string& s) { return parse_named(words, s, what); },
+      description + ": " + choices(words));
+}
+
+int parse_positive(const std::string& s, const std::string& what) {
+  try {
+    size_t used = 0;
+    const long v = std::stol(s, &used);
+    if (used == s.size() && v > 0 && v <= 1000000) return static_cast<int>(v);
+  } catch (const std::exception&) {
+  }
+  throw UsageError(what + ": expected a whole number from 1 to 1000000, got '" + s + "'");
+}
+
+int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  if (!s.empty() && s.back() == sep) parts.emplace_back();
+  return parts;
+}
+
+}  // namespace
+
+std::array<float, 3> parse_triple(const std::string& s, const std::string& what) {
+  const std::vector<std::string> parts = split(s, ',');
+  if (parts.size() != 1 && parts.size() != 3)
+    throw UsageError(what + ": expected 1 or 3 comma-separated numbers, got '" + s + "'");
+  std::array<float, 3> v{};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    try {
+      size_t used = 0;
+      v[i] = std::stof(parts[i], &used);
+      if (used != parts[i].size() || !std::isfinite(v[i])) throw std::invalid_argument(parts[i]);
+    } catch (const std::exception&) {
+      throw UsageError(what + ": '" + parts[i] + "' is not a finite number");
+    }
+  }
+  if (parts.size() == 1) v[1] = v[2] = v[0];
+  return v;
+}
+
+ResizeSpec parse_resize(const std::string& s) {
+  if (s == "none") return ResizeSpec::none();
+  const auto x = s.find('x');
+  ResizeSpec r;
+  if (x == std::string::npos) {
+    r.shorter = parse_positive(s, "--resize (N, WxH or none)");
+  } else {
+    r.width = parse_positive(s.substr(0, x), "--resize WxH: W");
+    r.height = parse_positive(s.substr(x + 1), "--resize WxH: H");
+  }
+  return r;
+}
+
+int parse_crop(const std::string& s) { return s == "none" ? 0 : parse_positive(s, "--crop (N or none)"); }
+
+Shard parse_shard(const std::string& s) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) throw UsageError("--shard: expected K/N (e.g. 3/16), got '" + s + "'");
+  const int k = parse_positive(s.substr(0, slash), "--shard K/N: K");
+  const int n = parse_positive(s.substr(slash + 1), "--shard K/N: N");
+  if (k > n) throw UsageError("--shard " + s + ": need 1 <= K <= N");
+  return {k - 1, n};
+}
+
+DeviceSpec parse_device(const std::string& s) {
+  DeviceSpec d;
+  if (s == "auto") return d;
+  if (s == "cpu") {
+    d.kind = DeviceSpec::Kind::Cpu;
+    return d;
+  }
+  if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
+    d.kind = DeviceSpec::Kind::Cuda;
+    if (s.size() > 5) {
+      const std::string n = s.substr(5);
+      if (n.empty() || !std::all_of(n.begin(), n.end(), ::isdigit) || n.size() > 4)
+        throw UsageError("--device " + s + ": expected cuda:N with N a device number");
+      d.index = std::stoi(n);
+    }
+    return d;
+  }
+  throw UsageError("--device: unknown device '" + s + "' (expected auto, cpu, cuda or cuda:N)");
+}
+
+std::vector<std::string> parse_extensions(const std::string& list) {
+  std::vector<std::string> out;
+  for (std::string e : split(list, ',')) {
+    while (!e.empty() && (e[0] == '.' || e[0] == ' ')) e.erase(0, 1);
+    while (!e.empty() && e.back() == ' ') e.pop_back();
+    std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!e.empty()) out.push_back(e);
+  }
+  if (out.empty()) throw UsageError("--ext: no extensions in '" + list + "'");
+  return out;
+}
+
+namespace {
+
+void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
+  add_parsed<std::optional<Preset>>(
+      app, "--preset", p.preset,
+      [](const std::string& s) -> std::optional<Preset> {
+        if (s == "auto") return std::nullopt;
+        return parse_named(preset_names(), s, "--preset");
+      },
+      "Preprocessing: auto (the one the weights were trained with), " + choices(preset_names()));
+  add_parsed<std::optional<ResizeSpec>>(app, "--resize", p.resize, parse_resize,
+                                        "Override resize: N (shorter side), WxH (exact), or none");
+  add_parsed<std::optional<int>>(app, "--crop", p.crop, parse_crop, "Override center crop side, or none");
+  add_parsed<std::optional<Interpolation>>(
+      app, "--interpolation", p.interpolation,
+      [](const std::string& s) { return parse_named(interpolation_names(), s, "--interpolation"); },
+      "Override resampling: " + choices(interpolation_names()));
+  using Triple = std::optional<std::array<float, 3>>;
+  add_parsed<Triple>(app, "--mean", p.mean, [](const std::string& s) { return parse_triple(s, "--mean"); },
+                     "Override normalisation mean: R,G,B (or one value)");
+  add_parsed<Triple>(
+      app, "--std", p.std,
+      [](const std::string& s) {
+        const auto v = parse_triple(s, "--std");
+        for (float x : v)
+          if (!(x > 0)) throw UsageError("--std: every value must be positive, got '" + s + "'");
+        return v;
+      },
+      "Override normalisation std: R,G,B (or one value)");
+}
+
+}  // namespace
+
+void declare_common_options(CLI::App& app, CommonOptions& o) {
+  ModelOptions& m = o.model;
+  app.add_option("-m,--model", m.model,
+                 "Weights (.safetensors, .pth) or TorchScript file; default $VIT_CLASSIFY_MODEL, else the one in models/");
+  app.add_option("-k,--top-k", o.output.top_k, "Number of classes to show")->check(CLI::Range(1, 1000000));
+  add_named(app, "--format", o.output.format, format_names(), "--format", "Output (json: one object per line)");
+  declare_preprocess_options(app, m.preprocess);
+  app.add_option("--labels", m.labels_path, "Class names, one per line (replaces the model's own or ImageNet-1k's)")
+      ->check(CLI::ExistingFile);
+  add_parsed<DeviceSpec>(app, "--device", m.device, parse_device, "auto, cpu, cuda or cuda:N");
+  app.add_option("--threads", m.threads, "Math threads (0 = all cores)")->check(CLI::Range(0, 4 * cores()));
+  app.add_option("--heads", m.heads, "Attention heads, for weights without a config.json of unusual width")
+      ->check(CLI::Range(1, 4096));
+  app.add_flag("-v,--verbose", o.log.verbose, "More logs on stderr (-vv for debug)");
+  app.add_flag("-q,--quiet", o.log.quiet, "Only errors on stderr");
+}
+
+void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o) {
+  app.add_option("images", o.inputs, "Image files (and, with -r, directories) to classify");
+  app.add_flag("-r,--recursive", o.recursive, "Classify the images in directories, and in their subdirectories");
+  app.add_option("--files-from", o.files_from, "Read input paths from FILE, one per line (- = standard input)");
+  app.add_flag("-0,--null", o.null_separated, "--files-from entries end with NUL (find -print0)");
+  add_parsed<std::vector<std::string>>(app, "--ext", o.extensions, parse_extensions,
+                                       "Extensions to take from directories (default: every type OpenCV reads)");
+  app.add_flag("--hidden", o.hidden, "Include hidden files and directories found in directories");
+  add_parsed<Shard>(app, "--shard", o.shard, parse_shard, "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)");
+  app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output");
+  app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
+  CLI::Option* progress = app.add_flag_callback(
+      "--progress", [&o] { o.progress = ProgressMode::Always; }, "Show a progress bar on stderr even when it is not a terminal");
+  app.add_flag_callback("--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show a progress bar")
+      ->excludes(progress);
+  app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
+      ->check(CLI::Range(0, 4 * cores()));
+  app.add_flag("--fast-decode", o.fast_decode, "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
+  app.add_option("--batch-size", o.batch_size, "Images per inference batch (1 to 1024)")->check(CLI::Range(1, 1024));
+}
+
+void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
+  app.add_option("image", o.images, "The image to explain (one)");
+  app.add_option("-o,--output", o.out_dir, "Folder for the pictures (created if missing)")->required();
+  app.add_option("--layer", o.layer, "Layer for the per-head pictures, numbered from 1 (default: the last)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--head", o.head, "Head for the attention matrix picture, numbered from 1 (default 1)")
+      ->check(CLI::PositiveNumber);
+  add_named(app, "--head-fusion", o.fusion, head_fusion_names(), "--head-fusion", "How rollout combines heads (default mean)");
+  app.add_option("--discard-ratio", o.discard_ratio,
+                 "Rollout: share of the weakest attention weights dropped, in [0, 1) (default 0)")
+      ->check(CLI::Range(0.0, 0.999999));
+  app.add_flag("--force", o.force, "Replace files that already exist in the output folder");
+}
+
+void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common) {
+  if (o.inputs.empty() && o.files_from.empty()) throw UsageError("no input images given (see --help)");
+  if (o.null_separated && o.files_from.empty()) throw UsageError("-0 needs --files-from");
+  if (o.resume && (o.output.empty() || o.output == "-")) throw UsageError("--resume needs -o FILE");
+  if (o.resume && common.output.format == Format::Text)
+    throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
+}
+
+}  // namespace vit

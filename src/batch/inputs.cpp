@@ -1,0 +1,185 @@
+// Input enumeration; see include/vit/batch/inputs.h.
+#include "vit/batch/inputs.h"
+
+#include <dirent.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+const std::vector<std::string>& default_extensions() {
+  static const std::vector<std::string> exts{"jpg", "jpeg", "jpe", "png", "bmp", "dib", "webp", "tif", "tiff",
+                                             "pbm", "pgm", "ppm", "pxm", "pnm", "sr",  "ras", "jp2", "exr", "hdr", "pic"};
+  return exts;
+}
+
+namespace {
+
+struct DirFrame {
+  std::string path;
+  std::vector<std::string> names;  // sorted
+  size_t next = 0;
+  std::pair<dev_t, ino_t> id;
+};
+
+bool has_extension(const std::string& name, const std::vector<std::string>& exts) {
+  const auto dot = name.find_last_of('.');
+  if (dot == std::string::npos || dot == 0) return false;
+  std::string e = name.substr(dot + 1);
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(exts.begin(), exts.end(), e) != exts.end();
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+}  // namespace
+
+struct InputStream::Impl {
+  InputOptions opt;
+  std::istream* stdin_stream = nullptr;
+  size_t arg_index = 0;
+  std::unique_ptr<std::ifstream> list_file;
+  std::istream* list = nullptr;
+  bool list_opened = false;
+  std::vector<DirFrame> stack;  // directories being walked (ancestry, for loop detection)
+  uint64_t counter = 0;         // every input, for sharding
+
+  // Next raw entry before sharding.
+  bool next_raw(InputItem& item) {
+    while (true) {
+      if (!stack.empty()) {
+        if (walk(item)) return true;
+        continue;
+      }
+      std::string path;
+      if (arg_index < opt.paths.size()) {
+        path = opt.paths[arg_index++];
+      } else if (!opt.files_from.empty()) {
+        if (!list_opened) open_list();
+        if (!std::getline(*list, path, opt.null_separated ? '\0' : '\n')) return false;
+        if (!opt.null_separated && !path.empty() && path.back() == '\r') path.pop_back();
+        if (path.empty()) continue;
+      } else {
+        return false;
+      }
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!opt.recursive) {
+          item = {path, "'" + path + "' is a directory (use -r to classify the images in it)"};
+          return true;
+        }
+        push_dir(path, st);
+        continue;
+      }
+      item = {path, ""};  // missing files get their error when decoded
+      return true;
+    }
+  }
+
+  void open_list() {
+    list_opened = true;
+    if (opt.files_from == "-") {
+      list = stdin_stream;
+    } else {
+      struct stat st {};
+      if (::stat(opt.files_from.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw UsageError("--files-from: '" + opt.files_from + "' is a directory, not a list of paths (use -r DIR)");
+      list_file = std::make_unique<std::ifstream>(opt.files_from, std::ios::binary);
+      if (!*list_file) throw UsageError("--files-from: cannot read '" + opt.files_from + "': " + std::strerror(errno));
+      list = list_file.get();
+    }
+  }
+
+  void push_dir(const std::string& path, const struct stat& st) {
+    const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+    for (const auto& f : stack)
+      if (f.id == id) {
+        spdlog::warn("skipping '{}': a symlink loop (it is '{}' again)", path, f.path);
+        return;
+      }
+    DirFrame frame;
+    frame.path = path;
+    frame.id = id;
+    DIR* d = ::opendir(path.c_str());
+    if (!d) {
+      spdlog::error("cannot read directory '{}': {}", path, std::strerror(errno));
+      return;
+    }
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (name[0] == '.' && !opt.hidden) continue;
+      frame.names.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(frame.names.begin(), frame.names.end());
+    stack.push_back(std::move(frame));
+  }
+
+  bool walk(InputItem& item) {
+    DirFrame& top = stack.back();
+    if (top.next >= top.names.size()) {
+      stack.pop_back();
+      return false;
+    }
+    const std::string path = join(top.path, top.names[top.next++]);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (has_extension(path, opt.extensions)) {  // a dangling symlink to an image: report it
+        item = {path, ""};
+        return true;
+      }
+      return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      push_dir(path, st);
+      return false;
+    }
+    if (!S_ISREG(st.st_mode) || !has_extension(path, opt.extensions)) return false;
+    item = {path, ""};
+    return true;
+  }
+};
+
+InputStream::InputStream(const InputOptions& options, std::istream* stdin_stream) : impl_(std::make_unique<Impl>()) {
+  impl_->opt = options;
+  if (impl_->opt.extensions.empty()) impl_->opt.extensions = default_extensions();
+  impl_->stdin_stream = stdin_stream;
+  if (options.files_from == "-" && !stdin_stream) throw UsageError("--files-from -: no standard input");
+}
+
+InputStream::~InputStream() = default;
+
+bool InputStream::next(InputItem& item) {
+  while (impl_->next_raw(item)) {
+    const uint64_t i = impl_->counter++;
+    if (static_cast<int>(i % static_cast<uint64_t>(impl_->opt.shard.count)) == impl_->opt.shard.index) return true;
+  }
+  return false;
+}
+
+bool InputStream::total_known() const {
+  if (!impl_->opt.files_from.empty()) return false;
+  for (const auto& p : impl_->opt.paths) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return false;
+  }
+  return true;
+}
+
+size_t InputStream::known_total() const {
+  const size_t n = impl_->opt.paths.size();
+  const size_t k = static_cast<size_t>(impl_->opt.shard.count), s = static_cast<size_t>(impl_->opt.shard.index);
+  return n / k + (s < n % k ? 1 : 0);
+}
+
+}  // namespace vit

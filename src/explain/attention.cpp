@@ -1,0 +1,140 @@
+// Attention rollout, position similarity and attention slices; see include/vit/explain/attention.h.
+#include "vit/explain/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+void check_trace(const AttentionTrace& t) {
+  const size_t T = static_cast<size_t>(t.tokens);
+  if (t.tokens != t.prefix + t.grid * t.grid || t.attention.size() != static_cast<size_t>(t.layers) * t.heads * T * T ||
+      t.pos_embed.size() != T * static_cast<size_t>(t.dim))
+    throw Error("explain: inconsistent attention trace: " + std::to_string(t.layers) + " layers, " + std::to_string(t.heads) +
+                " heads, " + std::to_string(t.tokens) + " tokens (prefix " + std::to_string(t.prefix) + ", grid " +
+                std::to_string(t.grid) + "), " + std::to_string(t.attention.size()) + " attention values, " +
+                std::to_string(t.pos_embed.size()) + " position values for D=" + std::to_string(t.dim));
+}
+
+const Vocabulary<HeadFusion>& head_fusion_names() {
+  static const Vocabulary<HeadFusion> names{{"mean", HeadFusion::Mean}, {"max", HeadFusion::Max}, {"min", HeadFusion::Min}};
+  return names;
+}
+
+const char* head_fusion_name(HeadFusion f) { return name_of(head_fusion_names(), f); }
+
+namespace {
+
+// One layer's rollout matrix (T, T): its heads fused, the lowest `discard` entries zeroed
+// (never the class token's attention to itself), averaged with the identity, rows summing to 1.
+std::vector<double> rollout_layer(const float* a, size_t T, int heads, HeadFusion fusion, size_t discard) {
+  const size_t TT = T * T;
+  std::vector<float> fused(TT);
+  for (size_t i = 0; i < TT; ++i) {
+    double sum = 0;
+    float mx = a[i], mn = a[i];
+    for (int h = 0; h < heads; ++h) {
+      const float v = a[static_cast<size_t>(h) * TT + i];
+      sum += v;
+      mx = std::max(mx, v);
+      mn = std::min(mn, v);
+    }
+    fused[i] = fusion == HeadFusion::Mean ? static_cast<float>(sum / heads) : fusion == HeadFusion::Max ? mx : mn;
+  }
+  if (discard > 0) {
+    std::vector<size_t> order(TT);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(discard - 1), order.end(),
+                     [&](size_t x, size_t y) { return fused[x] < fused[y] || (fused[x] == fused[y] && x < y); });
+    for (size_t k = 0; k < discard; ++k)
+      if (order[k] != 0) fused[order[k]] = 0;  // the class token's attention to itself stays
+  }
+  std::vector<double> m(TT);
+  for (size_t i = 0; i < T; ++i) {
+    double row = 0;
+    for (size_t j = 0; j < T; ++j) {
+      const float v = (fused[i * T + j] + (i == j ? 1.0f : 0.0f)) / 2;
+      m[i * T + j] = v;
+      row += v;
+    }
+    for (size_t j = 0; j < T; ++j) m[i * T + j] /= row;
+  }
+  return m;
+}
+
+}  // namespace
+
+std::vector<float> attention_rollout(const AttentionTrace& t, HeadFusion fusion, double discard_ratio) {
+  check_trace(t);
+  if (!(discard_ratio >= 0 && discard_ratio < 1))
+    throw UsageError("--discard-ratio must be in [0, 1), got " + std::to_string(discard_ratio));
+  const size_t T = static_cast<size_t>(t.tokens), TT = T * T;
+  const size_t discard = static_cast<size_t>(static_cast<double>(TT) * discard_ratio);  // Python's int(n * ratio)
+  // The product A_L ... A_1 is only needed in its first row: v = e_0ᵀ A_L ... A_1, built from
+  // the last layer down.
+  std::vector<double> v(T, 0.0), next(T);
+  v[0] = 1;
+  for (int l = t.layers - 1; l >= 0; --l) {
+    const auto m = rollout_layer(t.attention.data() + static_cast<size_t>(l) * t.heads * TT, T, t.heads, fusion, discard);
+    std::fill(next.begin(), next.end(), 0.0);
+    for (size_t i = 0; i < T; ++i)
+      if (v[i] != 0)
+        for (size_t j = 0; j < T; ++j) next[j] += v[i] * m[i * T + j];
+    v.swap(next);
+  }
+  const auto first = v.begin() + t.prefix;
+  const double peak = *std::max_element(first, v.end());
+  std::vector<float> out;
+  out.reserve(T - static_cast<size_t>(t.prefix));
+  for (auto it = first; it != v.end(); ++it) out.push_back(static_cast<float>(peak > 0 ? *it / peak : 0.0));
+  return out;  // (grid, grid)
+}
+
+std::vector<float> position_similarity(const AttentionTrace& t) {
+  check_trace(t);
+  const int N = t.grid * t.grid, D = t.dim;
+  const float* p = t.pos_embed.data() + static_cast<size_t>(t.prefix) * D;  // (N, D)
+  std::vector<double> norm(static_cast<size_t>(N));
+  for (int i = 0; i < N; ++i) {
+    double s = 0;
+    for (int d = 0; d < D; ++d) s += double(p[i * D + d]) * p[i * D + d];
+    norm[static_cast<size_t>(i)] = std::max(std::sqrt(s), 1e-8);
+  }
+  std::vector<float> out(static_cast<size_t>(N) * N);
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) {
+      double s = 0;
+      for (int d = 0; d < D; ++d) s += double(p[i * D + d]) * p[j * D + d];
+      out[static_cast<size_t>(i) * N + j] = static_cast<float>(s / (norm[static_cast<size_t>(i)] * norm[static_cast<size_t>(j)]));
+    }
+  return out;
+}
+
+std::vector<float> cls_attention(const AttentionTrace& t, int layer) {
+  check_trace(t);
+  if (layer < 0 || layer >= t.layers)
+    throw UsageError("layer " + std::to_string(layer) + " out of range: the model has " + std::to_string(t.layers) + " blocks");
+  const size_t T = static_cast<size_t>(t.tokens), N = T - static_cast<size_t>(t.prefix);
+  std::vector<float> out;
+  out.reserve(static_cast<size_t>(t.heads) * N);
+  for (int h = 0; h < t.heads; ++h) {
+    const float* row = t.attention.data() + (static_cast<size_t>(layer) * t.heads + h) * T * T;  // query 0
+    out.insert(out.end(), row + t.prefix, row + T);
+  }
+  return out;  // (heads, N)
+}
+
+std::vector<float> attention_matrix(const AttentionTrace& t, int layer, int head) {
+  check_trace(t);
+  if (layer < 0 || layer >= t.layers || head < 0 || head >= t.heads)
+    throw UsageError("layer " + std::to_string(layer) + ", head " + std::to_string(head) + " out of range: the model has " +
+                     std::to_string(t.layers) + " blocks of " + std::to_string(t.heads) + " heads");
+  const size_t T = static_cast<size_t>(t.tokens);
+  const float* m = t.attention.data() + (static_cast<size_t>(layer) * t.heads + head) * T * T;
+  return std::vector<float>(m, m + T * T);
+}
+
+}  // namespace vit

@@ -1,0 +1,179 @@
+// Presets, overrides, crop and normalisation; see include/vit/image/preprocess.h.
+#include "vit/image/preprocess.h"
+
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+std::string PreprocessConfig::describe() const {
+  std::ostringstream o;
+  o << "preset " << preset << ": ";
+  if (resize_width > 0 && resize_height > 0)
+    o << "resize to " << resize_width << "x" << resize_height;
+  else if (resize_short > 0)
+    o << "resize shorter side to " << resize_short;
+  else
+    o << "no resize";
+  o << " (" << interpolation_name(interpolation) << "), ";
+  if (crop > 0)
+    o << "center crop " << crop;
+  else
+    o << "no crop";
+  o << ", mean " << mean[0] << "," << mean[1] << "," << mean[2] << ", std " << std[0] << "," << std[1] << ","
+    << std[2];
+  return o.str();
+}
+
+const Vocabulary<Preset>& preset_names() {
+  static const Vocabulary<Preset> names{
+      {"timm", Preset::Timm}, {"torchvision", Preset::Torchvision}, {"hf", Preset::Hf}, {"deit", Preset::Deit}};
+  return names;
+}
+
+PreprocessConfig preset_config(const std::string& name, int image_size) {
+  return preset_config(parse_named(preset_names(), name, "preset"), image_size);
+}
+
+PreprocessConfig preset_config(Preset preset, int image_size) {
+  const std::array<float, 3> imagenet_mean{0.485f, 0.456f, 0.406f}, imagenet_std{0.229f, 0.224f, 0.225f};
+  const std::array<float, 3> half{0.5f, 0.5f, 0.5f};
+  PreprocessConfig c;
+  c.preset = name_of(preset_names(), preset);
+  c.crop = image_size;
+  // timm and torchvision evaluate 224-pixel models on a crop of a slightly larger resize
+  // (crop_pct 0.9 and 224/256); their 384-pixel weights use crop_pct 1.0.
+  const bool full = image_size > 224;
+  switch (preset) {
+    case Preset::Timm:
+    case Preset::Deit:
+      c.resize_short = full ? image_size : static_cast<int>(std::floor(image_size / 0.9));
+      c.interpolation = Interpolation::Bicubic;
+      c.mean = preset == Preset::Timm ? half : imagenet_mean;
+      c.std = preset == Preset::Timm ? half : imagenet_std;
+      break;
+    case Preset::Torchvision:
+      c.resize_short = full ? image_size : image_size * 256 / 224;
+      c.interpolation = full ? Interpolation::Bicubic : Interpolation::Bilinear;
+      c.mean = imagenet_mean;
+      c.std = imagenet_std;
+      break;
+    case Preset::Hf:
+      c.resize_short = 0;
+      c.resize_width = c.resize_height = image_size;
+      c.crop = 0;
+      c.interpolation = Interpolation::Bilinear;
+      c.mean = half;
+      c.std = half;
+      break;
+  }
+  return c;
+}
+
+PreprocessConfig choose_preprocess(const PreprocessOverrides& o, const PreprocessConfig& model_default, int image_size) {
+  PreprocessConfig c = o.preset ? preset_config(*o.preset, image_size) : model_default;
+  if (o.resize) {
+    c.resize_short = o.resize->shorter;
+    c.resize_width = o.resize->width;
+    c.resize_height = o.resize->height;
+  }
+  if (o.crop) c.crop = *o.crop;
+  if (o.interpolation) c.interpolation = *o.interpolation;
+  if (o.mean) c.mean = *o.mean;
+  if (o.std) c.std = *o.std;
+  if (o.resize || o.crop || o.interpolation || o.mean || o.std) c.preset += "+overrides";
+  return c;
+}
+
+std::optional<std::pair<int, int>> output_size(const PreprocessConfig& cfg) {
+  if (cfg.crop > 0) return std::make_pair(cfg.crop, cfg.crop);
+  if (cfg.resize_width > 0 && cfg.resize_height > 0) return std::make_pair(cfg.resize_width, cfg.resize_height);
+  return std::nullopt;
+}
+
+void check_preprocess_fits(const PreprocessConfig& cfg, int side) {
+  const std::string need = " but the model takes " + std::to_string(side) + "x" + std::to_string(side) +
+                           " (check --crop / --resize)";
+  const auto size = output_size(cfg);
+  if (!size) throw UsageError("with no crop and no WxH resize the input keeps the photo's aspect" + need);
+  if (size->first != side || size->second != side)
+    throw UsageError(std::string("preprocessing ") + (cfg.crop > 0 ? "crops" : "resizes") + " to " +
+                     std::to_string(size->first) + "x" + std::to_string(size->second) + need);
+}
+
+cv::Mat center_crop(const cv::Mat& rgb, int width, int height) {
+  cv::Mat img = rgb;
+  if (width > img.cols || height > img.rows) {
+    const int left = width > img.cols ? (width - img.cols) / 2 : 0;
+    const int top = height > img.rows ? (height - img.rows) / 2 : 0;
+    const int right = width > img.cols ? (width - img.cols + 1) / 2 : 0;
+    const int bottom = height > img.rows ? (height - img.rows + 1) / 2 : 0;
+    cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+    if (img.cols == width && img.rows == height) return img;
+  }
+  // torchvision: int(round((h - th) / 2.0)), Python's round is half-to-even.
+  const int top = static_cast<int>(std::nearbyint((img.rows - height) / 2.0));
+  const int left = static_cast<int>(std::nearbyint((img.cols - width) / 2.0));
+  return img(cv::Rect(left, top, width, height)).clone();
+}
+
+namespace {
+constexpr int64_t kMaxResizedPixels = int64_t{1} << 27;  // 134 M pixels (400 MB at 3 bytes)
+}  // namespace
+
+cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg) {
+  cv::Mat img = rgb;
+  if (cfg.resize_width > 0 && cfg.resize_height > 0) {
+    img = resize_pil(img, cfg.resize_width, cfg.resize_height, cfg.interpolation);
+  } else if (cfg.resize_short > 0) {
+    // torchvision Resize(int): the shorter side becomes size, the longer int(size * long / short).
+    const bool wide = img.cols >= img.rows;
+    const int shorter = wide ? img.rows : img.cols, longer = wide ? img.cols : img.rows;
+    const int new_short = cfg.resize_short;
+    const int64_t new_long64 = static_cast<int64_t>(new_short) * longer / shorter;
+    // A sliver (say 1 x 20000 pixels) would become hundreds of megapixels here.
+    if (new_long64 * new_short > kMaxResizedPixels)
+      throw ImageError("the image is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
+                       ": resizing its shorter side to " + std::to_string(new_short) + " would make " +
+                       std::to_string(new_long64) + " pixels along the other; aspect ratio too extreme");
+    const int new_long = static_cast<int>(new_long64);
+    if (new_short != shorter)
+      img = resize_pil(img, wide ? new_long : new_short, wide ? new_short : new_long, cfg.interpolation);
+  }
+  if (cfg.crop > 0) img = center_crop(img, cfg.crop, cfg.crop);
+  return img;
+}
+
+void normalize_chw(const cv::Mat& rgb, const PreprocessConfig& cfg, float* out) {
+  CV_Assert(rgb.type() == CV_8UC3);
+  const size_t plane = static_cast<size_t>(rgb.rows) * rgb.cols;
+  // Same float32 operations as ToTensor (x / 255) then Normalize ((x - mean) / std).
+  float lut[3][256];
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) lut[c][v] = (static_cast<float>(v) / 255.0f - cfg.mean[c]) / cfg.std[c];
+  for (int y = 0; y < rgb.rows; ++y) {
+    const uint8_t* p = rgb.ptr<uint8_t>(y);
+    for (int x = 0; x < rgb.cols; ++x) {
+      const size_t i = static_cast<size_t>(y) * rgb.cols + x;
+      out[i] = lut[0][p[x * 3]];
+      out[plane + i] = lut[1][p[x * 3 + 1]];
+      out[2 * plane + i] = lut[2][p[x * 3 + 2]];
+    }
+  }
+}
+
+std::vector<float> preprocess(const cv::Mat& rgb, const PreprocessConfig& cfg, int* side) {
+  const cv::Mat img = resize_and_crop(rgb, cfg);
+  if (img.cols != img.rows)
+    throw UsageError("preprocessing gives a " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
+                     " image; the model needs a square input (set --crop or --resize WxH)");
+  std::vector<float> out(static_cast<size_t>(3) * img.rows * img.cols);
+  normalize_chw(img, cfg, out.data());
+  if (side) *side = img.cols;
+  return out;
+}
+
+}  // namespace vit

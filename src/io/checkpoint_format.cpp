@@ -1,0 +1,53 @@
+// Model file sniffing; see include/vit/io/checkpoint_format.h.
+#include "vit/io/checkpoint_format.h"
+
+#include <caffe2/serialize/inline_container.h>
+
+#include "vit/errors.h"
+#include "vit/io/safetensors.h"
+
+namespace vit {
+
+const char* format_name(FileFormat f) {
+  switch (f) {
+    case FileFormat::Safetensors: return "safetensors";
+    case FileFormat::TorchZip: return "pytorch";
+    case FileFormat::TorchScript: return "torchscript";
+  }
+  return "?";
+}
+
+namespace {
+
+// torch.jit.save archives hold code/ and constants.pkl beside data.pkl; torch.save ones do not.
+FileFormat zip_kind(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    if (reader.hasRecord("constants.pkl")) return FileFormat::TorchScript;
+    for (const auto& r : reader.getAllRecords())
+      if (r.rfind("code/", 0) == 0) return FileFormat::TorchScript;
+    return FileFormat::TorchZip;
+  } catch (const c10::Error& e) {
+    throw ModelError("'" + path + "' is a zip file but not a readable PyTorch archive: " + e.what_without_backtrace());
+  }
+}
+
+}  // namespace
+
+FileFormat detect_format(const std::string& path) {
+  MappedFile file(path);  // errors for missing, directory, empty
+  const uint8_t* d = file.data();
+  const size_t n = file.size();
+  if (n >= 4 && d[0] == 'P' && d[1] == 'K' && d[2] == 3 && d[3] == 4) return zip_kind(path);
+  if (n >= 2 && d[0] == 0x80 && d[1] <= 5)
+    throw ModelError("'" + path + "' is a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current "
+                     "PyTorch (torch.save(torch.load(f), f)) or convert it to safetensors");
+  // A JSON object after the 8-byte length is safetensors; so is a *.safetensors name, so that
+  // damaged files get the validator's detailed errors.
+  if (n > 8 && d[8] == '{') return FileFormat::Safetensors;
+  if (path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) return FileFormat::Safetensors;
+  throw ModelError("'" + path + "' is not a model file this tool reads (expected safetensors, a torch.save zip "
+                   "checkpoint (.pth/.pt/.bin) or a TorchScript module)");
+}
+
+}  // namespace vit

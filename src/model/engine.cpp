@@ -1,0 +1,239 @@
+// Inference engine: native ViT or TorchScript; see include/vit/model/engine.h.
+#include "vit/model/engine.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <mutex>
+
+#include "vit/errors.h"
+#include "vit/io/checkpoint_format.h"
+#include "vit/io/files.h"
+#include "vit/model/config.h"
+#include "vit/model/hints.h"
+#include "vit/model/names.h"
+#include "vit/model/runtime.h"
+#include "vit/model/vision_transformer.h"
+#include "vit/model/weights.h"
+
+namespace vit {
+
+std::string DeviceSpec::describe() const {
+  switch (kind) {
+    case Kind::Auto: return "auto";
+    case Kind::Cpu: return "cpu";
+    case Kind::Cuda: return "cuda:" + std::to_string(index);
+  }
+  return "?";
+}
+
+namespace {
+
+torch::Device pick_device(const DeviceSpec& want) {
+  if (want.kind == DeviceSpec::Kind::Cpu) return torch::kCPU;
+  if (want.kind == DeviceSpec::Kind::Auto) return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  const std::string what = "--device " + want.describe();
+  if (!cuda_compiled())
+    throw DeviceError(what + ": this build's LibTorch has no CUDA support (Debian's libtorch is "
+                             "CPU-only); rebuild vit-classify against a CUDA LibTorch, or use --device cpu");
+  const int count = cuda_device_count();
+  if (count == 0) throw DeviceError(what + ": no CUDA device is visible (driver missing or CUDA_VISIBLE_DEVICES empty?)");
+  if (want.index < 0 || want.index >= count)
+    throw DeviceError(what + ": only " + std::to_string(count) + " CUDA device(s) visible");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(want.index));
+}
+
+// The preprocessing "auto" means: the published config beside the weights, else the family's
+// own (DeiT checkpoints and distilled models: deit), else torchvision's ImageNet default.
+PreprocessConfig auto_preprocess(const std::optional<Family>& family, bool deit, int image_size,
+                                 const std::optional<PreprocessConfig>& published, std::string* reason) {
+  if (published) {
+    *reason = "published with the weights";
+    return *published;
+  }
+  if (deit) {
+    *reason = "DeiT checkpoint";
+    return preset_config(Preset::Deit, image_size);
+  }
+  if (!family) {
+    *reason = "unknown family, ImageNet default; pass --preset if the model was trained otherwise";
+    return preset_config(Preset::Torchvision, image_size);
+  }
+  *reason = std::string(family_name(*family)) + " tensor names";
+  const Preset p = *family == Family::Timm ? Preset::Timm : *family == Family::Torchvision ? Preset::Torchvision : Preset::Hf;
+  return preset_config(p, image_size);
+}
+
+bool ends_with(const std::string& s, const std::string& end) {
+  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+}
+
+// Family and geometry of a TorchScript module, read from its parameter names and shapes.
+std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info) {
+  std::vector<std::string> names;
+  for (const auto& p : m.named_parameters(true)) names.push_back(p.name);
+  std::optional<Family> family;
+  try {
+    family = detect_family(names);
+  } catch (const ModelError&) {
+    return std::nullopt;
+  }
+  torch::Tensor patch, pos;
+  for (const auto& p : m.named_parameters(true)) {
+    if (ends_with(p.name, patch_embed_name(*family))) patch = p.value;
+    if (ends_with(p.name, pos_embed_name(*family))) pos = p.value;
+  }
+  if (!patch.defined() || !pos.defined() || patch.dim() != 4) return family;
+  info.patch_size = static_cast<int>(patch.size(2));
+  const int64_t tokens = pos.size(pos.dim() - 2);
+  for (int64_t prefix : {1, 2}) {
+    if (const int64_t g = grid_side(tokens, prefix)) {
+      info.image_size = static_cast<int>(g * patch.size(2));
+      break;
+    }
+  }
+  return family;
+}
+
+// Rows of logits to probabilities: the one softmax behind classify and explain.
+torch::Tensor softmax_rows(const torch::Tensor& logits) { return logits.softmax(1).contiguous(); }
+
+std::vector<float> to_vector(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  ModelInfo info;
+  torch::Device device{torch::kCPU};
+  VisionTransformer vit{nullptr};
+  std::optional<torch::jit::Module> script;
+  std::mutex mu;  // guards info updates made while workers run batches
+
+  torch::Tensor to_input(const float* batch, int n) const {
+    const int64_t s = info.image_size;
+    auto t = torch::from_blob(const_cast<float*>(batch), {n, 3, s, s}, torch::kFloat32);
+    return device.is_cpu() ? t : t.to(device);
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (vit) return vit->forward(x);
+    torch::jit::IValue out = script->forward({x});
+    if (out.isTensor()) return out.toTensor();
+    if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
+      return out.toTupleRef().elements()[0].toTensor();
+    if (out.isGenericDict()) {
+      auto d = out.toGenericDict();
+      if (d.contains("logits") && d.at("logits").isTensor()) return d.at("logits").toTensor();
+    }
+    throw ModelError("the TorchScript module's forward returned " + out.tagKind() +
+                     "; expected a logits tensor (B, classes), a tuple starting with one, or a dict with 'logits'");
+  }
+
+  void load_torchscript(const std::string& path, const ModelHints& hints) {
+    try {
+      script = torch::jit::load(path, device);
+    } catch (const c10::Error& e) {
+      throw ModelError("cannot load TorchScript module '" + path + "': " + e.what_without_backtrace());
+    }
+    script->eval();
+    const std::optional<Family> family = inspect_torchscript(*script, info);
+    info.family = family ? family_name(*family) : "unknown";
+    info.description = "TorchScript module (" + info.family + " parameter names, " + std::to_string(info.image_size) + " px)";
+    info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);
+  }
+
+  void load_native(const std::string& path, const ModelHints& hints, int heads) {
+    LoadedViT loaded = load_vit(path, hints, heads);
+    vit = loaded.model;
+    if (!device.is_cpu()) vit->to(device);
+    const ViTConfig& cfg = vit->config();
+    info.family = family_name(loaded.family);
+    info.description = cfg.describe();
+    info.image_size = static_cast<int>(cfg.image_size);
+    info.patch_size = static_cast<int>(cfg.patch_size);
+    info.num_classes = static_cast<int>(cfg.num_classes);
+    info.depth = static_cast<int>(cfg.depth);
+    info.heads = static_cast<int>(cfg.heads);
+    info.can_explain = true;
+    const bool deit = cfg.distilled || loaded.wrapper_key == "model";
+    info.preprocess = auto_preprocess(loaded.family, deit, info.image_size, hints.preprocess, &info.preprocess_reason);
+  }
+};
+
+Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
+  ModelInfo& info = impl_->info;
+  info.path = o.model_path;
+  const std::string blas = blas_library_path();
+  if (blas_is_reference(blas))
+    spdlog::warn("LibTorch is using the reference BLAS ({}), about 20x slower than OpenBLAS: "
+                 "install libopenblas0-openmp (scripts/setup.sh does)", blas);
+  else
+    spdlog::debug("BLAS: {}", blas.empty() ? "unknown" : blas);
+  impl_->device = pick_device(o.device);
+  info.device = impl_->device.str();
+  const FileFormat format = detect_format(o.model_path);
+  info.format = format_name(format);
+  const ModelHints hints = read_model_hints(o.model_path);
+  for (const auto& s : hints.sources) spdlog::info("read {}", s);
+  info.labels = hints.labels;
+  if (format == FileFormat::TorchScript)
+    impl_->load_torchscript(o.model_path, hints);
+  else
+    impl_->load_native(o.model_path, hints, o.heads);
+}
+
+Engine::~Engine() = default;
+
+const ModelInfo& Engine::info() const { return impl_->info; }
+
+std::vector<float> Engine::logits(const float* batch, int n) {
+  torch::InferenceMode guard;
+  torch::Tensor out;
+  try {
+    out = impl_->forward(impl_->to_input(batch, n)).to(torch::kCPU, torch::kFloat32).contiguous();
+  } catch (const c10::Error& e) {
+    throw ModelError(std::string("inference failed: ") + e.what_without_backtrace());
+  }
+  if (out.dim() != 2 || out.size(0) != n)
+    throw ModelError("the model returned shape " + c10::str(out.sizes()) + " for a batch of " + std::to_string(n) +
+                     "; expected (batch, classes)");
+  if (impl_->info.num_classes == 0) {  // TorchScript: learnt from the first batch
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->info.num_classes = static_cast<int>(out.size(1));
+  }
+  return to_vector(out);
+}
+
+std::vector<float> Engine::probabilities(const float* batch, int n) {
+  std::vector<float> l = logits(batch, n);
+  torch::InferenceMode guard;
+  return to_vector(softmax_rows(torch::from_blob(l.data(), {n, static_cast<int64_t>(l.size()) / n}, torch::kFloat32)));
+}
+
+AttentionTrace Engine::trace_attention(const float* image) {
+  if (!impl_->vit)
+    throw ModelError("this model is a TorchScript module: its forward() returns only logits, and the attention "
+                     "weights inside it cannot be asked for. Use the weights file (safetensors or .pth) to explain");
+  torch::InferenceMode guard;
+  std::vector<torch::Tensor> attn;
+  const torch::Tensor logits = impl_->vit->forward_with_attention(impl_->to_input(image, 1), attn).to(torch::kCPU);
+  const ViTConfig& cfg = impl_->vit->config();
+  AttentionTrace t;
+  t.layers = static_cast<int>(attn.size());
+  t.heads = static_cast<int>(cfg.heads);
+  t.prefix = static_cast<int>(cfg.num_prefix_tokens());
+  t.grid = static_cast<int>(cfg.grid());
+  t.tokens = static_cast<int>(cfg.num_prefix_tokens() + cfg.num_patches());
+  t.dim = static_cast<int>(cfg.dim);
+  t.attention = to_vector(torch::stack(attn, 0).squeeze(1));             // (L, heads, T, T)
+  t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));    // (T, D)
+  t.logits = to_vector(logits);
+  t.probabilities = to_vector(softmax_rows(logits.to(torch::kFloat32)));
+  return t;
+}
+
+}  // namespace vit

@@ -1,0 +1,20 @@
+// Top-k classes; see include/vit/model/prediction.h.
+#include "vit/model/prediction.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace vit {
+
+std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels) {
+  k = std::max(0, std::min(k, classes));
+  std::vector<int> idx(static_cast<size_t>(classes));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int a, int b) { return probs[a] != probs[b] ? probs[a] > probs[b] : a < b; });
+  std::vector<Prediction> out;
+  for (int i = 0; i < k; ++i) out.push_back({idx[i], labels.name(static_cast<size_t>(idx[i])), probs[idx[i]]});
+  return out;
+}
+
+}  // namespace vit

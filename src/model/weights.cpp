@@ -1,0 +1,124 @@
+// Canonical tensors -> VisionTransformer; see include/vit/model/weights.h.
+#include "vit/model/weights.h"
+
+#include <set>
+
+#include "vit/errors.h"
+#include "vit/model/checkpoint.h"
+#include "vit/model/names.h"
+
+namespace vit {
+
+ViTConfig infer_config(const std::map<std::string, torch::Tensor>& t, const ModelHints& hints) {
+  auto need = [&](const std::string& name) -> const torch::Tensor& {
+    auto it = t.find(name);
+    if (it == t.end()) throw ModelError("missing tensor '" + name + "' (canonical timm name)");
+    return it->second;
+  };
+  ViTConfig c;
+  const auto& pw = need("patch_embed.proj.weight");
+  if (pw.dim() != 4 || pw.size(2) != pw.size(3))
+    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + c10::str(pw.sizes()) + ", expected (D, C, P, P)");
+  c.dim = pw.size(0);
+  c.in_chans = pw.size(1);
+  c.patch_size = pw.size(2);
+  c.distilled = t.count("dist_token") > 0;
+  int64_t depth = 0;
+  while (t.count("blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
+  if (depth == 0) throw ModelError("missing tensor 'blocks.0.norm1.weight': the checkpoint has no encoder blocks");
+  c.depth = depth;
+  const auto& fc1 = need("blocks.0.mlp.fc1.weight");
+  if (fc1.dim() != 2) throw ModelError("tensor 'blocks.0.mlp.fc1.weight' is not a matrix");
+  c.mlp_dim = fc1.size(0);
+  auto head = t.find("head.weight");
+  if (head == t.end())
+    throw ModelError("missing tensor 'head.weight': the checkpoint has no classification head (a feature extractor?)");
+  if (head->second.dim() != 2) throw ModelError("tensor 'head.weight' is not a matrix");
+  c.num_classes = head->second.size(0);
+  const auto& pos = need("pos_embed");
+  if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + c10::str(pos.sizes()));
+  const int64_t tokens = pos.size(pos.dim() - 2);
+  const int64_t g = grid_side(tokens, c.num_prefix_tokens());
+  if (g == 0)
+    throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " +
+                     std::to_string(c.num_prefix_tokens()) + " prefix token(s) plus a square grid of patches");
+  c.image_size = g * c.patch_size;
+  c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
+  if (c.heads <= 0)
+    throw ModelError("cannot tell the number of attention heads for width " + std::to_string(c.dim) +
+                     ": pass --heads N or put the model's config.json beside the weights");
+  if (c.dim % c.heads != 0)
+    throw ModelError("width " + std::to_string(c.dim) + " is not divisible by " + std::to_string(c.heads) + " heads");
+  if (hints.eps) c.eps = *hints.eps;
+  return c;
+}
+
+namespace {
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < 5; ++i) list += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > 5) list += " and " + std::to_string(names.size() - 5) + " more";
+  return list;
+}
+
+// Copies every canonical tensor into the module's parameter of the same name, releasing each
+// source once copied. Throws ModelError for a missing, extra or misshapen tensor.
+void copy_weights(VisionTransformer& model, const std::map<std::string, torch::Tensor>& tensors, const RawCheckpoint& raw) {
+  torch::NoGradGuard no_grad;
+  const ViTConfig& cfg = model->config();
+  std::set<std::string> used;
+  std::vector<std::string> missing;
+  for (auto& p : model->named_parameters()) {
+    auto it = tensors.find(p.key());
+    if (it == tensors.end()) {
+      missing.push_back(p.key());
+      continue;
+    }
+    torch::Tensor src = it->second;
+    // torchvision and timm store pos/cls tokens with a leading 1; accept (T, D) too.
+    if (src.dim() + 1 == p.value().dim() && p.value().size(0) == 1) src = src.unsqueeze(0);
+    if (src.sizes() != p.value().sizes())
+      throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " + cfg.describe() +
+                       " needs " + c10::str(p.value().sizes()));
+    p.value().copy_(src);
+    if (raw.release) raw.release(it->second);
+    used.insert(p.key());
+  }
+  if (!missing.empty())
+    throw ModelError("missing tensor" + std::string(missing.size() > 1 ? "s " : " ") + quoted_list(missing) +
+                     " (canonical timm names)");
+  for (const auto& kv : tensors)
+    if (!used.count(kv.first)) throw ModelError("unexpected tensor '" + kv.first + "' for a " + cfg.describe());
+}
+
+}  // namespace
+
+LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, int64_t heads_override) {
+  RawCheckpoint raw = read_checkpoint(path);
+  std::vector<std::string> names;
+  for (const auto& kv : raw.tensors) names.push_back(kv.first);
+  LoadedViT out;
+  out.format = raw.format;
+  out.wrapper_key = raw.wrapper_key;
+  try {
+    out.family = detect_family(names);
+    const auto tensors = canonical_tensors(raw.tensors, out.family);
+    ModelHints hints = hints_in;
+    if (heads_override > 0 && hints.heads > 0 && heads_override != hints.heads)
+      throw ModelError("--heads " + std::to_string(heads_override) + " contradicts the " + std::to_string(hints.heads) +
+                       " heads that " + (hints.sources.empty() ? "the config" : hints.sources.front()) +
+                       " gives; --heads is only for weights without a config.json");
+    if (heads_override > 0) hints.heads = heads_override;
+    out.model = VisionTransformer(infer_config(tensors, hints));
+    copy_weights(out.model, tensors, raw);
+    out.model->eval();
+  } catch (const ModelError& e) {
+    throw ModelError("'" + path + "': " + e.what());
+  } catch (const c10::Error& e) {
+    throw ModelError("'" + path + "': " + e.what_without_backtrace());
+  }
+  return out;
+}
+
+}  // namespace vit

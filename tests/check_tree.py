@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Checks the source tree's house rules; exits 1 listing every breach.
+
+    tests/check_tree.py SOURCE_DIR
+
+1. Layers: src/L/ and include/vit/L/ include only vit/ headers of L itself or of a lower
+   layer (app -> batch, explain -> model -> image -> io); vit/errors.h and vit/vocabulary.h
+   are for all. batch and explain do not include each other.
+2. Libraries: CLI11 only in app; LibTorch only in model (and io's torch.save reader);
+   OpenCV not in io.
+3. Public headers mirror the sources: src/L/x.cpp has include/vit/L/x.h (main.cpp aside).
+4. README.md's "Where things live" table names every source file, and every path it names exists.
+"""
+import os
+import re
+import sys
+
+RANK = {"io": 0, "image": 1, "model": 2, "batch": 3, "explain": 3, "app": 4}
+BASE = {"vit/errors.h", "vit/vocabulary.h"}
+TORCH_OK = {"src/io/torch_checkpoint.cpp", "src/io/checkpoint_format.cpp", "include/vit/io/torch_checkpoint.h"}
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+
+def layer_of(rel):
+    parts = rel.split("/")
+    if parts[0] == "src" and len(parts) > 2:
+        return parts[1]
+    if parts[:2] == ["include", "vit"] and len(parts) > 3:
+        return parts[2]
+    return None
+
+
+def check_file(rel, text, errors):
+    layer = layer_of(rel)
+    if layer is None:
+        if rel.startswith(("src/", "include/")) and not rel.endswith(("vit/errors.h", "vit/vocabulary.h")):
+            errors.append(f"{rel}: outside the layer folders ({', '.join(RANK)})")
+        return
+    if layer not in RANK:
+        errors.append(f"{rel}: unknown layer '{layer}'")
+        return
+    for kind, inc in INCLUDE.findall(text):
+        if kind == '"' and inc.startswith("vit/"):
+            if inc in BASE:
+                continue
+            target = inc.split("/")[1] if inc.count("/") >= 2 else None
+            if target not in RANK:
+                errors.append(f"{rel}: includes {inc}, outside the layer folders")
+            elif target != layer and RANK[target] >= RANK[layer]:
+                errors.append(f"{rel}: layer '{layer}' includes {inc} from layer '{target}' (arrows run app -> batch, "
+                              "explain -> model -> image -> io only)")
+        elif kind == "<":
+            if inc.startswith("CLI/") and layer != "app":
+                errors.append(f"{rel}: CLI11 ({inc}) outside src/app")
+            if inc.startswith(("torch/", "ATen/", "caffe2/", "c10/")) and layer != "model" and rel not in TORCH_OK:
+                errors.append(f"{rel}: LibTorch ({inc}) outside src/model and io's torch.save reader")
+            if inc.startswith("opencv2/") and layer == "io":
+                errors.append(f"{rel}: OpenCV ({inc}) in the io layer")
+
+
+def check_readme(root, sources, errors):
+    text = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    m = re.search(r"^## Where things live\n(.*?)(?=^## )", text, re.M | re.S)
+    if not m:
+        errors.append("README.md: no '## Where things live' section")
+        return
+    named = set()
+    for line in m.group(1).splitlines():
+        if line.startswith("|"):
+            named.update(re.findall(r"`([^`]+)`", line.split("|")[1]))
+    for path in sorted(named):
+        if not os.path.exists(os.path.join(root, path)):
+            errors.append(f"README.md 'Where things live' names {path}, which does not exist")
+    for src in sources:
+        if src not in named:
+            errors.append(f"README.md 'Where things live' does not name {src}")
+
+
+def main():
+    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+    errors, sources = [], []
+    for top in ("src", "include"):
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for f in sorted(files):
+                if not f.endswith((".cpp", ".h")):
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, f), root)
+                check_file(rel, open(os.path.join(root, rel), encoding="utf-8").read(), errors)
+                if rel.startswith("src/") and f.endswith(".cpp"):
+                    sources.append(rel)
+                    header = "include/vit/" + rel[len("src/"):-len(".cpp")] + ".h"
+                    if f != "main.cpp" and not os.path.exists(os.path.join(root, header)):
+                        errors.append(f"{rel}: no public header {header}")
+    check_readme(root, sorted(sources), errors)
+    for e in errors:
+        print(e)
+    print(f"check_tree: {len(sources)} source files, {len(errors)} problem(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
