@@ -13,9 +13,9 @@
 #include "test_util.h"
 #include "vit/app/cli.h"
 #include "vit/app/options.h"
+#include "vit/batch/inputs.h"
 #include "vit/batch/records.h"
 #include "vit/errors.h"
-#include "vit/batch/inputs.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -25,7 +25,9 @@ namespace {
 
 using Out = t::CliRun;
 
-Out cli(std::vector<std::string> args, const std::string& stdin_text = "") { return t::run_cli_capture(args, stdin_text); }
+Out cli(std::vector<std::string> args, const std::string& stdin_text = "") {
+  return t::run_cli_capture(args, stdin_text);
+}
 
 std::vector<json> records(const std::string& text) {
   std::vector<json> r;
@@ -208,8 +210,9 @@ TEST_F(Batch, ResumeAfterSigkill) {
   }
   t::write_bytes(dir_.file("list.txt"), text);
   const std::string out = dir_.file("out.jsonl");
-  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ + "' --format json --batch-size 4 --files-from '" +
-                          dir_.file("list.txt") + "' -o '" + out + "'";
+  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ +
+                          "' --format json --batch-size 4 --files-from '" + dir_.file("list.txt") + "' -o '" + out +
+                          "'";
   kill_once_writing(cmd, out, SIGKILL);
   const size_t before = records(t::read_bytes(out).substr(0, t::read_bytes(out).rfind('\n') + 1)).size();
   ASSERT_EQ(std::system((cmd + " --resume").c_str()), 0);
@@ -222,7 +225,8 @@ TEST_F(Batch, ResumeAfterSigkill) {
 }
 
 TEST_F(Batch, FilesFromStdinWithOddNames) {
-  const std::vector<std::string> names{"with space.png", "new\nline.png", std::string("bad\xff\xfe utf8.png"), "ok.png"};
+  const std::vector<std::string> names{"with space.png", "new\nline.png", std::string("bad\xff\xfe utf8.png"),
+                                       "ok.png"};
   std::string nul_list, nl_list;
   for (const auto& n : names) {
     copy_file(p("a.png"), dir_.file(n));
@@ -288,8 +292,9 @@ TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
   for (int i = 0; i < 400; ++i) text += p(i % 2 ? "a.png" : "sub/c.png") + "\n";
   t::write_bytes(dir_.file("list.txt"), text);
   const std::string out = dir_.file("out.jsonl");
-  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ + "' --format json --batch-size 4 --files-from '" +
-                          dir_.file("list.txt") + "' -o '" + out + "'";
+  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ +
+                          "' --format json --batch-size 4 --files-from '" + dir_.file("list.txt") + "' -o '" + out +
+                          "'";
   const int status = kill_once_writing(cmd, out, SIGINT);
   ASSERT_TRUE(WIFEXITED(status));
   const std::string data = t::read_bytes(out);

@@ -62,17 +62,26 @@ TEST(Cli, NoInputsIsUsageError) {
 // the option (a missing model, which also exits 2, would not).
 TEST(Cli, BadOptionValues) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-      {{"--format", "xml"}, "--format"},        {{"--preset", "imagenet"}, "--preset"},
-      {{"-k", "0"}, "--top-k"},                 {{"--threads", "-1"}, "--threads"},
+      {{"--format", "xml"}, "--format"},
+      {{"--preset", "imagenet"}, "--preset"},
+      {{"-k", "0"}, "--top-k"},
+      {{"--threads", "-1"}, "--threads"},
       {{"--labels", "/no/such/labels.txt"}, "--labels"},
-      {{"--mean", "0.5,abc"}, "--mean"},        {{"--mean", "1,2,3,4"}, "--mean"},
-      {{"--mean", "nan"}, "--mean"},            {{"--std", "0"}, "--std"},
-      {{"--std", "inf"}, "--std"},              {{"--resize", "0"}, "--resize"},
-      {{"--resize", "10x"}, "--resize"},        {{"--crop", "-3"}, "--crop"},
+      {{"--mean", "0.5,abc"}, "--mean"},
+      {{"--mean", "1,2,3,4"}, "--mean"},
+      {{"--mean", "nan"}, "--mean"},
+      {{"--std", "0"}, "--std"},
+      {{"--std", "inf"}, "--std"},
+      {{"--resize", "0"}, "--resize"},
+      {{"--resize", "10x"}, "--resize"},
+      {{"--crop", "-3"}, "--crop"},
       {{"--interpolation", "cubic"}, "--interpolation"},
-      {{"--device", "tpu"}, "--device"},        {{"--device", "cuda:x"}, "--device"},
-      {{"--shard", "4/3"}, "--shard"},          {{"--ext", ","}, "--ext"},
-      {{"--batch-size", "0"}, "--batch-size"},  {{"--heads", "0"}, "--heads"},
+      {{"--device", "tpu"}, "--device"},
+      {{"--device", "cuda:x"}, "--device"},
+      {{"--shard", "4/3"}, "--shard"},
+      {{"--ext", ","}, "--ext"},
+      {{"--batch-size", "0"}, "--batch-size"},
+      {{"--heads", "0"}, "--heads"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = c.first;
@@ -140,7 +149,8 @@ TEST_F(CliWithModel, CsvQuotesLabels) {
   EXPECT_EQ(r.code, 0);
   const auto l = lines(r.out);
   ASSERT_EQ(l.size(), 2u);
-  EXPECT_EQ(l[0], "file,ok,error,index_1,label_1,probability_1,index_2,label_2,probability_2,index_3,label_3,probability_3");
+  EXPECT_EQ(l[0],
+            "file,ok,error,index_1,label_1,probability_1,index_2,label_2,probability_2,index_3,label_3,probability_3");
   EXPECT_NE(l[1].find(",\"tabby, tabby cat\","), std::string::npos) << l[1];
 }
 
@@ -149,8 +159,8 @@ TEST_F(CliWithModel, UserLabelsAndVerbosePreset) {
   std::string names;
   for (int i = 0; i < 1000; ++i) names += "label" + std::to_string(i) + "\n";
   t::write_bytes(dir.file("labels.txt"), names);
-  const CliRun r = run({"-m", model, "-k", "1", "-v", "--labels", dir.file("labels.txt"), "--preset", "hf", "--mean", "0.5",
-                     cat});
+  const CliRun r =
+      run({"-m", model, "-k", "1", "-v", "--labels", dir.file("labels.txt"), "--preset", "hf", "--mean", "0.5", cat});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, 13), "285  label285");
   EXPECT_NE(r.err.find("preset hf+overrides"), std::string::npos) << r.err;

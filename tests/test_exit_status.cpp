@@ -70,11 +70,14 @@ TEST_F(ExitStatus, OutputFailedWhenResultsCannotBeWritten) {
   EXPECT_EQ(r.code, 5) << r.err;
   EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
   // Standard output on a full disk, through the real binary.
-  const int status = std::system((std::string(VIT_BINARY) + " -q -m '" + model + "' '" + photo + "' > /dev/full").c_str());
+  const int status =
+      std::system((std::string(VIT_BINARY) + " -q -m '" + model + "' '" + photo + "' > /dev/full").c_str());
   EXPECT_EQ(WEXITSTATUS(status), 5);
 }
 
-TEST_F(ExitStatus, InterruptedIs130) { EXPECT_EQ(static_cast<int>(ExitCode::Interrupted), 130); }  // run in Batch.Sigint*
+TEST_F(ExitStatus, InterruptedIs130) {
+  EXPECT_EQ(static_cast<int>(ExitCode::Interrupted), 130);
+}  // run in Batch.Sigint*
 
 // README.md's "Exit status" table lists the same codes with the same meanings as --help.
 TEST(ExitStatusDocs, ReadmeTableMatchesTheCode) {

@@ -11,12 +11,12 @@
 
 #include "test_util.h"
 #include "vit/app/cli.h"
-#include "vit/model/engine.h"
 #include "vit/explain/attention.h"
 #include "vit/explain/figures.h"
 #include "vit/explain/report.h"
 #include "vit/image/decode.h"
 #include "vit/image/preprocess.h"
+#include "vit/model/engine.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -105,7 +105,8 @@ TEST_P(ExplainParity, RolloutMatchesReferenceForEachFusionAndDiscardRatio) {
       EXPECT_LE(d, 1e-5f) << m << " " << name;
     }
   // End to end: the engine's own attention.
-  const float d = t::max_abs_diff(attention_rollout(engine_trace(m), HeadFusion::Mean, 0), t::read_f32(ref, "rollout_mean_0.000"));
+  const float d =
+      t::max_abs_diff(attention_rollout(engine_trace(m), HeadFusion::Mean, 0), t::read_f32(ref, "rollout_mean_0.000"));
   std::cout << "[ measured ] " << m << ": rollout from the C++ engine's attention, mean: max |diff| " << d << "\n";
   EXPECT_LE(d, 1e-5f) << m;
 }
@@ -278,10 +279,10 @@ TEST_F(ExplainCommand, UsageAndInputErrors) {
   r = run({"explain", "-m", model, cat, "-o", out, "--head", "4"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("numbered 1 to 3"), std::string::npos) << r.err;
-  EXPECT_EQ(run({"explain", "-m", model, cat}).code, 2);                                       // no -o
+  EXPECT_EQ(run({"explain", "-m", model, cat}).code, 2);  // no -o
   EXPECT_EQ(run({"explain", "-m", model, cat, "-o", out, "--head-fusion", "median"}).code, 2);
   EXPECT_EQ(run({"explain", "-m", model, cat, "-o", out, "--discard-ratio", "1"}).code, 2);
-  EXPECT_EQ(run({"explain", "-m", model, cat, cat, "-o", out}).code, 2);                       // two images
+  EXPECT_EQ(run({"explain", "-m", model, cat, cat, "-o", out}).code, 2);  // two images
   r = run({"explain", "-m", model, dir.path() + "/no-such.jpg", "-o", out});
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_FALSE(t::exists(out + "/index.html"));
@@ -315,15 +316,20 @@ TEST_F(ExplainCommand, IndexHtmlLoadsEveryPictureInChromium) {
   const std::string chromium = "/usr/bin/chromium";
   if (!t::exists(chromium)) GTEST_SKIP() << "needs " << chromium << " (apt-get install chromium) for the HTML test";
   ASSERT_EQ(run({"explain", "-m", model, cat, "-o", out}).code, 0);
-  const std::string flags = " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
-                            "--disable-component-update --disable-sync --user-data-dir=" + dir.path() + "/profile ";
+  const std::string flags =
+      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
+      "--disable-component-update --disable-sync --user-data-dir=" +
+      dir.path() + "/profile ";
   const std::string url = "file://" + out + "/index.html";
   const std::string dom = dir.path() + "/dom.html";
   ASSERT_EQ(std::system((chromium + flags + "--dump-dom '" + url + "' > '" + dom + "' 2>/dev/null").c_str()), 0);
   const std::string html = t::read_bytes(dom);
   EXPECT_NE(html.find("pictures: 7 of 7 loaded"), std::string::npos) << html.substr(0, 2000);
   const std::string shot = dir.path() + "/shot.png";
-  ASSERT_EQ(std::system((chromium + flags + "--window-size=1200,2000 --screenshot='" + shot + "' '" + url + "' > /dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system((chromium + flags + "--window-size=1200,2000 --screenshot='" + shot + "' '" + url +
+                         "' > /dev/null 2>&1")
+                            .c_str()),
+            0);
   const cv::Mat png = cv::imread(shot);
   ASSERT_FALSE(png.empty());
   cv::Scalar mean, stddev;

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
+#include "vit/errors.h"
 #include "vit/model/engine.h"
 #include "vit/model/runtime.h"
-#include "vit/errors.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -70,8 +70,7 @@ const std::vector<ParityCase> kCases = {
     {"real_vit_ti_torchscript", "real", "scripted.pt", "logits"},
 };
 
-INSTANTIATE_TEST_SUITE_P(Layouts, LogitParity, ::testing::ValuesIn(kCases),
-                         [](const auto& p) { return p.param.name; });
+INSTANTIATE_TEST_SUITE_P(Layouts, LogitParity, ::testing::ValuesIn(kCases), [](const auto& p) { return p.param.name; });
 
 // Loading `path` must fail with a ModelError whose message contains `needle`.
 void expect_model_error(const std::string& path, const std::string& needle, int heads = t::fixture_heads("small")) {
@@ -141,9 +140,7 @@ TEST_F(BadWeights, IntegerWeights) {
   expect_model_error(write(e), "has dtype I32");
 }
 
-TEST_F(BadWeights, HeadsUnknownForUnusualWidth) {
-  expect_model_error(write(entries_), "pass --heads N", 0);
-}
+TEST_F(BadWeights, HeadsUnknownForUnusualWidth) { expect_model_error(write(entries_), "pass --heads N", 0); }
 
 TEST_F(BadWeights, NotAViT) {
   expect_model_error(write({{"conv1.weight", "F32", {1}, std::string(4, '\0')}}), "no ViT patch embedding");

@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
-#include "vit/model/engine.h"
-#include "vit/io/labels.h"
 #include "vit/image/decode.h"
 #include "vit/image/preprocess.h"
+#include "vit/io/labels.h"
+#include "vit/model/engine.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -63,9 +63,11 @@ TEST_F(RealPhotos, MatchReferencePredictionsForEveryPreset) {
 
 TEST_F(RealPhotos, SharedReadmePredictions) {
   // ../shared/models/README.md: chelsea 285 (0.813), coffee 967 (0.938), camera 872 (0.972).
-  const std::vector<std::tuple<std::string, int, float>> cases{
-      {"chelsea.png", 285, 0.813f}, {"coffee.png", 967, 0.938f}, {"camera.png", 872, 0.972f},
-      {"motorcycle_left.png", 665, 0.737f}, {"hubble_deep_field.jpg", 971, 0.916f}};
+  const std::vector<std::tuple<std::string, int, float>> cases{{"chelsea.png", 285, 0.813f},
+                                                               {"coffee.png", 967, 0.938f},
+                                                               {"camera.png", 872, 0.972f},
+                                                               {"motorcycle_left.png", 665, 0.737f},
+                                                               {"hubble_deep_field.jpg", 971, 0.916f}};
   for (const auto& [name, cls, p] : cases) {
     const auto pr = probs(t::skimage(name), engine_->info().preprocess.preset);
     EXPECT_EQ(std::max_element(pr.begin(), pr.end()) - pr.begin(), cls) << name;
@@ -83,11 +85,10 @@ TEST_F(RealPhotos, LabelledImageNetPhotos) {
   const std::string dir = t::shared() + "/images/imagenet";
   VIT_REQUIRE_FILE(dir + "/README.md");
   int correct = 0, total = 0;
-  for (const auto& wnid_file : {"n01514668_10054", "n01687978_10071", "n01735189_11267", "n01847000_10087",
-                                "n01855032_1046", "n02018795_102", "n02025239_1005", "n02113978_10037",
-                                "n02125311_10473", "n02127052_10040", "n02231487_1002", "n02412080_10216",
-                                "n02493509_10045", "n03032252_101298", "n03062245_1030", "n03240683_10240",
-                                "n03764736_10075"}) {
+  for (const auto& wnid_file :
+       {"n01514668_10054", "n01687978_10071", "n01735189_11267", "n01847000_10087", "n01855032_1046", "n02018795_102",
+        "n02025239_1005", "n02113978_10037", "n02125311_10473", "n02127052_10040", "n02231487_1002", "n02412080_10216",
+        "n02493509_10045", "n03032252_101298", "n03062245_1030", "n03240683_10240", "n03764736_10075"}) {
     const std::string f = std::string(wnid_file);
     const auto pr = probs(dir + "/" + f + ".png", "timm");
     const size_t top1 = static_cast<size_t>(std::max_element(pr.begin(), pr.end()) - pr.begin());

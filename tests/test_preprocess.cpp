@@ -137,7 +137,8 @@ TEST(Decode, ConvertsLikePillow) {
   const std::string dir = vit::test::fixtures() + "/images";
   VIT_REQUIRE_FILE(dir + "/palette.png");
   for (const std::string name : {"palette", "rgba", "gray"}) {
-    const auto [mx, mean] = pixel_diff(decode_image(dir + "/" + name + ".png"), decode_image(dir + "/" + name + "_expected.png"));
+    const auto [mx, mean] =
+        pixel_diff(decode_image(dir + "/" + name + ".png"), decode_image(dir + "/" + name + "_expected.png"));
     EXPECT_EQ(mx, 0) << name;
   }
 }

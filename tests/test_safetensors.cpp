@@ -20,7 +20,9 @@ std::string u64le(uint64_t n) {
   return s;
 }
 
-std::string file_with(const std::string& header, const std::string& data) { return u64le(header.size()) + header + data; }
+std::string file_with(const std::string& header, const std::string& data) {
+  return u64le(header.size()) + header + data;
+}
 
 // Expects opening bytes as a safetensors file to fail with a message containing `needle`.
 void expect_rejected(const std::string& bytes, const std::string& needle) {
@@ -47,9 +49,8 @@ TEST(Safetensors, ReadsValidFileWithMetadata) {
   uint16_t h = 0x3C00;  // 1.0 in F16
   std::string data(reinterpret_cast<char*>(a), 8);
   data += std::string(reinterpret_cast<char*>(&h), 2);
-  const std::string header =
-      R"({"__metadata__":{"format":"pt"},"b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]},)"
-      R"("a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}})";
+  const std::string header = R"({"__metadata__":{"format":"pt"},"b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]},)"
+                             R"("a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}})";
   vit::test::write_bytes(path, file_with(header, data));
   SafetensorsFile f(path);
   ASSERT_EQ(f.tensors().size(), 2u);
@@ -97,7 +98,8 @@ TEST(Safetensors, Check2_HeaderTooLarge) { expect_rejected(u64le(100000001) + "{
 TEST(Safetensors, Check2_HeaderLengthOverflow) { expect_rejected(u64le(~uint64_t{0}) + "{}", "over the"); }
 
 TEST(Safetensors, Check3_HeaderPastEndOfFile) {
-  expect_rejected(u64le(900) + std::string(504, ' '), "the JSON header is 900 bytes long but the file is only 512 bytes");
+  expect_rejected(u64le(900) + std::string(504, ' '),
+                  "the JSON header is 900 bytes long but the file is only 512 bytes");
 }
 
 TEST(Safetensors, Check4_NotJson) { expect_rejected(file_with("{not json", ""), "not valid UTF-8 JSON"); }
@@ -115,7 +117,8 @@ TEST(Safetensors, Check4_UnknownDtype) {
 }
 
 TEST(Safetensors, Check4_MissingField) {
-  expect_rejected(file_with(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", kTwoFloats), "dtype, shape and data_offsets");
+  expect_rejected(file_with(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", kTwoFloats),
+                  "dtype, shape and data_offsets");
 }
 
 TEST(Safetensors, Check5_GapAtStart) {
@@ -143,8 +146,9 @@ TEST(Safetensors, Check6_SizeMismatch) {
 }
 
 TEST(Safetensors, Check6_ElementCountOverflow) {
-  expect_rejected(file_with(R"({"a":{"dtype":"F32","shape":[4611686018427387904,16],"data_offsets":[0,8]}})", kTwoFloats),
-                  "overflows");
+  expect_rejected(
+      file_with(R"({"a":{"dtype":"F32","shape":[4611686018427387904,16],"data_offsets":[0,8]}})", kTwoFloats),
+      "overflows");
 }
 
 TEST(Safetensors, Check7_TrailingBytes) {

@@ -10,11 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <string>
-#include <vector>
-
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "vit/app/cli.h"
 #include "vit/io/safetensors.h"
@@ -44,16 +43,17 @@ inline int fixture_heads(const std::string& model) {
   return c.is_object() ? c["num_heads"].get<int>() : 0;
 }
 
-#define VIT_REQUIRE_FILE(path)                                                                                 \
-  do {                                                                                                         \
-    if (!::vit::test::exists(path))                                                                            \
-      GTEST_SKIP() << "needs " << (path)                                                                       \
-                   << " (reference fixtures come from tests/reference/make_fixtures.py; shared data from "    \
-                      "../shared/)";                                                                           \
+#define VIT_REQUIRE_FILE(path)                                                                             \
+  do {                                                                                                     \
+    if (!::vit::test::exists(path))                                                                        \
+      GTEST_SKIP() << "needs " << (path)                                                                   \
+                   << " (reference fixtures come from tests/reference/make_fixtures.py; shared data from " \
+                      "../shared/)";                                                                       \
   } while (0)
 
 // An F32 tensor from a reference safetensors file, as floats.
-inline std::vector<float> read_f32(const SafetensorsFile& f, const std::string& name, std::vector<int64_t>* shape = nullptr) {
+inline std::vector<float> read_f32(const SafetensorsFile& f, const std::string& name,
+                                   std::vector<int64_t>* shape = nullptr) {
   const TensorView* v = f.find(name);
   if (!v) throw std::runtime_error("reference tensor '" + name + "' missing from " + f.path());
   if (v->dtype != DType::F32) throw std::runtime_error("reference tensor '" + name + "' is not F32");
@@ -126,7 +126,8 @@ inline void write_safetensors(const std::string& path, const std::vector<StEntry
     std::string shape;
     for (size_t d = 0; d < e.shape.size(); ++d) shape += (d ? "," : "") + std::to_string(e.shape[d]);
     header += (i ? "," : "") + std::string("\"") + e.name + "\":{\"dtype\":\"" + e.dtype + "\",\"shape\":[" + shape +
-              "],\"data_offsets\":[" + std::to_string(data.size()) + "," + std::to_string(data.size() + e.bytes.size()) + "]}";
+              "],\"data_offsets\":[" + std::to_string(data.size()) + "," +
+              std::to_string(data.size() + e.bytes.size()) + "]}";
     data += e.bytes;
   }
   header += "}";

@@ -56,8 +56,9 @@ void declare(CLI::App& app, CLI::App*& explain, Parsed& p) {
   declare_common_options(*classify, p.common);
   declare_classify_options(*classify, p.classify);
   explain = app.add_subcommand("explain", "Pictures of what the model looks at for one image");
-  explain->description("Pictures of what the model looks at for one image: patches, position embeddings, attention per "
-                       "head, attention rollout and the prediction, with an index.html.");
+  explain->description(
+      "Pictures of what the model looks at for one image: patches, position embeddings, attention per "
+      "head, attention rollout and the prediction, with an index.html.");
   explain->footer(std::string(explain_help_footer()) + "\n" + exit_status_help());
   declare_common_options(*explain, p.common);
   declare_explain_options(*explain, p.explain);

@@ -14,10 +14,13 @@ const std::vector<ExitStatusDoc>& exit_status_docs() {
       {ExitCode::Ok, "every input classified (explain: every file written)"},
       {ExitCode::SomeFailed, "some inputs failed (missing, not an image, truncated...); the others were classified"},
       {ExitCode::Usage, "bad command line (unknown flag, bad value, no inputs, a crop the model cannot take)"},
-      {ExitCode::ModelLoad, "the model could not be loaded (missing or corrupt file, not a ViT, wrong shapes, device unavailable)"},
+      {ExitCode::ModelLoad,
+       "the model could not be loaded (missing or corrupt file, not a ViT, wrong shapes, device unavailable)"},
       {ExitCode::Internal, "internal error"},
-      {ExitCode::OutputFailed, "results could not be written (-o file or folder not writable, disk full, standard output closed)"},
-      {ExitCode::Interrupted, "interrupted (SIGINT/SIGTERM): the batches in flight were written whole; --resume finishes the job"},
+      {ExitCode::OutputFailed,
+       "results could not be written (-o file or folder not writable, disk full, standard output closed)"},
+      {ExitCode::Interrupted,
+       "interrupted (SIGINT/SIGTERM): the batches in flight were written whole; --resume finishes the job"},
   };
   return docs;
 }
@@ -25,7 +28,8 @@ const std::vector<ExitStatusDoc>& exit_status_docs() {
 std::string exit_status_help() {
   std::ostringstream o;
   o << "Exit status:\n";
-  for (const auto& d : exit_status_docs()) o << "  " << static_cast<int>(d.code) << (static_cast<int>(d.code) < 10 ? "    " : "  ") << d.meaning << "\n";
+  for (const auto& d : exit_status_docs())
+    o << "  " << static_cast<int>(d.code) << (static_cast<int>(d.code) < 10 ? "    " : "  ") << d.meaning << "\n";
   return o.str();
 }
 

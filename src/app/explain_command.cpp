@@ -51,9 +51,10 @@ ExplainOptions explain_options(const CommonOptions& c, const ExplainCommandOptio
 void check_can_explain(const ModelInfo& info) {
   if (info.can_explain) return;
   throw ModelError("cannot explain with '" + info.path + "': " +
-                   (info.format == "torchscript" ? "it is a TorchScript module, whose attention weights cannot be asked for; "
-                                                   "use the weights file (safetensors or .pth) instead"
-                                                 : "this model does not expose its attention"));
+                   (info.format == "torchscript"
+                        ? "it is a TorchScript module, whose attention weights cannot be asked for; "
+                          "use the weights file (safetensors or .pth) instead"
+                        : "this model does not expose its attention"));
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ std::string exe_dir() {
 
 std::string default_model_path() {
   if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) return env;
-  const std::vector<std::string> dirs{"models", exe_dir() + "/../models", exe_dir() + "/models", VIT_CLASSIFY_SOURCE_DIR "/models"};
+  const std::vector<std::string> dirs{"models", exe_dir() + "/../models", exe_dir() + "/models",
+                                      VIT_CLASSIFY_SOURCE_DIR "/models"};
   for (const auto& dir : dirs) {
     const auto found = models_in(dir);
     if (found.empty()) continue;
@@ -55,8 +56,9 @@ std::string default_model_path() {
     if (found.size() > 1) spdlog::info("several models in {}; using {} (pass -m to choose)", dir, found.front());
     return found.front();
   }
-  throw UsageError("no model given: pass -m PATH (a .safetensors, .pth or TorchScript file), set VIT_CLASSIFY_MODEL, "
-                   "or fetch one into models/ with scripts/fetch_models.py (needs internet)");
+  throw UsageError(
+      "no model given: pass -m PATH (a .safetensors, .pth or TorchScript file), set VIT_CLASSIFY_MODEL, "
+      "or fetch one into models/ with scripts/fetch_models.py (needs internet)");
 }
 
 }  // namespace vit

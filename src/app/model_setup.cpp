@@ -10,7 +10,8 @@ namespace vit {
 Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info) {
   const Labels& labels = user ? *user : info.labels ? *info.labels : Labels::imagenet1k();
   if (info.num_classes > 0 && static_cast<size_t>(info.num_classes) != labels.size())
-    spdlog::warn("the model has {} classes but the label list has {}; pass --labels FILE", info.num_classes, labels.size());
+    spdlog::warn("the model has {} classes but the label list has {}; pass --labels FILE", info.num_classes,
+                 labels.size());
   return labels;
 }
 

@@ -154,8 +154,9 @@ void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
       [](const std::string& s) { return parse_named(interpolation_names(), s, "--interpolation"); },
       "Override resampling: " + choices(interpolation_names()));
   using Triple = std::optional<std::array<float, 3>>;
-  add_parsed<Triple>(app, "--mean", p.mean, [](const std::string& s) { return parse_triple(s, "--mean"); },
-                     "Override normalisation mean: R,G,B (or one value)");
+  add_parsed<Triple>(
+      app, "--mean", p.mean, [](const std::string& s) { return parse_triple(s, "--mean"); },
+      "Override normalisation mean: R,G,B (or one value)");
   add_parsed<Triple>(
       app, "--std", p.std,
       [](const std::string& s) {
@@ -171,8 +172,9 @@ void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
 
 void declare_common_options(CLI::App& app, CommonOptions& o) {
   ModelOptions& m = o.model;
-  app.add_option("-m,--model", m.model,
-                 "Weights (.safetensors, .pth) or TorchScript file; default $VIT_CLASSIFY_MODEL, else the one in models/");
+  app.add_option(
+      "-m,--model", m.model,
+      "Weights (.safetensors, .pth) or TorchScript file; default $VIT_CLASSIFY_MODEL, else the one in models/");
   app.add_option("-k,--top-k", o.output.top_k, "Number of classes to show")->check(CLI::Range(1, 1000000));
   add_named(app, "--format", o.output.format, format_names(), "--format", "Output (json: one object per line)");
   declare_preprocess_options(app, m.preprocess);
@@ -194,16 +196,20 @@ void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o) {
   add_parsed<std::vector<std::string>>(app, "--ext", o.extensions, parse_extensions,
                                        "Extensions to take from directories (default: every type OpenCV reads)");
   app.add_flag("--hidden", o.hidden, "Include hidden files and directories found in directories");
-  add_parsed<Shard>(app, "--shard", o.shard, parse_shard, "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)");
+  add_parsed<Shard>(app, "--shard", o.shard, parse_shard,
+                    "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)");
   app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output");
   app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
   CLI::Option* progress = app.add_flag_callback(
-      "--progress", [&o] { o.progress = ProgressMode::Always; }, "Show a progress bar on stderr even when it is not a terminal");
-  app.add_flag_callback("--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show a progress bar")
+      "--progress", [&o] { o.progress = ProgressMode::Always; },
+      "Show a progress bar on stderr even when it is not a terminal");
+  app.add_flag_callback(
+         "--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show a progress bar")
       ->excludes(progress);
   app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
       ->check(CLI::Range(0, 4 * cores()));
-  app.add_flag("--fast-decode", o.fast_decode, "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
+  app.add_flag("--fast-decode", o.fast_decode,
+               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
   app.add_option("--batch-size", o.batch_size, "Images per inference batch (1 to 1024)")->check(CLI::Range(1, 1024));
 }
 
@@ -214,7 +220,8 @@ void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
       ->check(CLI::PositiveNumber);
   app.add_option("--head", o.head, "Head for the attention matrix picture, numbered from 1 (default 1)")
       ->check(CLI::PositiveNumber);
-  add_named(app, "--head-fusion", o.fusion, head_fusion_names(), "--head-fusion", "How rollout combines heads (default mean)");
+  add_named(app, "--head-fusion", o.fusion, head_fusion_names(), "--head-fusion",
+            "How rollout combines heads (default mean)");
   app.add_option("--discard-ratio", o.discard_ratio,
                  "Rollout: share of the weakest attention weights dropped, in [0, 1) (default 0)")
       ->check(CLI::Range(0.0, 0.999999));

@@ -18,8 +18,10 @@ std::string group(size_t n) {
 std::string duration(double sec) {
   const long t = static_cast<long>(sec + 0.5);
   char buf[32];
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
   return buf;
 }
 
@@ -37,8 +39,8 @@ void ProgressBar::update(const ClassifySummary& s, bool final) {
   line << '\r';
   if (total_ > 0) {
     const size_t width = 20, filled = std::min(width, s.images * width / total_);
-    line << '[' << std::string(filled, '=') << (filled < width ? ">" : "") << std::string(width - filled - (filled < width), ' ')
-         << "] " << group(s.images) << '/' << group(total_);
+    line << '[' << std::string(filled, '=') << (filled < width ? ">" : "")
+         << std::string(width - filled - (filled < width), ' ') << "] " << group(s.images) << '/' << group(total_);
   } else {
     line << group(s.images) << " images";
   }

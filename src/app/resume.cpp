@@ -65,9 +65,11 @@ size_t line_keys(const std::string& data, Format format, const std::string& path
     } else {
       try {
         const auto j = nlohmann::json::parse(line);
-        if (j.contains("file") && j["file"].is_string()) keys.insert(record_key(j["file"].get<std::string>(), Format::Json));
+        if (j.contains("file") && j["file"].is_string())
+          keys.insert(record_key(j["file"].get<std::string>(), Format::Json));
       } catch (const nlohmann::json::exception&) {
-        throw UsageError("--resume: '" + path + "' has a line that is not a JSON record; is it the output of another format?");
+        throw UsageError("--resume: '" + path +
+                         "' has a line that is not a JSON record; is it the output of another format?");
       }
     }
   }
@@ -77,7 +79,8 @@ size_t line_keys(const std::string& data, Format format, const std::string& path
 }  // namespace
 
 std::set<std::string> recorded_inputs(const std::string& path, Format format) {
-  if (format == Format::Text) throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
+  if (format == Format::Text)
+    throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
   std::set<std::string> keys;
   std::ifstream in(path, std::ios::binary);
   if (!in) return keys;  // nothing recorded yet

@@ -39,7 +39,8 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
     }
     try {
       // check_preprocess_fits made sure that every image comes out side x side.
-      normalize_chw(resize_and_crop(decode_image(r.file, fast_decode ? &pre : nullptr), pre), pre, x.data() + plane * slots.size());
+      normalize_chw(resize_and_crop(decode_image(r.file, fast_decode ? &pre : nullptr), pre), pre,
+                    x.data() + plane * slots.size());
       slots.push_back(i);
     } catch (const ImageError& e) {
       r.error = e.what();
@@ -70,7 +71,13 @@ class Pipeline {
   Pipeline(Engine& engine, const PreprocessConfig& pre, const Labels& labels, const ClassifyOptions& options,
            InputStream& inputs, const std::function<void(const std::vector<Record>&)>& emit,
            const std::function<void(const ClassifySummary&)>& progress)
-      : engine_(engine), pre_(pre), labels_(labels), options_(options), inputs_(inputs), emit_(emit), progress_(progress),
+      : engine_(engine),
+        pre_(pre),
+        labels_(labels),
+        options_(options),
+        inputs_(inputs),
+        emit_(emit),
+        progress_(progress),
         batch_size_(static_cast<size_t>(std::max(1, options.batch_size))),
         max_ahead_(2 * static_cast<size_t>(std::max(1, options.workers))) {}
 

@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-
 namespace vit {
 
 const Vocabulary<Format>& format_names() {
-  static const Vocabulary<Format> names{
-      {"text", Format::Text}, {"json", Format::Json}, {"jsonl", Format::Json}, {"csv", Format::Csv}, {"tsv", Format::Tsv}};
+  static const Vocabulary<Format> names{{"text", Format::Text},
+                                        {"json", Format::Json},
+                                        {"jsonl", Format::Json},
+                                        {"csv", Format::Csv},
+                                        {"tsv", Format::Tsv}};
   return names;
 }
 
@@ -30,12 +32,14 @@ std::string csv_field(const std::string& s) {
 
 std::string tsv_field(const std::string& s) {
   std::string r = s;
-  std::replace_if(r.begin(), r.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+  std::replace_if(
+      r.begin(), r.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
   return r;
 }
 
 std::string record_key(const std::string& path, Format format) {
-  if (format == Format::Json) return nlohmann::json(path).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (format == Format::Json)
+    return nlohmann::json(path).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (format == Format::Tsv) return tsv_field(path);
   return path;
 }
@@ -77,7 +81,7 @@ void RecordWriter::write_text(std::ostream& out, const Record& r) {
     char idx[16];
     std::snprintf(idx, sizeof idx, "%-4d", p.index);
     out << (multiple_ ? "  " : "") << idx << " " << p.label << std::string(width - p.label.size() + 2, ' ')
-         << prob4(p.probability) << '\n';
+        << prob4(p.probability) << '\n';
   }
 }
 

@@ -13,14 +13,16 @@ void check_trace(const AttentionTrace& t) {
   const size_t T = static_cast<size_t>(t.tokens);
   if (t.tokens != t.prefix + t.grid * t.grid || t.attention.size() != static_cast<size_t>(t.layers) * t.heads * T * T ||
       t.pos_embed.size() != T * static_cast<size_t>(t.dim))
-    throw Error("explain: inconsistent attention trace: " + std::to_string(t.layers) + " layers, " + std::to_string(t.heads) +
-                " heads, " + std::to_string(t.tokens) + " tokens (prefix " + std::to_string(t.prefix) + ", grid " +
-                std::to_string(t.grid) + "), " + std::to_string(t.attention.size()) + " attention values, " +
-                std::to_string(t.pos_embed.size()) + " position values for D=" + std::to_string(t.dim));
+    throw Error("explain: inconsistent attention trace: " + std::to_string(t.layers) + " layers, " +
+                std::to_string(t.heads) + " heads, " + std::to_string(t.tokens) + " tokens (prefix " +
+                std::to_string(t.prefix) + ", grid " + std::to_string(t.grid) + "), " +
+                std::to_string(t.attention.size()) + " attention values, " + std::to_string(t.pos_embed.size()) +
+                " position values for D=" + std::to_string(t.dim));
 }
 
 const Vocabulary<HeadFusion>& head_fusion_names() {
-  static const Vocabulary<HeadFusion> names{{"mean", HeadFusion::Mean}, {"max", HeadFusion::Max}, {"min", HeadFusion::Min}};
+  static const Vocabulary<HeadFusion> names{
+      {"mean", HeadFusion::Mean}, {"max", HeadFusion::Max}, {"min", HeadFusion::Min}};
   return names;
 }
 
@@ -78,7 +80,8 @@ std::vector<float> attention_rollout(const AttentionTrace& t, HeadFusion fusion,
   std::vector<double> v(T, 0.0), next(T);
   v[0] = 1;
   for (int l = t.layers - 1; l >= 0; --l) {
-    const auto m = rollout_layer(t.attention.data() + static_cast<size_t>(l) * t.heads * TT, T, t.heads, fusion, discard);
+    const auto m =
+        rollout_layer(t.attention.data() + static_cast<size_t>(l) * t.heads * TT, T, t.heads, fusion, discard);
     std::fill(next.begin(), next.end(), 0.0);
     for (size_t i = 0; i < T; ++i)
       if (v[i] != 0)
@@ -108,7 +111,8 @@ std::vector<float> position_similarity(const AttentionTrace& t) {
     for (int j = 0; j < N; ++j) {
       double s = 0;
       for (int d = 0; d < D; ++d) s += double(p[i * D + d]) * p[j * D + d];
-      out[static_cast<size_t>(i) * N + j] = static_cast<float>(s / (norm[static_cast<size_t>(i)] * norm[static_cast<size_t>(j)]));
+      out[static_cast<size_t>(i) * N + j] =
+          static_cast<float>(s / (norm[static_cast<size_t>(i)] * norm[static_cast<size_t>(j)]));
     }
   return out;
 }
@@ -116,7 +120,8 @@ std::vector<float> position_similarity(const AttentionTrace& t) {
 std::vector<float> cls_attention(const AttentionTrace& t, int layer) {
   check_trace(t);
   if (layer < 0 || layer >= t.layers)
-    throw UsageError("layer " + std::to_string(layer) + " out of range: the model has " + std::to_string(t.layers) + " blocks");
+    throw UsageError("layer " + std::to_string(layer) + " out of range: the model has " + std::to_string(t.layers) +
+                     " blocks");
   const size_t T = static_cast<size_t>(t.tokens), N = T - static_cast<size_t>(t.prefix);
   std::vector<float> out;
   out.reserve(static_cast<size_t>(t.heads) * N);
@@ -130,8 +135,9 @@ std::vector<float> cls_attention(const AttentionTrace& t, int layer) {
 std::vector<float> attention_matrix(const AttentionTrace& t, int layer, int head) {
   check_trace(t);
   if (layer < 0 || layer >= t.layers || head < 0 || head >= t.heads)
-    throw UsageError("layer " + std::to_string(layer) + ", head " + std::to_string(head) + " out of range: the model has " +
-                     std::to_string(t.layers) + " blocks of " + std::to_string(t.heads) + " heads");
+    throw UsageError("layer " + std::to_string(layer) + ", head " + std::to_string(head) +
+                     " out of range: the model has " + std::to_string(t.layers) + " blocks of " +
+                     std::to_string(t.heads) + " heads");
   const size_t T = static_cast<size_t>(t.tokens);
   const float* m = t.attention.data() + (static_cast<size_t>(layer) * t.heads + head) * T * T;
   return std::vector<float>(m, m + T * T);

@@ -40,10 +40,13 @@ cv::Mat to_bgr(const cv::Mat& rgb) {
 cv::Mat big_input(const cv::Mat& rgb) { return draw::upscale(to_bgr(rgb), draw::scale_for(rgb.cols, kPanel)); }
 
 // A (rows, cols) float grid as a CV_32F matrix (copied).
-cv::Mat grid_mat(const float* v, int rows, int cols) { return cv::Mat(rows, cols, CV_32F, const_cast<float*>(v)).clone(); }
+cv::Mat grid_mat(const float* v, int rows, int cols) {
+  return cv::Mat(rows, cols, CV_32F, const_cast<float*>(v)).clone();
+}
 
 // body under its title with a white margin; panels (in body's coordinates) moved along.
-Figure framed(const cv::Mat& body, const std::string& title, const std::vector<cv::Rect>& panels = {}, double scale = 0.5) {
+Figure framed(const cv::Mat& body, const std::string& title, const std::vector<cv::Rect>& panels = {},
+              double scale = 0.5) {
   Figure f;
   f.bgr = draw::pad(draw::titled(body, title, scale), 8);
   const int dx = 8 + (f.bgr.cols - 16 - body.cols) / 2, dy = f.bgr.rows - 8 - body.rows;
@@ -109,7 +112,8 @@ void draw_token_axes(cv::Mat& canvas, int left, int top, int scale, int prefix, 
 
 Figure draw_input(const cv::Mat& rgb, const std::string& preprocess) {
   const cv::Mat img = big_input(rgb);
-  std::string title = "What the model sees: " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + " px after resize and crop";
+  std::string title =
+      "What the model sees: " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + " px after resize and crop";
   if (img.cols != rgb.cols) title += " (shown " + std::to_string(img.cols / rgb.cols) + "x larger)";
   if (!preprocess.empty()) title += "\n" + preprocess;
   Figure f;
@@ -120,11 +124,10 @@ Figure draw_input(const cv::Mat& rgb, const std::string& preprocess) {
   return f;
 }
 
-
 Figure draw_patches(const cv::Mat& rgb, int patch) {
   if (patch <= 0 || rgb.cols % patch || rgb.rows % patch)
-    throw UsageError("explain: a " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + " input cannot be cut into " +
-                     std::to_string(patch) + "-pixel patches");
+    throw UsageError("explain: a " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
+                     " input cannot be cut into " + std::to_string(patch) + "-pixel patches");
   const cv::Mat bgr = to_bgr(rgb);
   const int gw = rgb.cols / patch, gh = rgb.rows / patch;
   const int scale = draw::scale_for(patch, std::max(32, 448 / std::max(gw, 1)));
@@ -133,18 +136,19 @@ Figure draw_patches(const cv::Mat& rgb, int patch) {
   for (int r = 0; r < gh; ++r)
     for (int c = 0; c < gw; ++c)
       draw::upscale(bgr(cv::Rect(c * patch, r * patch, patch, patch)), scale).copyTo(g.canvas(g.cells[r * gw + c]));
-  const std::string title = "The input cut into " + std::to_string(gh) + "x" + std::to_string(gw) + " = " +
-                            std::to_string(gh * gw) + " patches of " + std::to_string(patch) + "x" + std::to_string(patch) +
-                            " px (rows and columns numbered)\nThe model reads them in this order: patch n = (row - 1) x " +
-                            std::to_string(gw) + " + column, its token n after the class token";
+  const std::string title =
+      "The input cut into " + std::to_string(gh) + "x" + std::to_string(gw) + " = " + std::to_string(gh * gw) +
+      " patches of " + std::to_string(patch) + "x" + std::to_string(patch) +
+      " px (rows and columns numbered)\nThe model reads them in this order: patch n = (row - 1) x " +
+      std::to_string(gw) + " + column, its token n after the class token";
   return framed(g.canvas, title, g.cells);
 }
 
 Figure draw_position_similarity(const std::vector<float>& sim, int grid) {
   const int N = grid * grid;
   if (grid <= 0 || sim.size() != static_cast<size_t>(N) * N)
-    throw Error("draw_position_similarity: " + std::to_string(sim.size()) + " values for a " + std::to_string(grid) + "x" +
-                std::to_string(grid) + " grid");
+    throw Error("draw_position_similarity: " + std::to_string(sim.size()) + " values for a " + std::to_string(grid) +
+                "x" + std::to_string(grid) + " grid");
   const int scale = draw::scale_for(grid, std::max(56, 400 / grid));  // maps of 56 px or more
   const int cell = grid * scale;
   NumberedGrid g = numbered_grid(grid, grid, cell, std::max(3, cell / 12));
@@ -155,15 +159,16 @@ Figure draw_position_similarity(const std::vector<float>& sim, int grid) {
   const cv::Mat body = draw::hstack({g.canvas, bar}, 12);
   const std::string title =
       "Position embeddings: cosine similarity between patches\nThe small map at row r, column c compares patch (r, c) "
-      "with every patch (brightest: itself);\nsimilarity that follows rows, columns and distance means the model learned the 2-D layout";
+      "with every patch (brightest: itself);\nsimilarity that follows rows, columns and distance means the model "
+      "learned the 2-D layout";
   return framed(body, title, g.cells);
 }
 
 Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, int heads, int grid, int layer1) {
   const int N = grid * grid;
   if (heads <= 0 || cls.size() != static_cast<size_t>(heads) * N)
-    throw Error("draw_head_attention: " + std::to_string(cls.size()) + " values for " + std::to_string(heads) + " heads of " +
-                std::to_string(N) + " patches");
+    throw Error("draw_head_attention: " + std::to_string(cls.size()) + " values for " + std::to_string(heads) +
+                " heads of " + std::to_string(N) + " patches");
   const cv::Mat img = big_input(rgb);
   const float hi = std::max(*std::max_element(cls.begin(), cls.end()), 1e-6f);
   std::vector<cv::Mat> panels;
@@ -177,20 +182,22 @@ Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, in
   const int per_row = heads <= 4 ? heads : (heads + 1) / 2 <= 6 ? (heads + 1) / 2 : 6;
   std::vector<cv::Mat> rows;
   for (int h = 0; h < heads; h += per_row)
-    rows.push_back(draw::hstack(std::vector<cv::Mat>(panels.begin() + h, panels.begin() + std::min(heads, h + per_row)), 10));
+    rows.push_back(
+        draw::hstack(std::vector<cv::Mat>(panels.begin() + h, panels.begin() + std::min(heads, h + per_row)), 10));
   const cv::Mat grid_img = draw::vstack(rows, 10);
   const cv::Mat bar = draw::colour_bar(grid_img.rows, 0, hi, "attention weight");
   const cv::Mat body = draw::hstack({grid_img, bar}, 12);
-  const std::string title = "Layer " + std::to_string(layer1) + ": where the class token looks, one panel per head\n" +
-                            "Colour = attention weight from the class token to each patch (the rest goes to the class token itself)\n" +
-                            "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";
+  const std::string title =
+      "Layer " + std::to_string(layer1) + ": where the class token looks, one panel per head\n" +
+      "Colour = attention weight from the class token to each patch (the rest goes to the class token itself)\n" +
+      "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";
   return framed(body, title);
 }
 
-
 Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix, int grid, int layer1, int head1) {
   if (tokens <= 0 || m.size() != static_cast<size_t>(tokens) * tokens)
-    throw Error("draw_attention_matrix: " + std::to_string(m.size()) + " values for " + std::to_string(tokens) + " tokens");
+    throw Error("draw_attention_matrix: " + std::to_string(m.size()) + " values for " + std::to_string(tokens) +
+                " tokens");
   const int scale = draw::scale_for(tokens, 400);
   const float hi = std::max(*std::max_element(m.begin(), m.end()), 1e-6f);
   const cv::Mat heat = draw::upscale(draw::colorize(grid_mat(m.data(), tokens, tokens), 0, hi), scale);
@@ -203,18 +210,19 @@ Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix
   const cv::Mat bar = draw::colour_bar(heat.rows + top, 0, hi, "attention weight");
   const cv::Mat body = draw::hstack({canvas, bar}, 12);
   const std::string tok0 = prefix == 2 ? "Tokens 0, 1 = class and distillation tokens, token n+1 = patch n"
-                                        : "Token 0 = class token, token n = patch n";
-  const std::string title = "Layer " + std::to_string(layer1) + ", head " + std::to_string(head1) + ": full attention matrix (" +
-                            std::to_string(tokens) + "x" + std::to_string(tokens) + ")\nRow = the token that looks, column = " +
-                            "the token it looks at; each row sums to 1\n" + tok0 + " (patches in reading order, see patches.png)";
+                                       : "Token 0 = class token, token n = patch n";
+  const std::string title = "Layer " + std::to_string(layer1) + ", head " + std::to_string(head1) +
+                            ": full attention matrix (" + std::to_string(tokens) + "x" + std::to_string(tokens) +
+                            ")\nRow = the token that looks, column = " + "the token it looks at; each row sums to 1\n" +
+                            tok0 + " (patches in reading order, see patches.png)";
   return framed(body, title);
 }
 
-
-Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int grid, HeadFusion fusion, double discard_ratio,
-                    int layers) {
+Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int grid, HeadFusion fusion,
+                    double discard_ratio, int layers) {
   if (rollout.size() != static_cast<size_t>(grid) * grid)
-    throw Error("draw_rollout: " + std::to_string(rollout.size()) + " values for a " + std::to_string(grid) + "x" + std::to_string(grid) + " grid");
+    throw Error("draw_rollout: " + std::to_string(rollout.size()) + " values for a " + std::to_string(grid) + "x" +
+                std::to_string(grid) + " grid");
   cv::Mat img = to_bgr(rgb);
   img = draw::upscale(img, draw::scale_for(rgb.cols, 336));
   const cv::Mat heat = grid_mat(rollout.data(), grid, grid);
@@ -230,13 +238,13 @@ Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int g
   return framed(body, title);
 }
 
-
 Figure draw_result(const cv::Mat& rgb, const std::vector<Prediction>& top) {
   const cv::Mat img = big_input(rgb);
   const double ls = 0.5;
   const int bar_max = 260, row_h = 44;
   int label_w = 0;
-  for (const auto& p : top) label_w = std::max(label_w, draw::text_size(std::to_string(p.index) + " " + p.label, ls).width);
+  for (const auto& p : top)
+    label_w = std::max(label_w, draw::text_size(std::to_string(p.index) + " " + p.label, ls).width);
   label_w = std::min(std::max(label_w - bar_max, 0), 400);  // text wider than the bar spills to the right
   cv::Mat chart(std::max(img.rows, static_cast<int>(top.size()) * row_h + 10), label_w + bar_max + 70, CV_8UC3, kWhite);
   for (size_t i = 0; i < top.size(); ++i) {
@@ -245,7 +253,8 @@ Figure draw_result(const cv::Mat& rgb, const std::vector<Prediction>& top) {
     draw::text(chart, draw::fit_text(std::to_string(p.index) + " " + p.label, label_w + bar_max, ls), 4, y, ls);
     const int w = std::max(1, static_cast<int>(std::lround(p.probability * bar_max)));
     const int by = y + draw::text_size("Ag", ls).height + 6;
-    cv::rectangle(chart, cv::Rect(4, by, w, 14), i == 0 ? cv::Scalar(84, 140, 33) : cv::Scalar(140, 104, 59), cv::FILLED);
+    cv::rectangle(chart, cv::Rect(4, by, w, 14), i == 0 ? cv::Scalar(84, 140, 33) : cv::Scalar(140, 104, 59),
+                  cv::FILLED);
     cv::rectangle(chart, cv::Rect(4, by, bar_max, 14), {180, 180, 180}, 1);
     draw::text(chart, percent(p.probability), 4 + bar_max + 8, by, ls);
   }

@@ -34,7 +34,9 @@ std::string html_escape(const std::string& s) {
   return o;
 }
 
-std::string layer_file(int layer1, const std::string& what) { return "attention/layer" + std::to_string(layer1) + what; }
+std::string layer_file(int layer1, const std::string& what) {
+  return "attention/layer" + std::to_string(layer1) + what;
+}
 
 // The numbers the pictures show, for one layer and head.
 struct Numbers {
@@ -47,20 +49,27 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
   const int layer = n.layer, g = trace.grid;
   const std::string L = std::to_string(layer + 1), H = std::to_string(o.head + 1), S = std::to_string(side);
   const std::vector<std::pair<std::string, std::string>> captions{
-      {"The model's input", "The " + S + "x" + S + " picture after resizing and cropping, before normalisation: exactly what the model sees."},
-      {"Patches", "The input cut into " + std::to_string(g) + "x" + std::to_string(g) + " patches of " + std::to_string(patch) +
-                      " px. Each becomes one token, read row by row after the class token."},
-      {"Position embeddings", "Cosine similarity of each patch's learned position embedding with every other patch's. "
-                              "Bright spots near each map's own position mean the model learned where patches are."},
-      {"Attention per head, layer " + L, "How much the class token (which makes the prediction) attends to each patch in layer " +
-                                             L + ", one panel per head, on one shared colour scale."},
-      {"Attention matrix, layer " + L + " head " + H, "All " + std::to_string(trace.tokens) + "x" + std::to_string(trace.tokens) +
-                                                          " attention weights of that head: row = the token that looks, column = the token it looks at."},
-      {"Attention rollout", std::string("Attention combined through all ") + std::to_string(trace.layers) +
-                                " layers (heads fused by " + head_fusion_name(o.fusion) + ", identity added for the skip "
-                                "connections): which patches the class token's information comes from. Scaled so the top patch is 1. "
-                                "Bright corners or plain-background patches are usually not about the object: ViTs store "
-                                "global information in a few unimportant tokens (Darcet et al. 2023, Vision Transformers Need Registers)."},
+      {"The model's input",
+       "The " + S + "x" + S +
+           " picture after resizing and cropping, before normalisation: exactly what the model sees."},
+      {"Patches", "The input cut into " + std::to_string(g) + "x" + std::to_string(g) + " patches of " +
+                      std::to_string(patch) + " px. Each becomes one token, read row by row after the class token."},
+      {"Position embeddings",
+       "Cosine similarity of each patch's learned position embedding with every other patch's. "
+       "Bright spots near each map's own position mean the model learned where patches are."},
+      {"Attention per head, layer " + L,
+       "How much the class token (which makes the prediction) attends to each patch in layer " + L +
+           ", one panel per head, on one shared colour scale."},
+      {"Attention matrix, layer " + L + " head " + H,
+       "All " + std::to_string(trace.tokens) + "x" + std::to_string(trace.tokens) +
+           " attention weights of that head: row = the token that looks, column = the token it looks at."},
+      {"Attention rollout",
+       std::string("Attention combined through all ") + std::to_string(trace.layers) + " layers (heads fused by " +
+           head_fusion_name(o.fusion) +
+           ", identity added for the skip "
+           "connections): which patches the class token's information comes from. Scaled so the top patch is 1. "
+           "Bright corners or plain-background patches are usually not about the object: ViTs store "
+           "global information in a few unimportant tokens (Darcet et al. 2023, Vision Transformers Need Registers)."},
       {"Prediction", "The top " + std::to_string(r.top.size()) + " classes with their probabilities."},
   };
   std::string html =
@@ -71,17 +80,20 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
       "</head>\n<body>\n<h1>What the model looks at</h1>\n<p>Image <code>" +
       html_escape(o.image_name) + "</code>, model <code>" + html_escape(o.model_name) + "</code>";
   if (!r.top.empty())
-    html += ": <b>" + html_escape(std::to_string(r.top[0].index) + " " + r.top[0].label) + "</b> (" + percent(r.top[0].probability) + ")";
+    html += ": <b>" + html_escape(std::to_string(r.top[0].index) + " " + r.top[0].label) + "</b> (" +
+            percent(r.top[0].probability) + ")";
   html += ".</p>\n";
   for (size_t i = 0; i < captions.size(); ++i)
     html += "<figure>\n<h2>" + html_escape(captions[i].first) + "</h2>\n<img src=\"" + names[i] + "\" alt=\"" +
-            html_escape(captions[i].first) + "\">\n<figcaption>" + html_escape(captions[i].second) + "</figcaption>\n</figure>\n";
-  html += std::string("<p id=\"images-loaded\">pictures: not checked</p>\n") +
-          "<script>\nwindow.addEventListener('load', function () {\n"
-          "  var imgs = document.images, ok = 0;\n"
-          "  for (var i = 0; i < imgs.length; ++i) if (imgs[i].complete && imgs[i].naturalWidth > 0) ++ok;\n"
-          "  document.getElementById('images-loaded').textContent = 'pictures: ' + ok + ' of ' + imgs.length + ' loaded';\n"
-          "});\n</script>\n</body>\n</html>\n";
+            html_escape(captions[i].first) + "\">\n<figcaption>" + html_escape(captions[i].second) +
+            "</figcaption>\n</figure>\n";
+  html +=
+      std::string("<p id=\"images-loaded\">pictures: not checked</p>\n") +
+      "<script>\nwindow.addEventListener('load', function () {\n"
+      "  var imgs = document.images, ok = 0;\n"
+      "  for (var i = 0; i < imgs.length; ++i) if (imgs[i].complete && imgs[i].naturalWidth > 0) ++ok;\n"
+      "  document.getElementById('images-loaded').textContent = 'pictures: ' + ok + ' of ' + imgs.length + ' loaded';\n"
+      "});\n</script>\n</body>\n</html>\n";
   return html;
 }
 
@@ -100,20 +112,25 @@ std::string explain_json(const ExplainOptions& o, const AttentionTrace& trace, c
   j["layers"] = trace.layers;
   j["heads"] = trace.heads;
   j["prefix_tokens"] = trace.prefix;
-  for (const auto& p : r.top) j["predictions"].push_back({{"index", p.index}, {"label", p.label}, {"probability", p.probability}});
+  for (const auto& p : r.top)
+    j["predictions"].push_back({{"index", p.index}, {"label", p.label}, {"probability", p.probability}});
   j["layer"] = layer + 1;
   const size_t N = static_cast<size_t>(g) * g;
   for (int h = 0; h < trace.heads; ++h)
     j["cls_attention"].push_back(std::vector<float>(cls.begin() + static_cast<std::ptrdiff_t>(h * N),
                                                     cls.begin() + static_cast<std::ptrdiff_t>((h + 1) * N)));
-  j["rollout"] = {{"head_fusion", head_fusion_name(o.fusion)}, {"discard_ratio", o.discard_ratio}, {"grid", nlohmann::json::array()}};
+  j["rollout"] = {{"head_fusion", head_fusion_name(o.fusion)},
+                  {"discard_ratio", o.discard_ratio},
+                  {"grid", nlohmann::json::array()}};
   for (int rr = 0; rr < g; ++rr)
     j["rollout"]["grid"].push_back(std::vector<float>(rollout.begin() + rr * g, rollout.begin() + (rr + 1) * g));
   for (size_t i = 0; i < N; ++i)
-    j["position_similarity"].push_back(std::vector<float>(similarity.begin() + static_cast<std::ptrdiff_t>(i * N),
-                                                          similarity.begin() + static_cast<std::ptrdiff_t>((i + 1) * N)));
-  j["notes"] = "layer and heads are numbered from 1; cls_attention[h][n] is head h+1's attention from the class token to "
-               "patch n+1 (reading order); rollout grid is [row][column], divided by its maximum; position_similarity is (N, N)";
+    j["position_similarity"].push_back(
+        std::vector<float>(similarity.begin() + static_cast<std::ptrdiff_t>(i * N),
+                           similarity.begin() + static_cast<std::ptrdiff_t>((i + 1) * N)));
+  j["notes"] =
+      "layer and heads are numbered from 1; cls_attention[h][n] is head h+1's attention from the class token to "
+      "patch n+1 (reading order); rollout grid is [row][column], divided by its maximum; position_similarity is (N, N)";
   return j.dump() + "\n";
 }
 
@@ -121,21 +138,25 @@ std::string explain_json(const ExplainOptions& o, const AttentionTrace& trace, c
 
 std::vector<std::string> explain_files(const ExplainOptions& o, int layers) {
   const int layer1 = (o.layer < 0 ? layers - 1 : o.layer) + 1;
-  std::vector<std::string> f{"input.png", "patches.png", "position_embedding.png",
+  std::vector<std::string> f{"input.png",
+                             "patches.png",
+                             "position_embedding.png",
                              layer_file(layer1, "_heads.png"),
                              layer_file(layer1, "_head" + std::to_string(o.head + 1) + "_matrix.png"),
-                             "rollout.png", "result.png", "index.html"};
+                             "rollout.png",
+                             "result.png",
+                             "index.html"};
   if (o.json) f.push_back("explain.json");
   return f;
 }
 
 void check_explain(const ExplainOptions& o, int layers, int heads) {
   if (o.layer < -1 || o.layer >= layers)
-    throw UsageError("--layer " + std::to_string(o.layer + 1) + " is out of range: this model has " + std::to_string(layers) +
-                     " layers, numbered 1 to " + std::to_string(layers));
+    throw UsageError("--layer " + std::to_string(o.layer + 1) + " is out of range: this model has " +
+                     std::to_string(layers) + " layers, numbered 1 to " + std::to_string(layers));
   if (o.head < 0 || o.head >= heads)
-    throw UsageError("--head " + std::to_string(o.head + 1) + " is out of range: this model has " + std::to_string(heads) +
-                     " heads per layer, numbered 1 to " + std::to_string(heads));
+    throw UsageError("--head " + std::to_string(o.head + 1) + " is out of range: this model has " +
+                     std::to_string(heads) + " heads per layer, numbered 1 to " + std::to_string(heads));
   if (!(o.discard_ratio >= 0 && o.discard_ratio < 1))
     throw UsageError("--discard-ratio must be at least 0 and below 1, got " + std::to_string(o.discard_ratio));
   if (o.out_dir.empty()) throw UsageError("no output folder: pass -o DIR");
@@ -147,8 +168,9 @@ void check_explain(const ExplainOptions& o, int layers, int heads) {
     std::string list;
     for (size_t i = 0; i < existing.size() && i < 4; ++i) list += (i ? ", " : "") + existing[i];
     if (existing.size() > 4) list += ", ...";
-    throw UsageError("'" + o.out_dir + "' already holds " + std::to_string(existing.size()) + " of the files explain writes (" +
-                     list + "); pass --force to replace them, or choose another folder with -o");
+    throw UsageError("'" + o.out_dir + "' already holds " + std::to_string(existing.size()) +
+                     " of the files explain writes (" + list +
+                     "); pass --force to replace them, or choose another folder with -o");
   }
 }
 
@@ -157,9 +179,9 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
   check_trace(trace);
   check_explain(o, trace.layers, trace.heads);
   if (rgb.cols != trace.grid * patch || rgb.rows != trace.grid * patch)
-    throw UsageError("explain: the input is " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + " but the model reads " +
-                     std::to_string(trace.grid) + "x" + std::to_string(trace.grid) + " patches of " + std::to_string(patch) +
-                     " px; use the model's own crop");
+    throw UsageError("explain: the input is " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
+                     " but the model reads " + std::to_string(trace.grid) + "x" + std::to_string(trace.grid) +
+                     " patches of " + std::to_string(patch) + " px; use the model's own crop");
   Numbers n;
   n.layer = o.layer < 0 ? trace.layers - 1 : o.layer;
   n.cls = cls_attention(trace, n.layer);

@@ -77,8 +77,10 @@ int jpeg_reduction(int w, int h, const PreprocessConfig& cfg) {
     need_h = cfg.resize_height;
   } else if (cfg.resize_short > 0) {
     need_w = need_h = cfg.resize_short;  // on the shorter side; the longer one follows
-    if (w < h) need_h = static_cast<int>(static_cast<int64_t>(cfg.resize_short) * h / w);
-    else need_w = static_cast<int>(static_cast<int64_t>(cfg.resize_short) * w / h);
+    if (w < h)
+      need_h = static_cast<int>(static_cast<int64_t>(cfg.resize_short) * h / w);
+    else
+      need_w = static_cast<int>(static_cast<int64_t>(cfg.resize_short) * w / h);
   } else {
     return 1;
   }
@@ -98,7 +100,8 @@ std::string describe_bytes(const std::vector<uint8_t>& b) {
 
 }  // namespace
 
-cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const PreprocessConfig* fast_for) {
+cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                           const PreprocessConfig* fast_for) {
   if (bytes.empty()) throw ImageError("'" + name + "' is empty (0 bytes)");
   const bool is_jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
   if (is_jpeg && !jpeg_is_complete(bytes))
@@ -107,14 +110,16 @@ cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string&
   int w = 0, h = 0;
   if (fast_for && is_jpeg && jpeg_size(bytes, &w, &h)) {
     const int f = jpeg_reduction(w, h, *fast_for);
-    flags = f == 8 ? cv::IMREAD_REDUCED_COLOR_8 : f == 4 ? cv::IMREAD_REDUCED_COLOR_4 : f == 2 ? cv::IMREAD_REDUCED_COLOR_2 : flags;
+    flags = f == 8   ? cv::IMREAD_REDUCED_COLOR_8
+            : f == 4 ? cv::IMREAD_REDUCED_COLOR_4
+            : f == 2 ? cv::IMREAD_REDUCED_COLOR_2
+                     : flags;
   }
   cv::Mat bgr;
   try {
     // IMREAD_COLOR: 8-bit, 3 channels; applies EXIF orientation, drops alpha (as PIL's
     // convert("RGB") does), expands gray and palette images, scales 16-bit down.
-    bgr = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
-                       flags);
+    bgr = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())), flags);
   } catch (const cv::Exception& e) {
     throw ImageError("cannot decode '" + name + "': " + e.what());
   }
@@ -129,8 +134,7 @@ cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string&
 
 cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw ImageError("'" + path + "' is a directory, not an image");
   if (!S_ISREG(st.st_mode)) throw ImageError("'" + path + "' is not a regular file");
   std::ifstream in(path, std::ios::binary);

@@ -23,8 +23,7 @@ std::string PreprocessConfig::describe() const {
     o << "center crop " << crop;
   else
     o << "no crop";
-  o << ", mean " << mean[0] << "," << mean[1] << "," << mean[2] << ", std " << std[0] << "," << std[1] << ","
-    << std[2];
+  o << ", mean " << mean[0] << "," << mean[1] << "," << mean[2] << ", std " << std[0] << "," << std[1] << "," << std[2];
   return o.str();
 }
 
@@ -73,7 +72,8 @@ PreprocessConfig preset_config(Preset preset, int image_size) {
   return c;
 }
 
-PreprocessConfig choose_preprocess(const PreprocessOverrides& o, const PreprocessConfig& model_default, int image_size) {
+PreprocessConfig choose_preprocess(const PreprocessOverrides& o, const PreprocessConfig& model_default,
+                                   int image_size) {
   PreprocessConfig c = o.preset ? preset_config(*o.preset, image_size) : model_default;
   if (o.resize) {
     c.resize_short = o.resize->shorter;
@@ -95,8 +95,8 @@ std::optional<std::pair<int, int>> output_size(const PreprocessConfig& cfg) {
 }
 
 void check_preprocess_fits(const PreprocessConfig& cfg, int side) {
-  const std::string need = " but the model takes " + std::to_string(side) + "x" + std::to_string(side) +
-                           " (check --crop / --resize)";
+  const std::string need =
+      " but the model takes " + std::to_string(side) + "x" + std::to_string(side) + " (check --crop / --resize)";
   const auto size = output_size(cfg);
   if (!size) throw UsageError("with no crop and no WxH resize the input keeps the photo's aspect" + need);
   if (size->first != side || size->second != side)

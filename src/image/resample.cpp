@@ -19,7 +19,9 @@ const Vocabulary<Interpolation>& interpolation_names() {
 
 const char* interpolation_name(Interpolation i) { return name_of(interpolation_names(), i); }
 
-Interpolation parse_interpolation(const std::string& s) { return parse_named(interpolation_names(), s, "interpolation"); }
+Interpolation parse_interpolation(const std::string& s) {
+  return parse_named(interpolation_names(), s, "interpolation");
+}
 
 namespace {
 
@@ -116,8 +118,8 @@ inline uint8_t clip8(int32_t v) {
 
 // Vertical pass; c.bounds are relative to in's first row. The inner loop runs along rows
 // (contiguous), so it vectorises; AVX2 is chosen at run time where the CPU has it.
-__attribute__((target_clones("avx2", "default")))
-void resample_vertical(const cv::Mat& in, cv::Mat& out, const Coeffs& c, int row_shift) {
+__attribute__((target_clones("avx2", "default"))) void resample_vertical(const cv::Mat& in, cv::Mat& out,
+                                                                         const Coeffs& c, int row_shift) {
   const int width3 = out.cols * 3;
   std::vector<int32_t> acc(width3);
   for (int yy = 0; yy < out.rows; ++yy) {

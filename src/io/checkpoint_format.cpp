@@ -40,13 +40,15 @@ FileFormat detect_format(const std::string& path) {
   const size_t n = file.size();
   if (n >= 4 && d[0] == 'P' && d[1] == 'K' && d[2] == 3 && d[3] == 4) return zip_kind(path);
   if (n >= 2 && d[0] == 0x80 && d[1] <= 5)
-    throw ModelError("'" + path + "' is a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current "
+    throw ModelError("'" + path +
+                     "' is a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current "
                      "PyTorch (torch.save(torch.load(f), f)) or convert it to safetensors");
   // A JSON object after the 8-byte length is safetensors; so is a *.safetensors name, so that
   // damaged files get the validator's detailed errors.
   if (n > 8 && d[8] == '{') return FileFormat::Safetensors;
   if (path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) return FileFormat::Safetensors;
-  throw ModelError("'" + path + "' is not a model file this tool reads (expected safetensors, a torch.save zip "
+  throw ModelError("'" + path +
+                   "' is not a model file this tool reads (expected safetensors, a torch.save zip "
                    "checkpoint (.pth/.pt/.bin) or a TorchScript module)");
 }
 

@@ -65,8 +65,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     if (!out) {
       const int e = errno;
       std::remove(tmp.c_str());
-      throw OutputError("writing '" + tmp + "' failed after " + std::to_string(bytes.size()) + " bytes: " + std::strerror(e) +
-                        " (disk full?)");
+      throw OutputError("writing '" + tmp + "' failed after " + std::to_string(bytes.size()) +
+                        " bytes: " + std::strerror(e) + " (disk full?)");
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

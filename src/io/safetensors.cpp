@@ -26,11 +26,10 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {DType::BOOL, "BOOL", 1}, {DType::U8, "U8", 1},     {DType::I8, "I8", 1},
-    {DType::F8_E5M2, "F8_E5M2", 1}, {DType::F8_E4M3, "F8_E4M3", 1}, {DType::I16, "I16", 2},
-    {DType::U16, "U16", 2},   {DType::F16, "F16", 2},   {DType::BF16, "BF16", 2},
-    {DType::I32, "I32", 4},   {DType::U32, "U32", 4},   {DType::F32, "F32", 4},
-    {DType::F64, "F64", 8},   {DType::I64, "I64", 8},   {DType::U64, "U64", 8},
+    {DType::BOOL, "BOOL", 1},       {DType::U8, "U8", 1},   {DType::I8, "I8", 1},   {DType::F8_E5M2, "F8_E5M2", 1},
+    {DType::F8_E4M3, "F8_E4M3", 1}, {DType::I16, "I16", 2}, {DType::U16, "U16", 2}, {DType::F16, "F16", 2},
+    {DType::BF16, "BF16", 2},       {DType::I32, "I32", 4}, {DType::U32, "U32", 4}, {DType::F32, "F32", 4},
+    {DType::F64, "F64", 8},         {DType::I64, "I64", 8}, {DType::U64, "U64", 8},
 };
 
 const DTypeInfo& info(DType t) {
@@ -103,7 +102,8 @@ uint64_t header_length(const uint8_t* base, size_t size, const std::string& wher
   for (int i = 7; i >= 0; --i) n = (n << 8) | base[i];
   if (n > SafetensorsFile::kMaxHeaderSize)
     throw ModelError(where + "the JSON header claims " + std::to_string(n) + " bytes, over the " +
-                     std::to_string(SafetensorsFile::kMaxHeaderSize) + "-byte limit. Is this a safetensors file at all?");
+                     std::to_string(SafetensorsFile::kMaxHeaderSize) +
+                     "-byte limit. Is this a safetensors file at all?");
   if (8 + n > size)  // cannot overflow after the limit check
     throw ModelError(where + "the JSON header is " + std::to_string(n) + " bytes long but the file is only " +
                      std::to_string(size) + " bytes. Perhaps an incomplete download or corrupt file?");
@@ -112,7 +112,8 @@ uint64_t header_length(const uint8_t* base, size_t size, const std::string& wher
 
 // Check 4: the header is UTF-8 JSON, an object, and names no tensor twice.
 json parse_header(const char* begin, const char* end, const std::string& where) {
-  if (begin == end || *begin != '{') throw ModelError(where + "the JSON header does not start with '{'. Not a safetensors file?");
+  if (begin == end || *begin != '{')
+    throw ModelError(where + "the JSON header does not start with '{'. Not a safetensors file?");
   std::set<std::string> seen;
   std::string duplicate;
   json header;

@@ -22,10 +22,10 @@ struct PyValue {
   Kind kind = Kind::None;
   int64_t i = 0;
   double f = 0;
-  std::string s;                                // String, Global ("module.name"), Object (its class)
-  std::vector<PyPtr> items;                     // Tuple, List
-  std::vector<std::pair<PyPtr, PyPtr>> dict;   // Dict, in insertion order
-  at::Tensor tensor;                            // Storage (1-D, whole storage) or Tensor
+  std::string s;                              // String, Global ("module.name"), Object (its class)
+  std::vector<PyPtr> items;                   // Tuple, List
+  std::vector<std::pair<PyPtr, PyPtr>> dict;  // Dict, in insertion order
+  at::Tensor tensor;                          // Storage (1-D, whole storage) or Tensor
 };
 
 PyPtr make(PyValue::Kind k) {
@@ -36,9 +36,9 @@ PyPtr make(PyValue::Kind k) {
 
 at::ScalarType storage_dtype(const std::string& global) {
   static const std::unordered_map<std::string, at::ScalarType> types{
-      {"torch.FloatStorage", at::kFloat},   {"torch.HalfStorage", at::kHalf},  {"torch.BFloat16Storage", at::kBFloat16},
-      {"torch.DoubleStorage", at::kDouble}, {"torch.LongStorage", at::kLong},  {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar},  {"torch.ByteStorage", at::kByte},
+      {"torch.FloatStorage", at::kFloat},   {"torch.HalfStorage", at::kHalf}, {"torch.BFloat16Storage", at::kBFloat16},
+      {"torch.DoubleStorage", at::kDouble}, {"torch.LongStorage", at::kLong}, {"torch.IntStorage", at::kInt},
+      {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar}, {"torch.ByteStorage", at::kByte},
       {"torch.BoolStorage", at::kBool},
   };
   auto it = types.find(global);
@@ -56,67 +56,92 @@ class Unpickler {
     while (true) {
       const uint8_t op = u8();
       switch (op) {
-        case 0x80: u8(); break;           // PROTO
-        case 0x95: take(8); break;        // FRAME
-        case '.': return pop();           // STOP
+        case 0x80: u8(); break;                            // PROTO
+        case 0x95: take(8); break;                         // FRAME
+        case '.': return pop();                            // STOP
         case '(': marks_.push_back(stack_.size()); break;  // MARK
         case 'N': stack_.push_back(make(PyValue::Kind::None)); break;
-        case 0x88: push_bool(true); break;   // NEWTRUE
-        case 0x89: push_bool(false); break;  // NEWFALSE
-        case 'K': push_int(u8()); break;                                   // BININT1
-        case 'M': push_int(le(2)); break;                                  // BININT2
-        case 'J': push_int(static_cast<int32_t>(le(4))); break;            // BININT
-        case 0x8a: push_long(u8()); break;                                 // LONG1
-        case 0x8b: push_long(le(4)); break;                                // LONG4
-        case 'G': push_float(); break;                                     // BINFLOAT
-        case 'X': push_string(le(4)); break;                               // BINUNICODE
-        case 0x8c: push_string(u8()); break;                               // SHORT_BINUNICODE
-        case 0x8d: push_string(le(8)); break;                              // BINUNICODE8
-        case 'T': push_string(le(4)); break;                               // BINSTRING
-        case 'U': push_string(u8()); break;                                // SHORT_BINSTRING
-        case 'B': push_string(le(4)); break;                               // BINBYTES
-        case 'C': push_string(u8()); break;                                // SHORT_BINBYTES
-        case '}': stack_.push_back(make(PyValue::Kind::Dict)); break;      // EMPTY_DICT
-        case ']': stack_.push_back(make(PyValue::Kind::List)); break;      // EMPTY_LIST
-        case 0x8f: stack_.push_back(make(PyValue::Kind::List)); break;     // EMPTY_SET (kept as a list)
-        case ')': stack_.push_back(make(PyValue::Kind::Tuple)); break;     // EMPTY_TUPLE
-        case 't': { auto t = make(PyValue::Kind::Tuple); t->items = pop_mark(); stack_.push_back(t); break; }
+        case 0x88: push_bool(true); break;                              // NEWTRUE
+        case 0x89: push_bool(false); break;                             // NEWFALSE
+        case 'K': push_int(u8()); break;                                // BININT1
+        case 'M': push_int(le(2)); break;                               // BININT2
+        case 'J': push_int(static_cast<int32_t>(le(4))); break;         // BININT
+        case 0x8a: push_long(u8()); break;                              // LONG1
+        case 0x8b: push_long(le(4)); break;                             // LONG4
+        case 'G': push_float(); break;                                  // BINFLOAT
+        case 'X': push_string(le(4)); break;                            // BINUNICODE
+        case 0x8c: push_string(u8()); break;                            // SHORT_BINUNICODE
+        case 0x8d: push_string(le(8)); break;                           // BINUNICODE8
+        case 'T': push_string(le(4)); break;                            // BINSTRING
+        case 'U': push_string(u8()); break;                             // SHORT_BINSTRING
+        case 'B': push_string(le(4)); break;                            // BINBYTES
+        case 'C': push_string(u8()); break;                             // SHORT_BINBYTES
+        case '}': stack_.push_back(make(PyValue::Kind::Dict)); break;   // EMPTY_DICT
+        case ']': stack_.push_back(make(PyValue::Kind::List)); break;   // EMPTY_LIST
+        case 0x8f: stack_.push_back(make(PyValue::Kind::List)); break;  // EMPTY_SET (kept as a list)
+        case ')': stack_.push_back(make(PyValue::Kind::Tuple)); break;  // EMPTY_TUPLE
+        case 't': {
+          auto t = make(PyValue::Kind::Tuple);
+          t->items = pop_mark();
+          stack_.push_back(t);
+          break;
+        }
         case 0x85: tuple_n(1); break;
         case 0x86: tuple_n(2); break;
         case 0x87: tuple_n(3); break;
-        case 'q': memo_[u8()] = top(); break;                               // BINPUT
-        case 'r': memo_[static_cast<uint32_t>(le(4))] = top(); break;       // LONG_BINPUT
-        case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); break;  // MEMOIZE
-        case 'h': stack_.push_back(memo(u8())); break;                      // BINGET
+        case 'q': memo_[u8()] = top(); break;                                   // BINPUT
+        case 'r': memo_[static_cast<uint32_t>(le(4))] = top(); break;           // LONG_BINPUT
+        case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); break;   // MEMOIZE
+        case 'h': stack_.push_back(memo(u8())); break;                          // BINGET
         case 'j': stack_.push_back(memo(static_cast<uint32_t>(le(4)))); break;  // LONG_BINGET
-        case 'a': { auto v = pop(); list(top())->items.push_back(v); break; }    // APPEND
-        case 'e': case 0x90: {                                              // APPENDS, ADDITEMS
+        case 'a': {
+          auto v = pop();
+          list(top())->items.push_back(v);
+          break;
+        }  // APPEND
+        case 'e':
+        case 0x90: {  // APPENDS, ADDITEMS
           auto items = pop_mark();
           auto l = list(top());
           l->items.insert(l->items.end(), items.begin(), items.end());
           break;
         }
-        case 's': { auto v = pop(); auto k = pop(); dict(top())->dict.emplace_back(k, v); break; }  // SETITEM
-        case 'u': {                                                         // SETITEMS
+        case 's': {
+          auto v = pop();
+          auto k = pop();
+          dict(top())->dict.emplace_back(k, v);
+          break;
+        }            // SETITEM
+        case 'u': {  // SETITEMS
           auto items = pop_mark();
           if (items.size() % 2) fail("odd SETITEMS");
           auto d = dict(top());
           for (size_t j = 0; j < items.size(); j += 2) d->dict.emplace_back(items[j], items[j + 1]);
           break;
         }
-        case 'c': {                                                         // GLOBAL
+        case 'c': {  // GLOBAL
           std::string mod = line(), name = line();
           push_global(mod + "." + name);
           break;
         }
-        case 0x93: {                                                        // STACK_GLOBAL
+        case 0x93: {  // STACK_GLOBAL
           auto name = pop(), mod = pop();
           push_global(mod->s + "." + name->s);
           break;
         }
-        case 'Q': stack_.push_back(persistent_load(pop())); break;          // BINPERSID
-        case 'R': { auto args = pop(); auto fn = pop(); stack_.push_back(reduce(fn, args)); break; }  // REDUCE
-        case 0x81: { auto args = pop(); auto cls = pop(); stack_.push_back(reduce(cls, args)); break; }  // NEWOBJ
+        case 'Q': stack_.push_back(persistent_load(pop())); break;  // BINPERSID
+        case 'R': {
+          auto args = pop();
+          auto fn = pop();
+          stack_.push_back(reduce(fn, args));
+          break;
+        }  // REDUCE
+        case 0x81: {
+          auto args = pop();
+          auto cls = pop();
+          stack_.push_back(reduce(cls, args));
+          break;
+        }                        // NEWOBJ
         case 'b': pop(); break;  // BUILD: object state (OrderedDict _metadata, Namespace fields) is not needed
         default: fail("unsupported pickle opcode 0x" + hex(op));
       }
@@ -125,7 +150,8 @@ class Unpickler {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw ModelError("cannot read PyTorch checkpoint '" + path_ + "': " + what + " (corrupt file, or saved in a format this reader does not know)");
+    throw ModelError("cannot read PyTorch checkpoint '" + path_ + "': " + what +
+                     " (corrupt file, or saved in a format this reader does not know)");
   }
   static std::string hex(uint8_t v) {
     const char* d = "0123456789abcdef";
@@ -269,11 +295,13 @@ class Unpickler {
       const int64_t avail = a[0]->tensor.numel();
       int64_t last = offset;
       for (size_t d = 0; d < size.size() && d < stride.size(); ++d) {
-        if (size[d] == 0) { last = -1; break; }
+        if (size[d] == 0) {
+          last = -1;
+          break;
+        }
         last += (size[d] - 1) * stride[d];
       }
-      if (size.size() != stride.size() || offset < 0 || last >= avail)
-        fail("tensor view runs past its storage");
+      if (size.size() != stride.size() || offset < 0 || last >= avail) fail("tensor view runs past its storage");
       auto v = make(PyValue::Kind::Tensor);
       v->tensor = a[0]->tensor.as_strided(size, stride, offset);
       return v;
@@ -318,7 +346,8 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
   } catch (const c10::Error& e) {
     throw ModelError("'" + path + "' is not a readable PyTorch zip checkpoint: " + e.what_without_backtrace());
   }
-  if (!reader->hasRecord("data.pkl")) throw ModelError("'" + path + "' is a zip file but has no data.pkl: not a torch.save checkpoint");
+  if (!reader->hasRecord("data.pkl"))
+    throw ModelError("'" + path + "' is a zip file but has no data.pkl: not a torch.save checkpoint");
   if (reader->hasRecord("byteorder")) {
     auto rec = reader->getRecord("byteorder");
     std::string order(static_cast<const char*>(std::get<0>(rec).get()), std::get<1>(rec));
@@ -340,7 +369,8 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
   }
   TorchCheckpoint ck;
   if (root->kind != PyValue::Kind::Dict)
-    throw ModelError("'" + path + "' holds a pickled object, not a state dict (a whole nn.Module saved with torch.save?). "
+    throw ModelError("'" + path +
+                     "' holds a pickled object, not a state dict (a whole nn.Module saved with torch.save?). "
                      "Save model.state_dict() instead, or export TorchScript");
   if (collect_tensors(root, ck.tensors)) return ck;
   for (const char* key : {"model", "state_dict", "model_state_dict", "module", "model_ema"}) {
@@ -351,7 +381,8 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
       }
     }
   }
-  throw ModelError("'" + path + "' is a PyTorch checkpoint but holds no state dict of tensors (looked at the top level and "
+  throw ModelError("'" + path +
+                   "' is a PyTorch checkpoint but holds no state dict of tensors (looked at the top level and "
                    "under 'model', 'state_dict', 'model_state_dict', 'module', 'model_ema')");
 }
 

@@ -32,13 +32,16 @@ namespace {
 
 torch::Device pick_device(const DeviceSpec& want) {
   if (want.kind == DeviceSpec::Kind::Cpu) return torch::kCPU;
-  if (want.kind == DeviceSpec::Kind::Auto) return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (want.kind == DeviceSpec::Kind::Auto)
+    return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   const std::string what = "--device " + want.describe();
   if (!cuda_compiled())
-    throw DeviceError(what + ": this build's LibTorch has no CUDA support (Debian's libtorch is "
-                             "CPU-only); rebuild vit-classify against a CUDA LibTorch, or use --device cpu");
+    throw DeviceError(what +
+                      ": this build's LibTorch has no CUDA support (Debian's libtorch is "
+                      "CPU-only); rebuild vit-classify against a CUDA LibTorch, or use --device cpu");
   const int count = cuda_device_count();
-  if (count == 0) throw DeviceError(what + ": no CUDA device is visible (driver missing or CUDA_VISIBLE_DEVICES empty?)");
+  if (count == 0)
+    throw DeviceError(what + ": no CUDA device is visible (driver missing or CUDA_VISIBLE_DEVICES empty?)");
   if (want.index < 0 || want.index >= count)
     throw DeviceError(what + ": only " + std::to_string(count) + " CUDA device(s) visible");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(want.index));
@@ -61,7 +64,9 @@ PreprocessConfig auto_preprocess(const std::optional<Family>& family, bool deit,
     return preset_config(Preset::Torchvision, image_size);
   }
   *reason = std::string(family_name(*family)) + " tensor names";
-  const Preset p = *family == Family::Timm ? Preset::Timm : *family == Family::Torchvision ? Preset::Torchvision : Preset::Hf;
+  const Preset p = *family == Family::Timm          ? Preset::Timm
+                   : *family == Family::Torchvision ? Preset::Torchvision
+                                                    : Preset::Hf;
   return preset_config(p, image_size);
 }
 
@@ -142,7 +147,8 @@ struct Engine::Impl {
     script->eval();
     const std::optional<Family> family = inspect_torchscript(*script, info);
     info.family = family ? family_name(*family) : "unknown";
-    info.description = "TorchScript module (" + info.family + " parameter names, " + std::to_string(info.image_size) + " px)";
+    info.description =
+        "TorchScript module (" + info.family + " parameter names, " + std::to_string(info.image_size) + " px)";
     info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);
   }
 
@@ -169,8 +175,10 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
   info.path = o.model_path;
   const std::string blas = blas_library_path();
   if (blas_is_reference(blas))
-    spdlog::warn("LibTorch is using the reference BLAS ({}), about 20x slower than OpenBLAS: "
-                 "install libopenblas0-openmp (scripts/setup.sh does)", blas);
+    spdlog::warn(
+        "LibTorch is using the reference BLAS ({}), about 20x slower than OpenBLAS: "
+        "install libopenblas0-openmp (scripts/setup.sh does)",
+        blas);
   else
     spdlog::debug("BLAS: {}", blas.empty() ? "unknown" : blas);
   impl_->device = pick_device(o.device);
@@ -216,8 +224,9 @@ std::vector<float> Engine::probabilities(const float* batch, int n) {
 
 AttentionTrace Engine::trace_attention(const float* image) {
   if (!impl_->vit)
-    throw ModelError("this model is a TorchScript module: its forward() returns only logits, and the attention "
-                     "weights inside it cannot be asked for. Use the weights file (safetensors or .pth) to explain");
+    throw ModelError(
+        "this model is a TorchScript module: its forward() returns only logits, and the attention "
+        "weights inside it cannot be asked for. Use the weights file (safetensors or .pth) to explain");
   torch::InferenceMode guard;
   std::vector<torch::Tensor> attn;
   const torch::Tensor logits = impl_->vit->forward_with_attention(impl_->to_input(image, 1), attn).to(torch::kCPU);
@@ -229,8 +238,8 @@ AttentionTrace Engine::trace_attention(const float* image) {
   t.grid = static_cast<int>(cfg.grid());
   t.tokens = static_cast<int>(cfg.num_prefix_tokens() + cfg.num_patches());
   t.dim = static_cast<int>(cfg.dim);
-  t.attention = to_vector(torch::stack(attn, 0).squeeze(1));             // (L, heads, T, T)
-  t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));    // (T, D)
+  t.attention = to_vector(torch::stack(attn, 0).squeeze(1));           // (L, heads, T, T)
+  t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));  // (T, D)
   t.logits = to_vector(logits);
   t.probabilities = to_vector(softmax_rows(logits.to(torch::kFloat32)));
   return t;

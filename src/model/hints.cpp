@@ -93,7 +93,8 @@ void read_timm_config(const json& c, const std::string& path, ModelHints& h) {
     for (const auto& n : c["label_names"]) labels.push_back({"", n.get<std::string>()});
     h.labels = Labels(labels);
   }
-  if (c.contains("pretrained_cfg") && c["pretrained_cfg"].is_object()) h.preprocess = timm_pretrained_cfg(c["pretrained_cfg"], path);
+  if (c.contains("pretrained_cfg") && c["pretrained_cfg"].is_object())
+    h.preprocess = timm_pretrained_cfg(c["pretrained_cfg"], path);
 }
 
 void read_config(const json& c, const std::string& path, ModelHints& h) {

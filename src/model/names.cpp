@@ -25,8 +25,11 @@ struct FamilyNames {
 
 std::vector<Rule> timm_rules() {
   return {
-      {std::regex(R"(^(patch_embed\.proj\.(weight|bias)|cls_token|dist_token|pos_embed|norm\.(weight|bias)|head\.(weight|bias)|head_dist\.(weight|bias))$)"), "$1"},
-      {std::regex(R"(^blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)$)"), "blocks.$1.$2.$3"},
+      {std::regex(
+           R"(^(patch_embed\.proj\.(weight|bias)|cls_token|dist_token|pos_embed|norm\.(weight|bias)|head\.(weight|bias)|head_dist\.(weight|bias))$)"),
+       "$1"},
+      {std::regex(R"(^blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)$)"),
+       "blocks.$1.$2.$3"},
   };
 }
 
@@ -95,7 +98,8 @@ std::string hint_for_unknown(const std::string& name) {
     return " (timm models with global average pooling are not supported: only class-token ViTs)";
   if (name.find("reg_token") != std::string::npos) return " (ViTs with register tokens are not supported)";
   if (name.find("pre_logits") != std::string::npos) return " (a pre-logits layer: not supported)";
-  if (name.find("pooler") != std::string::npos) return " (a Hugging Face ViTModel pooler: use a ViTForImageClassification checkpoint)";
+  if (name.find("pooler") != std::string::npos)
+    return " (a Hugging Face ViTModel pooler: use a ViTForImageClassification checkpoint)";
   return "";
 }
 
@@ -121,7 +125,8 @@ void fuse_qkv(std::map<std::string, std::map<char, torch::Tensor>>& parts, std::
     for (char part : {'q', 'k', 'v'}) {
       if (kv.second.count(part)) continue;
       const std::string which = part == 'q' ? "query" : part == 'k' ? "key" : "value";
-      throw ModelError("missing tensor: the " + which + " part of '" + kv.first + "' (Hugging Face attention." + which + ")");
+      throw ModelError("missing tensor: the " + which + " part of '" + kv.first + "' (Hugging Face attention." + which +
+                       ")");
     }
     out[kv.first] = torch::cat({kv.second['q'], kv.second['k'], kv.second['v']}, 0);
   }
@@ -137,11 +142,12 @@ Family detect_family(const std::vector<std::string>& names) {
   for (const auto& fam : families())
     for (const auto& n : names)
       if (ends_with(n, fam.patch_embed)) return fam.family;
-  std::vector<std::string> first(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
+  std::vector<std::string> first(names.begin(),
+                                 names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +
                    " tensors (expected timm 'patch_embed.proj.weight', torchvision 'conv_proj.weight' or Hugging Face "
-                   "'vit.embeddings.patch_embeddings.projection.weight'); first names: " + quoted_list(first, 3) +
-                   ". Is this a Vision Transformer checkpoint?");
+                   "'vit.embeddings.patch_embeddings.projection.weight'); first names: " +
+                   quoted_list(first, 3) + ". Is this a Vision Transformer checkpoint?");
 }
 
 std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::string, torch::Tensor>& raw, Family family) {

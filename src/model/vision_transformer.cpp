@@ -7,7 +7,8 @@ namespace vit {
 
 PatchEmbedImpl::PatchEmbedImpl(const ViTConfig& cfg) {
   proj = register_module(
-      "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size).stride(cfg.patch_size)));
+      "proj",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size).stride(cfg.patch_size)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
@@ -91,7 +92,7 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, std::vecto
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) { return run(images, nullptr); }
 
 torch::Tensor VisionTransformerImpl::forward_with_attention(const torch::Tensor& images,
-                                                           std::vector<torch::Tensor>& attentions) {
+                                                            std::vector<torch::Tensor>& attentions) {
   return run(images, &attentions);
 }
 

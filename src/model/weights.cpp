@@ -64,7 +64,8 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 // Copies every canonical tensor into the module's parameter of the same name, releasing each
 // source once copied. Throws ModelError for a missing, extra or misshapen tensor.
-void copy_weights(VisionTransformer& model, const std::map<std::string, torch::Tensor>& tensors, const RawCheckpoint& raw) {
+void copy_weights(VisionTransformer& model, const std::map<std::string, torch::Tensor>& tensors,
+                  const RawCheckpoint& raw) {
   torch::NoGradGuard no_grad;
   const ViTConfig& cfg = model->config();
   std::set<std::string> used;
@@ -79,8 +80,8 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     // torchvision and timm store pos/cls tokens with a leading 1; accept (T, D) too.
     if (src.dim() + 1 == p.value().dim() && p.value().size(0) == 1) src = src.unsqueeze(0);
     if (src.sizes() != p.value().sizes())
-      throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " + cfg.describe() +
-                       " needs " + c10::str(p.value().sizes()));
+      throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " +
+                       cfg.describe() + " needs " + c10::str(p.value().sizes()));
     p.value().copy_(src);
     if (raw.release) raw.release(it->second);
     used.insert(p.key());

@@ -25,8 +25,8 @@ namespace vit {
 struct ModelOptions {
   std::string model;  // -m; "" = $VIT_CLASSIFY_MODEL, else the one in models/
   DeviceSpec device;
-  int threads = 0;    // math threads; 0 = one per core
-  int heads = 0;      // --heads; 0 = from config.json or the width
+  int threads = 0;  // math threads; 0 = one per core
+  int heads = 0;    // --heads; 0 = from config.json or the width
   std::string labels_path;
   PreprocessOverrides preprocess;
 };
@@ -85,10 +85,10 @@ void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions
 
 // Parsers of option values; each throws UsageError naming `what`.
 std::array<float, 3> parse_triple(const std::string& s, const std::string& what);  // "R,G,B" or one value
-ResizeSpec parse_resize(const std::string& s);        // N, WxH or none
-int parse_crop(const std::string& s);                 // N or none (0)
-Shard parse_shard(const std::string& s);              // K/N, 1-based
-DeviceSpec parse_device(const std::string& s);        // auto, cpu, cuda, cuda:N
-std::vector<std::string> parse_extensions(const std::string& list);  // "jpg,.PNG" -> {jpg, png}
+ResizeSpec parse_resize(const std::string& s);                                     // N, WxH or none
+int parse_crop(const std::string& s);                                              // N or none (0)
+Shard parse_shard(const std::string& s);                                           // K/N, 1-based
+DeviceSpec parse_device(const std::string& s);                                     // auto, cpu, cuda, cuda:N
+std::vector<std::string> parse_extensions(const std::string& list);                // "jpg,.PNG" -> {jpg, png}
 
 }  // namespace vit

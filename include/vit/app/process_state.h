@@ -50,7 +50,8 @@ class ScopedStopSignals {
   const std::atomic<bool>& stop() const;
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 // glibc's heap kept for large blocks (see process_state.cpp); called once by main().

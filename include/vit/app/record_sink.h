@@ -15,7 +15,7 @@ class RecordSink {
   RecordSink(const RecordSink&) = delete;
   RecordSink& operator=(const RecordSink&) = delete;
 
-  bool empty_file() const;  // -o names a file that holds nothing yet
+  bool empty_file() const;               // -o names a file that holds nothing yet
   void write(const std::string& bytes);  // throws OutputError
 
  private:

@@ -20,11 +20,11 @@ struct Shard {
 };
 
 struct InputOptions {
-  std::vector<std::string> paths;  // files and directories from the command line
-  std::string files_from;          // "" = none, "-" = stdin, else a file
-  bool null_separated = false;     // -0: --files-from entries end with NUL
-  bool recursive = false;          // -r: descend into directories
-  bool hidden = false;             // include names starting with '.' found in directories
+  std::vector<std::string> paths;       // files and directories from the command line
+  std::string files_from;               // "" = none, "-" = stdin, else a file
+  bool null_separated = false;          // -0: --files-from entries end with NUL
+  bool recursive = false;               // -r: descend into directories
+  bool hidden = false;                  // include names starting with '.' found in directories
   std::vector<std::string> extensions;  // lower case, no dot; used for files found in directories
   Shard shard;
 };

@@ -38,9 +38,9 @@ struct ClassifySummary {
   bool interrupted = false;
 };
 
-// Runs the job; the preprocessing must pass check_preprocess_fits for the model. emit receives each batch's records in input order (called by one thread at
-// a time); progress is called after each emit with the running totals. Bad inputs become
-// error records; a model failure (ModelError) stops the job and is rethrown.
+// Runs the job; the preprocessing must pass check_preprocess_fits for the model. emit receives each batch's records in
+// input order (called by one thread at a time); progress is called after each emit with the running totals. Bad inputs
+// become error records; a model failure (ModelError) stops the job and is rethrown.
 ClassifySummary classify_stream(Engine& engine, const PreprocessConfig& pre, const Labels& labels,
                                 const ClassifyOptions& options, InputStream& inputs,
                                 const std::function<void(const std::vector<Record>&)>& emit,

@@ -19,8 +19,8 @@ const Vocabulary<Format>& format_names();
 struct Record {
   std::string file;
   bool ok = false;
-  std::string error;                     // when !ok
-  std::vector<Prediction> predictions;   // best first
+  std::string error;                    // when !ok
+  std::vector<Prediction> predictions;  // best first
 };
 
 // Renders records as text; the caller decides where the bytes go (a whole batch is written

@@ -13,8 +13,8 @@ namespace vit {
 
 // A picture and where its panels are (tiles, maps), for tests and captions.
 struct Figure {
-  cv::Mat bgr;                    // 8-bit BGR
-  std::vector<cv::Rect> panels;   // in reading order
+  cv::Mat bgr;                   // 8-bit BGR
+  std::vector<cv::Rect> panels;  // in reading order
 };
 
 // rgb: the model's 8-bit input, (S, S) CV_8UC3 in RGB order.

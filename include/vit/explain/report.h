@@ -19,12 +19,12 @@ struct ExplainOptions {
   int head = 0;    // 0-based head for the attention matrix
   HeadFusion fusion = HeadFusion::Mean;
   double discard_ratio = 0;
-  bool force = false;   // replace existing files
-  bool json = false;    // also explain.json
+  bool force = false;  // replace existing files
+  bool json = false;   // also explain.json
   int top_k = 5;
-  std::string image_name;   // for captions
+  std::string image_name;  // for captions
   std::string model_name;
-  std::string preprocess;   // PreprocessConfig::describe()
+  std::string preprocess;  // PreprocessConfig::describe()
 };
 
 // The files run_explain writes, relative to out_dir, for a model with `layers` blocks.
@@ -34,8 +34,8 @@ std::vector<std::string> explain_files(const ExplainOptions& o, int layers);
 void check_explain(const ExplainOptions& o, int layers, int heads);
 
 struct ExplainResult {
-  std::vector<Prediction> top;       // best first
-  std::vector<std::string> files;    // written, relative to out_dir
+  std::vector<Prediction> top;     // best first
+  std::vector<std::string> files;  // written, relative to out_dir
 };
 
 // Draws every picture and writes them, index.html and (o.json) explain.json into o.out_dir

@@ -35,13 +35,13 @@ struct ModelInfo {
   std::string description;  // "ViT D=192 depth=12 ..." or "TorchScript module"
   std::string device;       // "cpu", "cuda:0"
   int image_size = 224;
-  int num_classes = 0;      // 0 until known (TorchScript: after the first batch)
-  int patch_size = 0;       // 0 when unknown (TorchScript)
-  int depth = 0, heads = 0; // blocks and heads per block; 0 when unknown (TorchScript)
+  int num_classes = 0;       // 0 until known (TorchScript: after the first batch)
+  int patch_size = 0;        // 0 when unknown (TorchScript)
+  int depth = 0, heads = 0;  // blocks and heads per block; 0 when unknown (TorchScript)
   bool can_explain = false;
-  PreprocessConfig preprocess;     // what "--preset auto" means for this model
-  std::string preprocess_reason;   // why that preset was chosen
-  std::optional<Labels> labels;    // from config.json, when it has them
+  PreprocessConfig preprocess;    // what "--preset auto" means for this model
+  std::string preprocess_reason;  // why that preset was chosen
+  std::optional<Labels> labels;   // from config.json, when it has them
 };
 
 // Attention of one image through every block, for `explain`.
@@ -52,8 +52,8 @@ struct AttentionTrace {
   std::vector<float> attention;           // (layers, heads, T, T) softmax weights
   std::vector<float> pos_embed;           // (T, D) learned position embeddings
   int dim = 0;
-  std::vector<float> logits;              // (classes)
-  std::vector<float> probabilities;       // (classes), as Engine::probabilities gives them
+  std::vector<float> logits;         // (classes)
+  std::vector<float> probabilities;  // (classes), as Engine::probabilities gives them
 };
 
 class Engine {

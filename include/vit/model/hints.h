@@ -13,7 +13,7 @@
 namespace vit {
 
 struct ModelHints {
-  int64_t heads = 0;                           // 0 = unknown
+  int64_t heads = 0;  // 0 = unknown
   std::optional<double> eps;
   std::optional<Labels> labels;
   std::optional<PreprocessConfig> preprocess;  // the preprocessing the authors published
