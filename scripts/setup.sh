@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ccache pkg-config
+  build-essential cmake ccache pkg-config clang-format
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev
   libopenblas0-openmp
   # the reference implementation and test data for the tests

@@ -63,6 +63,7 @@ TEST_F(ExitStatus, InternalForAnythingUnexpected) {
   EXPECT_EQ(status_of([] { throw OutputError("x"); }), 5);
   EXPECT_EQ(status_of([] { throw ImageError("x"); }), 1);
   EXPECT_EQ(status_of([] { throw DeviceError("x"); }), 3);
+  EXPECT_EQ(status_of([] { throw 42; }), 4);
 }
 
 TEST_F(ExitStatus, OutputFailedWhenResultsCannotBeWritten) {

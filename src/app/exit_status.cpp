@@ -33,26 +33,27 @@ std::string exit_status_help() {
   return o.str();
 }
 
+namespace {
+
+ExitCode status_for(const std::exception& e) {
+  if (dynamic_cast<const UsageError*>(&e)) return ExitCode::Usage;
+  if (dynamic_cast<const ModelError*>(&e) || dynamic_cast<const DeviceError*>(&e)) return ExitCode::ModelLoad;
+  if (dynamic_cast<const ImageError*>(&e)) return ExitCode::SomeFailed;
+  if (dynamic_cast<const OutputError*>(&e)) return ExitCode::OutputFailed;
+  return ExitCode::Internal;
+}
+
+}  // namespace
+
 int exit_status_for_current_exception() {
   try {
     throw;
-  } catch (const UsageError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::Usage);
-  } catch (const ModelError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::ModelLoad);
-  } catch (const DeviceError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::ModelLoad);
-  } catch (const ImageError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::SomeFailed);
-  } catch (const OutputError& e) {
-    spdlog::error("{}", e.what());
-    return static_cast<int>(ExitCode::OutputFailed);
   } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
+    const ExitCode code = status_for(e);
+    spdlog::error("{}{}", code == ExitCode::Internal ? "internal error: " : "", e.what());
+    return static_cast<int>(code);
+  } catch (...) {
+    spdlog::error("internal error: an exception of unknown type");
     return static_cast<int>(ExitCode::Internal);
   }
 }
