@@ -101,7 +101,7 @@ TEST_F(Batch, FolderGivesOneRecordPerInputInOrder) {
   for (const auto& x : rec) ok.push_back(x["ok"]);
   EXPECT_EQ(ok, (std::vector<bool>{true, true, false, true, false}));
   EXPECT_NE(rec[4]["error"].get<std::string>().find("truncated"), std::string::npos);
-  EXPECT_NE(r.err.find("5 images, 2 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("5 inputs: 3 classified, 2 failed"), std::string::npos) << r.err;
 }
 
 TEST_F(Batch, AllGoodIsExitZeroAndHiddenOnRequest) {

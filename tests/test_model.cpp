@@ -166,6 +166,32 @@ TEST(ModelFiles, NotAModelFile) {
   expect_model_error(dir.file("broken.zip"), "zip");
 }
 
+// A torchvision checkpoint saved as {"model": sd, "epoch": 3} is torchvision (its tensor names
+// say so), not DeiT: it gets torchvision's preprocessing and torchvision's logits.
+TEST(ModelFiles, TrainingLoopCheckpointKeepsItsFamily) {
+  const std::string dir = t::fixtures() + "/small";
+  VIT_REQUIRE_FILE(dir + "/tv_wrapped.pth");
+  EngineOptions o;
+  o.model_path = dir + "/tv_wrapped.pth";
+  Engine e(o);
+  EXPECT_EQ(e.info().family, "torchvision");
+  EXPECT_EQ(e.info().preprocess.preset, "torchvision") << e.info().preprocess_reason;
+  SafetensorsFile ref(dir + "/ref.safetensors");
+  std::vector<int64_t> shape;
+  const auto input = t::read_f32(ref, "input", &shape);
+  EXPECT_LT(t::max_abs_diff(e.logits(input.data(), static_cast<int>(shape[0])), t::read_f32(ref, "logits")), 1e-4f);
+  o.model_path = dir + "/deit.pth";  // the real DeiT layout: timm names under "model"
+  EXPECT_EQ(Engine(o).info().preprocess.preset, "deit");
+}
+
+// A CNN's state dict holds integer buffers (num_batches_tracked): the architecture is judged
+// first, so the message says it is not a ViT rather than complaining about a dtype.
+TEST(ModelFiles, ResNetStateDictIsNotAViT) {
+  const std::string path = t::fixtures() + "/small/resnet_like.pth";
+  VIT_REQUIRE_FILE(path);
+  expect_model_error(path, "no ViT patch embedding");
+}
+
 TEST(ModelFiles, TruncatedSafetensorsModel) {
   const std::string src = t::fixtures() + "/small/timm.safetensors";
   VIT_REQUIRE_FILE(src);

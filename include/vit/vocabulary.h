@@ -2,6 +2,7 @@
 // command line's checks and its help all read the same table, so a new value is added once.
 #pragma once
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,13 @@ std::string choices(const Vocabulary<E>& words) {
   return out;
 }
 
-// The value named s. Throws UsageError naming `what` and the choices.
+// The value named s, in any case ("JSON" is "json"). Throws UsageError naming `what` and the choices.
 template <class E>
 E parse_named(const Vocabulary<E>& words, const std::string& s, const std::string& what) {
+  std::string lower = s;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const auto& w : words)
-    if (s == w.name) return w.value;
+    if (lower == w.name) return w.value;
   throw UsageError(what + ": unknown value '" + s + "' (expected " + choices(words) + ")");
 }
 

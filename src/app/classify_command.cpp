@@ -2,6 +2,7 @@
 #include "vit/app/classify_command.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "vit/app/record_sink.h"
 #include "vit/app/resume.h"
 #include "vit/batch/pipeline.h"
+#include "vit/errors.h"
 #include "vit/io/files.h"
 
 namespace vit {
@@ -50,12 +52,41 @@ WorkPlan plan_work(const ModelOptions& m, const ClassifyCommandOptions& o, bool 
   return p;
 }
 
+// -o FILE that already holds records is replaced only with --force (or added to with --resume).
+void check_output_file(const ClassifyCommandOptions& o) {
+  struct stat st {};
+  if (o.output.empty() || o.output == "-" || o.resume || o.force) return;
+  if (::stat(o.output.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    throw UsageError("'" + o.output + "' already exists (" + std::to_string(st.st_size) +
+                     " bytes): pass --resume to add the inputs it lacks, or --force to replace it");
+}
+
+std::string plural(size_t n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
+
+// "vit-classify: 5 inputs: 3 classified, 2 failed; 1.2 s, 2.50 images/s"
 void print_summary(std::ostream& err, const ClassifySummary& s) {
-  char buf[200];
-  const std::string skipped = s.skipped ? ", " + std::to_string(s.skipped) + " skipped (already recorded)" : "";
-  std::snprintf(buf, sizeof buf, "vit-classify: %zu images, %zu failed%s, %.1f s, %.2f img/s\n", s.images, s.failed,
-                skipped.c_str(), s.seconds, s.seconds > 0 ? s.images / s.seconds : 0.0);
-  err << buf << std::flush;
+  const size_t classified = s.images - s.failed;
+  std::string line = "vit-classify: " + plural(s.images, "input") + ": " + std::to_string(classified) +
+                     " classified, " + std::to_string(s.failed) + " failed";
+  if (s.skipped) line += ", " + std::to_string(s.skipped) + " skipped (already recorded)";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "; %.1f s", s.seconds);
+  line += buf;
+  if (classified > 0 && s.seconds > 0) {
+    std::snprintf(buf, sizeof buf, ", %.2f images/s", static_cast<double>(classified) / s.seconds);
+    line += buf;
+  }
+  err << line << "\n" << std::flush;
+}
+
+// Which inputs --resume skips: those with a record, except failed ones with --retry-failed.
+std::function<bool(const std::string&)> resume_skip(const ClassifyCommandOptions& o, const Recorded& recorded,
+                                                    Format format) {
+  if (!o.resume) return nullptr;
+  return [&recorded, format, retry = o.retry_failed](const std::string& p) {
+    const std::string key = record_key(p, format);
+    return recorded.done.count(key) > 0 && !(retry && recorded.failed.count(key) > 0);
+  };
 }
 
 }  // namespace
@@ -63,20 +94,27 @@ void print_summary(std::ostream& err, const ClassifySummary& s) {
 int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, std::ostream& out, std::ostream& err,
                  std::istream* in) {
   check_classify_options(o, common);
+  check_output_file(o);
   const Format format = common.output.format;
   InputStream inputs(input_options(o), in);
-  const std::set<std::string> recorded = o.resume ? recorded_inputs(o.output, format) : std::set<std::string>{};
+  const Recorded recorded = o.resume ? recorded_inputs(o.output, format) : Recorded{};
   const bool single = inputs.total_known() && inputs.known_total() <= 1;
   const WorkPlan plan = plan_work(common.model, o, single);
   ScopedMathThreads threads(plan.math_threads);
   const LoadedModel m = load_model(common.model);
+  const ModelInfo& info = m.engine->info();
   spdlog::info("{} worker(s) x {} math thread(s), batch size {}", plan.workers, threads.threads(), o.batch_size);
 
+  RecordWriter writer(format, common.output.top_k, base_name(info.path), !single);
+  if (o.resume)
+    check_resume_matches(
+        recorded, o.output, format, writer.header(), base_name(info.path),
+        info.num_classes > 0 ? static_cast<size_t>(std::min(common.output.top_k, info.num_classes)) : 0);
   RecordSink sink(out, o.output, o.resume);
-  RecordWriter writer(format, common.output.top_k, base_name(m.engine->info().path), !single);
   if (!o.resume || sink.empty_file()) sink.write(writer.header());
   const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
-  const bool show = o.progress == ProgressMode::Always || (o.progress == ProgressMode::Auto && tty);
+  const bool show =
+      !common.log.quiet && (o.progress == ProgressMode::Always || (o.progress == ProgressMode::Auto && tty));
   ProgressBar bar(err, show, inputs.total_known() ? inputs.known_total() : 0);
 
   ScopedStopSignals signals;
@@ -86,7 +124,8 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
   co.workers = plan.workers;
   co.fast_decode = o.fast_decode;
   co.stop = &signals.stop();
-  if (o.resume) co.skip = [&](const std::string& p) { return recorded.count(record_key(p, format)) > 0; };
+  co.standard_input = in;
+  co.skip = resume_skip(o, recorded, format);
   const ClassifySummary s = classify_stream(
       *m.engine, m.preprocess, m.labels, co, inputs,
       [&](const std::vector<Record>& batch) {
@@ -96,7 +135,11 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
       },
       [&](const ClassifySummary& p) { bar.update(p); });
   bar.update(s, true);
-  if (!common.log.quiet && (!single || !o.output.empty())) print_summary(err, s);
+  if (inputs.skipped_by_extension() > 0)
+    spdlog::info("{} skipped in the folders: not an image extension (--ext)",
+                 plural(inputs.skipped_by_extension(), "file"));
+  const bool lone_success = single && o.output.empty() && s.failed == 0 && s.skipped == 0;
+  if (!common.log.quiet && !lone_success) print_summary(err, s);
   if (s.interrupted) {
     spdlog::warn("interrupted: the {} records so far are written; run again with --resume to finish", s.images);
     return static_cast<int>(ExitCode::Interrupted);

@@ -2,6 +2,7 @@
 #include "vit/app/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <ostream>
 
 #include "vit/app/classify_command.h"
@@ -9,23 +10,25 @@
 #include "vit/app/explain_command.h"
 #include "vit/app/options.h"
 #include "vit/app/process_state.h"
+#include "vit/image/decode.h"
+#include "vit/model/runtime.h"
 
 namespace vit {
 
 namespace {
 
 const char* kExamples = R"(Examples:
-  vit-classify -m models/vit_base_patch16_224.safetensors photo.jpg
-  vit-classify -m model.safetensors -k 3 --format json a.jpg b.png
+  vit-classify photo.jpg                        (the model from $VIT_CLASSIFY_MODEL or models/)
+  vit-classify -m models/vit_tiny_patch16_224.safetensors -k 3 --format json a.jpg b.png
   vit-classify -m vit_b_16.pth --preset torchvision --threads 2 photo.jpg
-  VIT_CLASSIFY_MODEL=model.safetensors vit-classify --format csv *.jpg > labels.csv
-  vit-classify -m model.safetensors -r photos/ --format csv -o labels.csv
-  find /data -name '*.jpg' -print0 | vit-classify -m model.safetensors --files-from - -0 --format json
-  vit-classify -m model.safetensors -r /data --shard 3/16 --format json -o part-03.jsonl
-  vit-classify -m model.safetensors -r /data --format json -o labels.jsonl --resume
-  vit-classify explain -m model.safetensors photo.jpg -o photo-explained
+  cat photo.png | vit-classify -
+  vit-classify -r photos/ --format csv -o labels.csv
+  find /data -name '*.jpg' -print0 | vit-classify --files-from - -0 --format json
+  vit-classify -r /data --shard 3/16 --format json -o part-03.jsonl
+  vit-classify -r /data --format json -o labels.jsonl --resume
+  vit-classify explain photo.jpg                (pictures into photo-explained/)
 
-Commands: classify (the default, so the word may be left out), explain (see explain --help).
+Commands: classify (the default, so the word may be left out), explain, help [COMMAND].
 
 Presets (--preset; auto picks the one the weights were trained with):
   timm         shorter side floor(S/0.9) bicubic, center crop S, mean/std 0.5
@@ -34,6 +37,16 @@ Presets (--preset; auto picks the one the weights were trained with):
   deit         as timm, with ImageNet mean/std
 
 )";
+
+std::string version_text() {
+  const std::string blas = blas_library_path();
+  return std::string("vit-classify ") + VIT_CLASSIFY_VERSION + " (commit " + VIT_CLASSIFY_COMMIT + ")\n" + "LibTorch " +
+         torch_version() + ", OpenCV " + opencv_version() + "\nBLAS: " + (blas.empty() ? "unknown" : blas) +
+         (blas_is_reference(blas) ? " (the slow reference BLAS)" : "") + "\nCUDA: " +
+         (cuda_available()  ? std::to_string(cuda_device_count()) + " device(s)"
+          : cuda_compiled() ? "built with CUDA, no device visible"
+                            : "not in this build (CPU-only LibTorch)");
+}
 
 struct Parsed {
   CommonOptions common;
@@ -46,7 +59,7 @@ struct Parsed {
 void declare(CLI::App& app, CLI::App*& explain, Parsed& p) {
   app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
   app.footer(std::string(kExamples) + exit_status_help());
-  app.set_version_flag("--version", std::string("vit-classify ") + VIT_CLASSIFY_VERSION);
+  app.set_version_flag("--version", version_text());
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
   app.require_subcommand(0, 1);
   declare_common_options(app, p.common);
@@ -64,6 +77,54 @@ void declare(CLI::App& app, CLI::App*& explain, Parsed& p) {
   declare_explain_options(*explain, p.explain);
 }
 
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean --format?)" for an argument that looks like a misspelled option of `app`.
+std::string suggestion(const CLI::App& app, const std::vector<std::string>& args) {
+  std::vector<std::string> names;
+  for (const CLI::Option* opt : app.get_options())
+    for (const auto& n : opt->get_lnames()) names.push_back("--" + n);
+  for (const auto& arg : args) {
+    if (arg.rfind("--", 0) != 0 || std::find(names.begin(), names.end(), arg.substr(0, arg.find('='))) != names.end())
+      continue;
+    const std::string given = arg.substr(0, arg.find('='));
+    std::string best;
+    size_t best_d = 3;  // at most 2 edits
+    for (const auto& n : names)
+      if (const size_t d = edit_distance(given, n); d < best_d) best_d = d, best = n;
+    if (!best.empty()) return " (did you mean " + best + " for " + given + "?)";
+  }
+  return "";
+}
+
+// `vit-classify help [COMMAND]`.
+int print_help(CLI::App& app, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() < 2) {
+    out << app.help();
+    return static_cast<int>(ExitCode::Ok);
+  }
+  for (CLI::App* sub : app.get_subcommands({}))
+    if (sub->get_name() == args[1]) {
+      out << sub->help("vit-classify");
+      return static_cast<int>(ExitCode::Ok);
+    }
+  err << "vit-classify: error: no command '" << args[1] << "' (commands: classify, explain, help)\n";
+  return static_cast<int>(ExitCode::Usage);
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, std::istream* in) {
@@ -71,6 +132,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CLI::App app{"vit-classify", "vit-classify"};
   CLI::App* explain = nullptr;
   declare(app, explain, p);
+  if (!args.empty() && args[0] == "help") return print_help(app, args, out, err);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last-first
     app.parse(reversed);
@@ -81,12 +143,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << e.what() << '\n';
     return static_cast<int>(ExitCode::Ok);
   } catch (const CLI::ParseError& e) {
-    err << "vit-classify: error: " << e.what() << "\nRun with --help for usage.\n";
+    const CLI::App& scope = explain->parsed() ? *explain : app;
+    err << "vit-classify: error: " << e.what() << suggestion(scope, args) << "\nRun with --help for usage.\n";
     return static_cast<int>(ExitCode::Usage);
   }
   ScopedLogger logger(err, p.common.log.verbose, p.common.log.quiet);
   try {
-    if (explain->parsed()) return run_explain_command(p.common, p.explain, out);
+    if (explain->parsed()) return run_explain_command(p.common, p.explain, out, err);
     return run_classify(p.common, p.classify, out, err, in);
   } catch (...) {
     return exit_status_for_current_exception();

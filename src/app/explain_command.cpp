@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <ostream>
+
 #include "vit/app/exit_status.h"
 #include "vit/app/model_setup.h"
 #include "vit/app/process_state.h"
@@ -15,7 +17,7 @@
 namespace vit {
 
 const char* explain_help_footer() {
-  return R"(Writes into DIR (created if missing):
+  return R"(Writes into DIR (-o; default IMAGE's name + "-explained"; created if missing):
   input.png                  the model's input after resize and crop
   patches.png                that input cut into its patches, in reading order
   position_embedding.png     cosine similarity of the patches' position embeddings
@@ -27,8 +29,9 @@ const char* explain_help_footer() {
   explain.json               the numbers (with --format json)
 Layers and heads are numbered from 1. Existing files are replaced only with --force.
 
-Example:
-  vit-classify explain -m models/vit_tiny_patch16_224.safetensors cat.jpg -o cat-explained
+Examples:
+  vit-classify explain cat.jpg                  (writes cat-explained/)
+  vit-classify explain -m models/vit_tiny_patch16_224.safetensors cat.jpg -o pictures --layer 6
 )";
 }
 
@@ -36,7 +39,7 @@ namespace {
 
 ExplainOptions explain_options(const CommonOptions& c, const ExplainCommandOptions& x) {
   ExplainOptions eo;
-  eo.out_dir = x.out_dir;
+  eo.out_dir = x.out_dir.empty() ? default_explain_folder(x.images.at(0)) : x.out_dir;
   eo.layer = x.layer ? *x.layer - 1 : -1;
   eo.head = x.head - 1;
   eo.fusion = x.fusion;
@@ -59,7 +62,14 @@ void check_can_explain(const ModelInfo& info) {
 
 }  // namespace
 
-int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, std::ostream& out) {
+std::string default_explain_folder(const std::string& image) {
+  std::string name = image == "-" ? "stdin" : base_name(image);
+  const auto dot = name.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) name.erase(dot);
+  return (name.empty() ? "image" : name) + "-explained";
+}
+
+int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, std::ostream& out, std::ostream& err) {
   if (x.images.size() != 1) throw UsageError("explain takes exactly one image, got " + std::to_string(x.images.size()));
   ExplainOptions eo = explain_options(c, x);
   ScopedMathThreads threads(c.model.threads);
@@ -75,6 +85,7 @@ int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, 
   normalize_chw(rgb, m.preprocess, chw.data());
   const ExplainResult r = run_explain(rgb, m.engine->trace_attention(chw.data()), info.patch_size, m.labels, eo);
   spdlog::info("wrote {} files into {}", r.files.size(), eo.out_dir);
+  if (!c.log.quiet) err << "vit-classify: wrote " << eo.out_dir << "/index.html (open it in a browser)\n" << std::flush;
 
   RecordWriter writer(c.output.format, c.output.top_k, eo.model_name, false);
   Record rec;

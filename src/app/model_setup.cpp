@@ -7,11 +7,16 @@
 
 namespace vit {
 
-Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info) {
+Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info, const std::string& user_path) {
   const Labels& labels = user ? *user : info.labels ? *info.labels : Labels::imagenet1k();
-  if (info.num_classes > 0 && static_cast<size_t>(info.num_classes) != labels.size())
-    spdlog::warn("the model has {} classes but the label list has {}; pass --labels FILE", info.num_classes,
-                 labels.size());
+  if (info.num_classes > 0 && static_cast<size_t>(info.num_classes) != labels.size()) {
+    const std::string source = user          ? "--labels " + user_path
+                               : info.labels ? "the config.json beside the model"
+                                             : "the built-in ImageNet-1k list";
+    spdlog::warn("the model has {} classes but {} names {}: printing class numbers instead of names{}",
+                 info.num_classes, source, labels.size(),
+                 user ? "" : " (pass --labels FILE with " + std::to_string(info.num_classes) + " lines)");
+  }
   return labels;
 }
 
@@ -30,7 +35,7 @@ LoadedModel load_model(const ModelOptions& o) {
   m.preprocess = choose_preprocess(o.preprocess, info.preprocess, info.image_size);
   spdlog::info("{}", m.preprocess.describe());
   check_preprocess_fits(m.preprocess, info.image_size);
-  m.labels = choose_labels(user_labels, info);
+  m.labels = choose_labels(user_labels, info, o.labels_path);
   return m;
 }
 

@@ -142,21 +142,26 @@ void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
   add_parsed<std::optional<Preset>>(
       app, "--preset", p.preset,
       [](const std::string& s) -> std::optional<Preset> {
-        if (s == "auto") return std::nullopt;
+        if (s == "auto" || s == "AUTO") return std::nullopt;
         return parse_named(preset_names(), s, "--preset");
       },
-      "Preprocessing: auto (the one the weights were trained with), " + choices(preset_names()));
+      "Preprocessing: auto (the one the weights were trained with), " + choices(preset_names()) + " (default auto)")
+      ->type_name("NAME");
   add_parsed<std::optional<ResizeSpec>>(app, "--resize", p.resize, parse_resize,
-                                        "Override resize: N (shorter side), WxH (exact), or none");
-  add_parsed<std::optional<int>>(app, "--crop", p.crop, parse_crop, "Override center crop side, or none");
+                                        "Override the preset's resize: N (shorter side), WxH (exact), or none")
+      ->type_name("N|WxH|none");
+  add_parsed<std::optional<int>>(app, "--crop", p.crop, parse_crop, "Override the preset's center crop side, or none")
+      ->type_name("N|none");
   add_parsed<std::optional<Interpolation>>(
       app, "--interpolation", p.interpolation,
       [](const std::string& s) { return parse_named(interpolation_names(), s, "--interpolation"); },
-      "Override resampling: " + choices(interpolation_names()));
+      "Override the preset's resampling: " + choices(interpolation_names()))
+      ->type_name("NAME");
   using Triple = std::optional<std::array<float, 3>>;
   add_parsed<Triple>(
       app, "--mean", p.mean, [](const std::string& s) { return parse_triple(s, "--mean"); },
-      "Override normalisation mean: R,G,B (or one value)");
+      "Override the preset's normalisation mean: R,G,B (or one value)")
+      ->type_name("R,G,B");
   add_parsed<Triple>(
       app, "--std", p.std,
       [](const std::string& s) {
@@ -165,66 +170,89 @@ void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
           if (!(x > 0)) throw UsageError("--std: every value must be positive, got '" + s + "'");
         return v;
       },
-      "Override normalisation std: R,G,B (or one value)");
+      "Override the preset's normalisation std: R,G,B (or one value)")
+      ->type_name("R,G,B");
 }
 
 }  // namespace
 
 void declare_common_options(CLI::App& app, CommonOptions& o) {
   ModelOptions& m = o.model;
-  app.add_option(
-      "-m,--model", m.model,
-      "Weights (.safetensors, .pth) or TorchScript file; default $VIT_CLASSIFY_MODEL, else the one in models/");
-  app.add_option("-k,--top-k", o.output.top_k, "Number of classes to show")->check(CLI::Range(1, 1000000));
-  add_named(app, "--format", o.output.format, format_names(), "--format", "Output (json: one object per line)");
+  app.add_option("-m,--model", m.model,
+                 "Weights (.safetensors, .pth) or TorchScript file (default: $VIT_CLASSIFY_MODEL, else the one in "
+                 "models/)")
+      ->type_name("PATH");
+  app.add_option("-k,--top-k", o.output.top_k, "Number of classes to show (default 5)")
+      ->check(CLI::Range(1, 1000000).description(""))
+      ->type_name("N");
+  add_named(app, "--format", o.output.format, format_names(), "--format",
+            "Output (json: one object per line; default text)")
+      ->type_name("NAME");
   declare_preprocess_options(app, m.preprocess);
   app.add_option("--labels", m.labels_path, "Class names, one per line (replaces the model's own or ImageNet-1k's)")
-      ->check(CLI::ExistingFile);
-  add_parsed<DeviceSpec>(app, "--device", m.device, parse_device, "auto, cpu, cuda or cuda:N");
-  app.add_option("--threads", m.threads, "Math threads (0 = all cores)")->check(CLI::Range(0, 4 * cores()));
-  app.add_option("--heads", m.heads, "Attention heads, for weights without a config.json of unusual width")
-      ->check(CLI::Range(1, 4096));
+      ->check(CLI::ExistingFile.description(""))
+      ->type_name("FILE");
+  add_parsed<DeviceSpec>(app, "--device", m.device, parse_device, "auto, cpu, cuda or cuda:N (default auto)")
+      ->type_name("DEVICE");
+  app.add_option("--threads", m.threads, "Math threads (default 0: one per core)")
+      ->check(CLI::Range(0, 4 * cores()).description(""))
+      ->type_name("N");
+  app.add_option("--heads", m.heads, "Attention heads, only for weights of unusual width without a config.json")
+      ->check(CLI::Range(1, 4096).description(""))
+      ->type_name("N");
   app.add_flag("-v,--verbose", o.log.verbose, "More logs on stderr (-vv for debug)");
-  app.add_flag("-q,--quiet", o.log.quiet, "Only errors on stderr");
+  app.add_flag("-q,--quiet", o.log.quiet, "Only errors on stderr (no progress bar, no summary)");
 }
 
 void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o) {
-  app.add_option("images", o.inputs, "Image files (and, with -r, directories) to classify");
+  app.add_option("images", o.inputs, "Image files (and, with -r, directories) to classify; - reads one from stdin");
   app.add_flag("-r,--recursive", o.recursive, "Classify the images in directories, and in their subdirectories");
-  app.add_option("--files-from", o.files_from, "Read input paths from FILE, one per line (- = standard input)");
+  app.add_option("--files-from", o.files_from, "Read input paths from FILE, one per line (- = standard input)")
+      ->type_name("FILE");
   app.add_flag("-0,--null", o.null_separated, "--files-from entries end with NUL (find -print0)");
   add_parsed<std::vector<std::string>>(app, "--ext", o.extensions, parse_extensions,
-                                       "Extensions to take from directories (default: every type OpenCV reads)");
+                                       "Extensions to take from directories (default: every type OpenCV reads)")
+      ->type_name("LIST");
   app.add_flag("--hidden", o.hidden, "Include hidden files and directories found in directories");
   add_parsed<Shard>(app, "--shard", o.shard, parse_shard,
-                    "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)");
-  app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output");
+                    "Take the K-th of N deterministic parts of the inputs (K/N, 1-based)")
+      ->type_name("K/N");
+  app.add_option("-o,--output", o.output, "Write records to FILE instead of standard output")->type_name("FILE");
+  app.add_flag("--force", o.force, "Replace an -o FILE that already holds records");
   app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
-  CLI::Option* progress = app.add_flag_callback(
-      "--progress", [&o] { o.progress = ProgressMode::Always; },
-      "Show a progress bar on stderr even when it is not a terminal");
+  app.add_flag("--retry-failed", o.retry_failed, "With --resume, also redo the inputs whose record is an error");
   app.add_flag_callback(
-         "--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show a progress bar")
-      ->excludes(progress);
-  app.add_option("--workers", o.workers, "Parallel pipelines (default: one per thread when there are several inputs)")
-      ->check(CLI::Range(0, 4 * cores()));
+      "--progress", [&o] { o.progress = ProgressMode::Always; },
+      "Show progress on stderr even when it is not a terminal (plain lines there)");
+  app.add_flag_callback(
+      "--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show progress");
+  app.add_option("--workers", o.workers, "Parallel pipelines (default 0: one per thread when there are several inputs)")
+      ->check(CLI::Range(0, 4 * cores()).description(""))
+      ->type_name("N");
   app.add_flag("--fast-decode", o.fast_decode,
                "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
-  app.add_option("--batch-size", o.batch_size, "Images per inference batch (1 to 1024)")->check(CLI::Range(1, 1024));
+  app.add_option("--batch-size", o.batch_size, "Images per inference batch, 1 to 1024 (default 8)")
+      ->check(CLI::Range(1, 1024).description(""))
+      ->type_name("N");
 }
 
 void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
   app.add_option("image", o.images, "The image to explain (one)");
-  app.add_option("-o,--output", o.out_dir, "Folder for the pictures (created if missing)")->required();
+  app.add_option("-o,--output", o.out_dir, "Folder for the pictures (default: IMAGE's name + -explained)")
+      ->type_name("DIR");
   app.add_option("--layer", o.layer, "Layer for the per-head pictures, numbered from 1 (default: the last)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber.description(""))
+      ->type_name("L");
   app.add_option("--head", o.head, "Head for the attention matrix picture, numbered from 1 (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber.description(""))
+      ->type_name("H");
   add_named(app, "--head-fusion", o.fusion, head_fusion_names(), "--head-fusion",
-            "How rollout combines heads (default mean)");
+            "How rollout combines heads (default mean)")
+      ->type_name("NAME");
   app.add_option("--discard-ratio", o.discard_ratio,
                  "Rollout: share of the weakest attention weights dropped, in [0, 1) (default 0)")
-      ->check(CLI::Range(0.0, 0.999999));
+      ->check(CLI::Range(0.0, 0.999999).description(""))
+      ->type_name("R");
   app.add_flag("--force", o.force, "Replace files that already exist in the output folder");
 }
 
@@ -232,8 +260,13 @@ void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions
   if (o.inputs.empty() && o.files_from.empty()) throw UsageError("no input images given (see --help)");
   if (o.null_separated && o.files_from.empty()) throw UsageError("-0 needs --files-from");
   if (o.resume && (o.output.empty() || o.output == "-")) throw UsageError("--resume needs -o FILE");
+  if (o.resume && o.force) throw UsageError("--resume adds to the -o file and --force replaces it: pass one of them");
+  if (o.retry_failed && !o.resume) throw UsageError("--retry-failed goes with --resume");
   if (o.resume && common.output.format == Format::Text)
     throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
+  const auto stdin_images = std::count(o.inputs.begin(), o.inputs.end(), "-");
+  if (stdin_images > 1 || (stdin_images == 1 && o.files_from == "-"))
+    throw UsageError("standard input can be read once: give '-' as one image, or --files-from -, not both");
 }
 
 }  // namespace vit

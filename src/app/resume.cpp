@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "vit/errors.h"
 
@@ -16,42 +17,66 @@ namespace vit {
 
 namespace {
 
-// CSV: the first field of every complete record after the header (RFC 4180 quoting; newlines
-// inside quotes do not end a record). Returns the length of the complete records.
-size_t csv_first_fields(const std::string& data, std::set<std::string>& keys) {
-  bool quoted = false, first_field = true, header = true;
-  size_t last_end = 0;
-  std::string field;
+// CSV (RFC 4180): the first two fields (file, ok) of every complete row; newlines inside
+// quotes do not end a row. Returns the length of the complete rows.
+size_t read_csv(const std::string& data, Recorded& r) {
+  bool quoted = false, header = true;
+  size_t last_end = 0, field_index = 0;
+  std::string fields[2];
   for (size_t i = 0; i < data.size(); ++i) {
     const char c = data[i];
+    std::string* field = field_index < 2 ? &fields[field_index] : nullptr;
     if (quoted) {
       if (c == '"' && i + 1 < data.size() && data[i + 1] == '"') {
-        if (first_field) field += '"';
+        if (field) *field += '"';
         ++i;
       } else if (c == '"') {
         quoted = false;
-      } else if (first_field) {
-        field += c;
+      } else if (field) {
+        *field += c;
       }
     } else if (c == '"') {
       quoted = true;
-    } else if (c == ',' && first_field) {
-      first_field = false;
+    } else if (c == ',') {
+      ++field_index;
     } else if (c == '\n') {
-      if (!header) keys.insert(field);
+      if (header) r.header = data.substr(0, i);
+      if (!header) r.done.insert(fields[0]);
+      if (!header && fields[1] != "true") r.failed.insert(fields[0]);
       header = false;
-      field.clear();
-      first_field = true;
+      fields[0].clear();
+      fields[1].clear();
+      field_index = 0;
       last_end = i + 1;
-    } else if (first_field) {
-      field += c;
+    } else if (field) {
+      *field += c;
     }
   }
   return last_end;
 }
 
+void read_json_line(const std::string& line, const std::string& path, Recorded& r) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception&) {
+    throw UsageError("--resume: '" + path +
+                     "' has a line that is not a JSON record; is it the output of another format?");
+  }
+  if (!j.is_object() || !j.contains("file") || !j["file"].is_string())
+    throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no \"file\")");
+  const std::string key = record_key(j["file"].get<std::string>(), Format::Json);
+  r.done.insert(key);
+  if (!j.value("ok", false)) {
+    r.failed.insert(key);
+    return;
+  }
+  if (j.contains("model") && j["model"].is_string()) r.models.insert(j["model"].get<std::string>());
+  if (j.contains("predictions") && j["predictions"].is_array()) r.widths.insert(j["predictions"].size());
+}
+
 // JSON Lines and TSV: one record per line. Returns the length of the complete lines.
-size_t line_keys(const std::string& data, Format format, const std::string& path, std::set<std::string>& keys) {
+size_t read_lines(const std::string& data, Format format, const std::string& path, Recorded& r) {
   const size_t nl = data.rfind('\n');
   const size_t complete = nl == std::string::npos ? 0 : nl + 1;
   std::istringstream lines(data.substr(0, complete));
@@ -59,18 +84,15 @@ size_t line_keys(const std::string& data, Format format, const std::string& path
   bool header = format == Format::Tsv;
   while (std::getline(lines, line)) {
     if (header) {
+      r.header = line;
       header = false;
     } else if (format == Format::Tsv) {
-      keys.insert(line.substr(0, line.find('\t')));
+      const size_t tab = line.find('\t');
+      const std::string key = line.substr(0, tab);
+      r.done.insert(key);
+      if (tab == std::string::npos || line.compare(tab + 1, 5, "true\t") != 0) r.failed.insert(key);
     } else {
-      try {
-        const auto j = nlohmann::json::parse(line);
-        if (j.contains("file") && j["file"].is_string())
-          keys.insert(record_key(j["file"].get<std::string>(), Format::Json));
-      } catch (const nlohmann::json::exception&) {
-        throw UsageError("--resume: '" + path +
-                         "' has a line that is not a JSON record; is it the output of another format?");
-      }
+      read_json_line(line, path, r);
     }
   }
   return complete;
@@ -78,22 +100,41 @@ size_t line_keys(const std::string& data, Format format, const std::string& path
 
 }  // namespace
 
-std::set<std::string> recorded_inputs(const std::string& path, Format format) {
+Recorded recorded_inputs(const std::string& path, Format format) {
   if (format == Format::Text)
     throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
-  std::set<std::string> keys;
+  Recorded r;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return keys;  // nothing recorded yet
+  if (!in) return r;  // nothing recorded yet
   const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   in.close();
   // A record is complete only with its newline; a killed run may leave a torn last line.
-  const size_t complete = format == Format::Csv ? csv_first_fields(data, keys) : line_keys(data, format, path, keys);
+  const size_t complete = format == Format::Csv ? read_csv(data, r) : read_lines(data, format, path, r);
   if (complete < data.size()) {
     spdlog::warn("--resume: dropping a torn last record ({} bytes) from '{}'", data.size() - complete, path);
     if (::truncate(path.c_str(), static_cast<off_t>(complete)) != 0)
       throw OutputError("--resume: cannot truncate '" + path + "': " + std::strerror(errno));
   }
-  return keys;
+  return r;
+}
+
+void check_resume_matches(const Recorded& r, const std::string& path, Format format, const std::string& header,
+                          const std::string& model, size_t width) {
+  const std::string where = "--resume: '" + path + "' ";
+  std::string expected = header;
+  if (!expected.empty() && expected.back() == '\n') expected.pop_back();
+  if ((format == Format::Csv || format == Format::Tsv) && !r.header.empty() && r.header != expected)
+    throw UsageError(where + "has the columns\n  " + r.header + "\nbut this run would write\n  " + expected +
+                     "\n(another --top-k or --format?); resume with the same options, or write to another -o file");
+  if (format != Format::Json) return;
+  for (const auto& m : r.models)
+    if (m != model)
+      throw UsageError(where + "holds records of model '" + m + "', not '" + model +
+                       "'; resume with the same model, or write to another -o file");
+  for (size_t w : r.widths)
+    if (width > 0 && w != width)
+      throw UsageError(where + "holds records with " + std::to_string(w) + " predictions but this run would write " +
+                       std::to_string(width) + " (another --top-k?); resume with the same options");
 }
 
 }  // namespace vit

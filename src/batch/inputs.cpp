@@ -52,6 +52,7 @@ struct InputStream::Impl {
   bool list_opened = false;
   std::vector<DirFrame> stack;  // directories being walked (ancestry, for loop detection)
   uint64_t counter = 0;         // every input, for sharding
+  size_t skipped_by_extension = 0;
 
   // Next raw entry before sharding.
   bool next_raw(InputItem& item) {
@@ -144,7 +145,11 @@ struct InputStream::Impl {
       push_dir(path, st);
       return false;
     }
-    if (!S_ISREG(st.st_mode) || !has_extension(path, opt.extensions)) return false;
+    if (!S_ISREG(st.st_mode)) return false;
+    if (!has_extension(path, opt.extensions)) {
+      ++skipped_by_extension;
+      return false;
+    }
     item = {path, ""};
     return true;
   }
@@ -181,5 +186,7 @@ size_t InputStream::known_total() const {
   const size_t k = static_cast<size_t>(impl_->opt.shard.count), s = static_cast<size_t>(impl_->opt.shard.index);
   return n / k + (s < n % k ? 1 : 0);
 }
+
+size_t InputStream::skipped_by_extension() const { return impl_->skipped_by_extension; }
 
 }  // namespace vit

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -22,9 +23,17 @@ struct Batch {
   std::vector<InputItem> items;
 };
 
+// An input's pixels: the file, or for "-" the bytes on standard input.
+cv::Mat decode_input(const std::string& path, const PreprocessConfig* fast_for, std::istream* standard_input) {
+  if (path != "-") return decode_image(path, fast_for);
+  if (!standard_input) throw ImageError("'-' names standard input, which this run does not have");
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(*standard_input)), std::istreambuf_iterator<char>());
+  return decode_image_bytes(bytes, "standard input", fast_for);
+}
+
 // Decodes, preprocesses and classifies one batch; bad inputs become error records.
-std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const Labels& labels, int top,
-                              bool fast_decode, const Batch& b) {
+std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const Labels& labels,
+                              const ClassifyOptions& options, const Batch& b) {
   const int side = engine.info().image_size;
   const size_t plane = static_cast<size_t>(3) * side * side;
   std::vector<Record> records(b.items.size());
@@ -39,8 +48,8 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
     }
     try {
       // check_preprocess_fits made sure that every image comes out side x side.
-      normalize_chw(resize_and_crop(decode_image(r.file, fast_decode ? &pre : nullptr), pre), pre,
-                    x.data() + plane * slots.size());
+      const cv::Mat rgb = decode_input(r.file, options.fast_decode ? &pre : nullptr, options.standard_input);
+      normalize_chw(resize_and_crop(rgb, pre), pre, x.data() + plane * slots.size());
       slots.push_back(i);
     } catch (const ImageError& e) {
       r.error = e.what();
@@ -56,7 +65,7 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
     for (int i = 0; i < n; ++i) {
       Record& r = records[slots[static_cast<size_t>(i)]];
       r.ok = true;
-      r.predictions = top_k(probs.data() + static_cast<size_t>(i) * classes, classes, top, labels);
+      r.predictions = top_k(probs.data() + static_cast<size_t>(i) * classes, classes, options.top_k, labels);
     }
   }
   for (const Record& r : records)
@@ -97,7 +106,7 @@ class Pipeline {
     while (take(b)) {
       std::vector<Record> records;
       try {
-        records = run_batch(engine_, pre_, labels_, options_.top_k, options_.fast_decode, b);
+        records = run_batch(engine_, pre_, labels_, options_, b);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu_);
         fail(std::current_exception());

@@ -87,13 +87,7 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
     html += "<figure>\n<h2>" + html_escape(captions[i].first) + "</h2>\n<img src=\"" + names[i] + "\" alt=\"" +
             html_escape(captions[i].first) + "\">\n<figcaption>" + html_escape(captions[i].second) +
             "</figcaption>\n</figure>\n";
-  html +=
-      std::string("<p id=\"images-loaded\">pictures: not checked</p>\n") +
-      "<script>\nwindow.addEventListener('load', function () {\n"
-      "  var imgs = document.images, ok = 0;\n"
-      "  for (var i = 0; i < imgs.length; ++i) if (imgs[i].complete && imgs[i].naturalWidth > 0) ++ok;\n"
-      "  document.getElementById('images-loaded').textContent = 'pictures: ' + ok + ' of ' + imgs.length + ' loaded';\n"
-      "});\n</script>\n</body>\n</html>\n";
+  html += "</body>\n</html>\n";
   return html;
 }
 

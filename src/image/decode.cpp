@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -12,6 +13,8 @@
 #include "vit/errors.h"
 
 namespace vit {
+
+std::string opencv_version() { return CV_VERSION; }
 
 namespace {
 
@@ -95,6 +98,8 @@ std::string describe_bytes(const std::vector<uint8_t>& b) {
   for (size_t i = 0; i < n; ++i)
     if (b[i] == '\n' || b[i] == '\r' || b[i] == '\t' || (b[i] >= 0x20 && b[i] < 0x7F)) ++printable;
   if (printable == n) return "it looks like a text file";
+  if (b.size() >= 6 && std::equal(b.begin(), b.begin() + 4, "GIF8"))
+    return "it is a GIF, which this build's OpenCV (" + opencv_version() + ") cannot read; convert it to PNG";
   return "unrecognised or unsupported image format";
 }
 

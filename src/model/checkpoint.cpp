@@ -2,6 +2,7 @@
 #include "vit/model/checkpoint.h"
 
 #include <cstring>
+#include <optional>
 
 #include "vit/errors.h"
 #include "vit/io/safetensors.h"
@@ -11,15 +12,14 @@ namespace vit {
 
 namespace {
 
-torch::ScalarType torch_dtype(const TensorView& v, const std::string& path) {
-  switch (v.dtype) {
+// The floating-point dtypes weights may have; nullopt for the others.
+std::optional<torch::ScalarType> torch_dtype(DType t) {
+  switch (t) {
     case DType::F32: return torch::kFloat32;
     case DType::F16: return torch::kFloat16;
     case DType::BF16: return torch::kBFloat16;
     case DType::F64: return torch::kFloat64;
-    default:
-      throw ModelError("'" + path + "': tensor '" + v.name + "' has dtype " + dtype_name(v.dtype) +
-                       "; weights must be F32, F16, BF16 or F64 (quantised checkpoints are not supported)");
+    default: return std::nullopt;
   }
 }
 
@@ -33,13 +33,17 @@ RawCheckpoint read_checkpoint(const std::string& path) {
   if (ck.format == FileFormat::Safetensors) {
     auto file = std::make_shared<SafetensorsFile>(path);
     for (const TensorView& v : file->tensors()) {
-      const auto dtype = torch_dtype(v, path);
+      const auto dtype = torch_dtype(v.dtype);
+      if (!dtype) {
+        ck.unsupported[v.name] = dtype_name(v.dtype);
+        continue;
+      }
       void* ptr = const_cast<uint8_t*>(v.data);
       torch::Tensor t;
       if (reinterpret_cast<uintptr_t>(ptr) % dtype_size(v.dtype) == 0) {
-        t = torch::from_blob(ptr, v.shape, torch::TensorOptions().dtype(dtype));  // a view of the mapping
+        t = torch::from_blob(ptr, v.shape, torch::TensorOptions().dtype(*dtype));  // a view of the mapping
       } else {  // pre-2023 writers did not align the header: copy this one tensor
-        t = torch::empty(v.shape, torch::TensorOptions().dtype(dtype));
+        t = torch::empty(v.shape, torch::TensorOptions().dtype(*dtype));
         std::memcpy(t.data_ptr(), v.data, v.nbytes);
       }
       ck.tensors[v.name] = t;
@@ -50,12 +54,11 @@ RawCheckpoint read_checkpoint(const std::string& path) {
   }
   TorchCheckpoint tc = read_torch_checkpoint(path);
   for (auto& kv : tc.tensors) {
-    const auto st = kv.second.scalar_type();
-    if (st != torch::kFloat32 && st != torch::kFloat16 && st != torch::kBFloat16 && st != torch::kFloat64)
-      throw ModelError("'" + path + "': tensor '" + kv.first + "' has dtype " + std::string(c10::toString(st)) +
-                       "; weights must be floating point");
+    if (kv.second.is_floating_point())
+      ck.tensors[kv.first] = kv.second;
+    else
+      ck.unsupported[kv.first] = c10::toString(kv.second.scalar_type());
   }
-  ck.tensors = std::move(tc.tensors);
   ck.wrapper_key = tc.wrapper_key;
   return ck;
 }

@@ -165,7 +165,9 @@ struct Engine::Impl {
     info.depth = static_cast<int>(cfg.depth);
     info.heads = static_cast<int>(cfg.heads);
     info.can_explain = true;
-    const bool deit = cfg.distilled || loaded.wrapper_key == "model";
+    // Facebook's DeiT files wrap timm-named weights in {"model": ...}; a torchvision or HF
+    // checkpoint saved the same way by a training loop is not DeiT.
+    const bool deit = cfg.distilled || (loaded.wrapper_key == "model" && loaded.family == Family::Timm);
     info.preprocess = auto_preprocess(loaded.family, deit, info.image_size, hints.preprocess, &info.preprocess_reason);
   }
 };

@@ -13,7 +13,11 @@ std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labe
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
                     [&](int a, int b) { return probs[a] != probs[b] ? probs[a] > probs[b] : a < b; });
   std::vector<Prediction> out;
-  for (int i = 0; i < k; ++i) out.push_back({idx[i], labels.name(static_cast<size_t>(idx[i])), probs[idx[i]]});
+  const bool named = labels.size() == static_cast<size_t>(classes);
+  for (int i = 0; i < k; ++i) {
+    const auto c = static_cast<size_t>(idx[i]);
+    out.push_back({idx[i], named ? labels.name(c) : "class " + std::to_string(c), probs[idx[i]]});
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <climits>
 #include <cstdlib>
@@ -28,6 +29,8 @@ bool blas_is_reference(const std::string& path) {
 bool cuda_compiled() { return at::hasCUDA(); }
 int cuda_device_count() { return cuda_compiled() ? static_cast<int>(torch::cuda::device_count()) : 0; }
 bool cuda_available() { return torch::cuda::is_available(); }
+
+std::string torch_version() { return TORCH_VERSION; }
 
 int math_threads() { return at::get_num_threads(); }
 

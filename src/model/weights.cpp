@@ -99,11 +99,15 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, int64_t 
   RawCheckpoint raw = read_checkpoint(path);
   std::vector<std::string> names;
   for (const auto& kv : raw.tensors) names.push_back(kv.first);
+  for (const auto& kv : raw.unsupported) names.push_back(kv.first);
   LoadedViT out;
   out.format = raw.format;
   out.wrapper_key = raw.wrapper_key;
   try {
     out.family = detect_family(names);
+    if (!raw.unsupported.empty())
+      throw ModelError("tensor '" + raw.unsupported.begin()->first + "' has dtype " + raw.unsupported.begin()->second +
+                       "; weights must be F32, F16, BF16 or F64 (quantised checkpoints are not supported)");
     const auto tensors = canonical_tensors(raw.tensors, out.family);
     ModelHints hints = hints_in;
     if (heads_override > 0 && hints.heads > 0 && heads_override != hints.heads)

@@ -77,6 +77,10 @@ def write_layouts(out, model, dim, cfg, seed_input, batch=2, extras=True):
         old = {k.replace("mlp.0.", "mlp.linear_1.").replace("mlp.3.", "mlp.linear_2."): v for k, v in sd.items()}
         torch.save(old, f"{out}/tv_old.pth")
         torch.save({"model": timm_sd, "epoch": 300, "args": {"lr": 0.001}}, f"{out}/deit.pth")
+        # A torchvision checkpoint saved by a training loop (not DeiT), and a CNN's state dict.
+        torch.save({"model": sd, "epoch": 3}, f"{out}/tv_wrapped.pth")
+        torch.save({"conv1.weight": torch.randn(4, 3, 3, 3), "bn1.running_mean": torch.zeros(4),
+                    "bn1.num_batches_tracked": torch.tensor(7)}, f"{out}/resnet_like.pth")
         for dt, tag in ((torch.float16, "f16"), (torch.bfloat16, "bf16")):
             low = {k: v.to(dt) for k, v in timm_sd.items()}
             vitref.save_safetensors(f"{out}/{tag}.safetensors", low)

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "vit/app/options.h"
 #include "vit/image/preprocess.h"
@@ -22,7 +23,8 @@ struct LoadedModel {
 // Throws UsageError, ModelError, DeviceError.
 LoadedModel load_model(const ModelOptions& o);
 
-// --labels, else the model's config.json labels, else ImageNet-1k; warns on a count mismatch.
-Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info);
+// --labels (read from user_path), else the model's config.json labels, else ImageNet-1k. A list
+// whose length is not the model's class count names no class (see top_k): says so once.
+Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info, const std::string& user_path);
 
 }  // namespace vit

@@ -59,7 +59,9 @@ struct ClassifyCommandOptions {
   bool hidden = false;
   Shard shard;
   std::string output;  // -o; "" = standard output
+  bool force = false;  // replace an existing -o file
   bool resume = false;
+  bool retry_failed = false;  // --resume also redoes the inputs whose record is an error
   int batch_size = 8;
   int workers = 0;  // 0 = one per math thread when there are several inputs
   bool fast_decode = false;

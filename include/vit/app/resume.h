@@ -1,4 +1,5 @@
-// --resume: the inputs an earlier run already recorded in the -o file.
+// --resume: what an earlier run already wrote to the -o file, and whether this run's records
+// would match it.
 #pragma once
 
 #include <set>
@@ -8,10 +9,23 @@
 
 namespace vit {
 
-// The inputs recorded in an output file of this format (JSON Lines "file" fields, or the
-// first CSV/TSV column), keyed as record_key() keys them. A torn last line (a killed run) is
-// cut off the file so that input is done again. A missing file records nothing. Throws
-// UsageError for text format or a file of another format, OutputError when it cannot be cut.
-std::set<std::string> recorded_inputs(const std::string& path, Format format);
+struct Recorded {
+  std::set<std::string> done;    // inputs with a record, keyed as record_key() keys them
+  std::set<std::string> failed;  // those whose record is an error
+  std::string header;            // CSV/TSV: the first line as written, without its newline
+  std::set<std::string> models;  // JSON: the "model" fields of classified records
+  std::set<size_t> widths;       // JSON: how many predictions classified records hold
+};
+
+// Reads the records in an output file of this format (JSON Lines, or CSV/TSV rows whose first
+// columns are file and ok). A torn last line (a killed run) is cut off the file so that input
+// is done again. A missing or empty file records nothing. Throws UsageError for text format or
+// a file of another format, OutputError when it cannot be cut.
+Recorded recorded_inputs(const std::string& path, Format format);
+
+// Throws UsageError, saying what differs, unless records written now (this header; this model
+// name and number of predictions per record, for JSON) match the ones in the file.
+void check_resume_matches(const Recorded& r, const std::string& path, Format format, const std::string& header,
+                          const std::string& model, size_t width);
 
 }  // namespace vit

@@ -50,6 +50,8 @@ class InputStream {
   // True when every input was a plain file named on the command line (total known).
   bool total_known() const;
   size_t known_total() const;
+  // Regular files met in directories and left out for their extension, so far.
+  size_t skipped_by_extension() const;
 
  private:
   struct Impl;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct ClassifyOptions {
   std::function<bool(const std::string&)> skip;
   // Set (e.g. by a signal handler) to stop taking new batches; batches in flight finish.
   const std::atomic<bool>* stop = nullptr;
+  // What the input "-" reads (once): the image's bytes on standard input.
+  std::istream* standard_input = nullptr;
 };
 
 struct ClassifySummary {

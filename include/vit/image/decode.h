@@ -11,6 +11,9 @@
 
 namespace vit {
 
+// "4.6.0": the OpenCV whose codecs decode the images.
+std::string opencv_version();
+
 // Reads and decodes an image file into 8-bit RGB (EXIF orientation applied; gray, alpha,
 // 16-bit and palette images converted). Throws ImageError with the reason.
 // fast_for (--fast-decode): a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg

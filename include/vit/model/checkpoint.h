@@ -20,9 +20,13 @@ struct RawCheckpoint {
   // Called with each tensor once its values were copied; frees what it can (mapped pages).
   std::function<void(const torch::Tensor&)> release;
   std::string wrapper_key;  // torch.save dict that wrapped the state dict ("model" for DeiT)
+  // Tensors whose dtype no weight can have (integers, FP8...): name -> dtype. They are left
+  // out of `tensors`, so that the architecture is judged first (a ResNet's integer
+  // num_batches_tracked must not hide "not a ViT").
+  std::map<std::string, std::string> unsupported;
 };
 
-// Throws ModelError for TorchScript modules, unreadable files and non-float tensors.
+// Throws ModelError for TorchScript modules and unreadable files.
 RawCheckpoint read_checkpoint(const std::string& path);
 
 }  // namespace vit

@@ -14,7 +14,9 @@ struct Prediction {
   float probability = 0;
 };
 
-// The k most probable classes of one row of probabilities, best first (ties: lower index).
+// The k most probable classes of one row of probabilities, best first (ties: lower index),
+// named from labels only when the list has exactly `classes` names: a list of another length
+// belongs to another model, so its names would be wrong; then the label is "class N".
 std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels);
 
 }  // namespace vit

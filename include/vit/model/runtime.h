@@ -16,6 +16,9 @@ bool cuda_compiled();
 int cuda_device_count();
 bool cuda_available();
 
+// "1.13.1": the LibTorch this binary runs on.
+std::string torch_version();
+
 // LibTorch's intra-op threads for math. set_math_threads(0) means one per core; returns the
 // number in effect.
 int math_threads();

@@ -1,0 +1,39 @@
+// Codec messages through our logger; see include/vit/image/codec_messages.h.
+#include "vit/image/codec_messages.h"
+
+#include <dlfcn.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+namespace vit {
+
+namespace {
+std::atomic<unsigned long> g_warnings{0};
+}  // namespace
+
+void log_codec_warning(const char* codec, const char* message) {
+  ++g_warnings;
+  spdlog::info("{} decoder: {}", codec, message ? message : "(no message)");
+}
+
+unsigned long codec_warning_count() { return g_warnings.load(); }
+
+}  // namespace vit
+
+// libpng's entry point, as png.h declares it (png_structp is a pointer to an opaque struct).
+// OpenCV passes no warning handler, so libpng would print to stderr itself; this definition in
+// the executable comes first in symbol lookup, adds ours, and calls the real one.
+extern "C" {
+using vit_png_msg_fn = void (*)(void* png, const char* message);
+using vit_png_create_fn = void* (*)(const char*, void*, vit_png_msg_fn, vit_png_msg_fn);
+
+static void vit_png_warning(void*, const char* message) { vit::log_codec_warning("PNG", message); }
+
+__attribute__((visibility("default"))) void* png_create_read_struct(const char* version, void* error_ptr,
+                                                                    vit_png_msg_fn error_fn, vit_png_msg_fn warn_fn) {
+  static const auto real = reinterpret_cast<vit_png_create_fn>(dlsym(RTLD_NEXT, "png_create_read_struct"));
+  if (!real) return nullptr;  // libpng is not loaded: OpenCV then reports that it cannot decode
+  return real(version, error_ptr, error_fn, warn_fn ? warn_fn : vit_png_warning);
+}
+}

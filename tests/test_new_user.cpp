@@ -1,0 +1,236 @@
+// What a new user tripped over (issue "What a new user trips over"), one test per item, named
+// by its number there: labels, resume, overwriting, checkpoints, values, codec noise,
+// summaries, retries, help, subcommands, stdin, --version, GIF, explain's folder.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace t = vit::test;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> r;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) r.push_back(l);
+  return r;
+}
+
+class NewUser : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    VIT_REQUIRE_FILE(small);
+    VIT_REQUIRE_FILE(cat);
+  }
+  t::CliRun run(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    return t::run_cli_capture(args, stdin_text);
+  }
+  // The real binary, for what only a process shows (raw stderr, exit statuses).
+  t::CliRun binary(const std::string& args) {
+    const std::string out = dir.file("bin.out"), err = dir.file("bin.err");
+    const int status = std::system((std::string(VIT_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
+    return {WEXITSTATUS(status), t::read_bytes(out), t::read_bytes(err)};
+  }
+  std::string small = t::fixtures() + "/small/timm.safetensors";  // 10 classes, config.json: 3 heads
+  std::string cat = t::skimage("chelsea.png");
+  std::string coffee = t::skimage("coffee.png");
+  t::TempDir dir;
+};
+
+}  // namespace
+
+// 1. A label list whose length differs from the model's classes names no class.
+TEST_F(NewUser, Item01_LabelsOfAnotherLengthNameNoClass) {
+  t::CliRun r = run({"-m", small, "-k", "3", cat});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& l : lines(r.out)) EXPECT_NE(l.find("class "), std::string::npos) << l;
+  EXPECT_NE(r.err.find("10 classes but the built-in ImageNet-1k list names 1000"), std::string::npos) << r.err;
+  std::string thousand, ten;
+  for (int i = 0; i < 1000; ++i) thousand += "name" + std::to_string(i) + "\n";
+  for (int i = 0; i < 10; ++i) ten += "mine" + std::to_string(i) + "\n";
+  t::write_bytes(dir.file("1000.txt"), thousand);
+  t::write_bytes(dir.file("10.txt"), ten);
+  r = run({"-m", small, "-k", "1", "--labels", dir.file("1000.txt"), cat});
+  EXPECT_EQ(r.out.find("name"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("--labels " + dir.file("1000.txt") + " names 1000"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("pass --labels"), std::string::npos) << "no advice to do what was done: " << r.err;
+  r = run({"-m", small, "-k", "1", "--labels", dir.file("10.txt"), cat});
+  EXPECT_NE(r.out.find("mine"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+}
+
+// 2. --resume refuses to append records of another shape (columns, model, top-k).
+TEST_F(NewUser, Item02_ResumeRefusesRecordsOfAnotherShape) {
+  const std::string csv = dir.file("out.csv"), jsonl = dir.file("out.jsonl");
+  ASSERT_EQ(run({"-m", small, "-k", "3", "--format", "csv", "-o", csv, cat}).code, 0);
+  const std::string before = t::read_bytes(csv);
+  t::CliRun r = run({"-m", small, "-k", "2", "--format", "csv", "-o", csv, "--resume", cat, coffee});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("has the columns"), std::string::npos) << r.err;
+  EXPECT_EQ(t::read_bytes(csv), before) << "nothing appended";
+  ASSERT_EQ(run({"-m", small, "-k", "3", "--format", "json", "-o", jsonl, cat}).code, 0);
+  r = run({"-m", small, "-k", "2", "--format", "json", "-o", jsonl, "--resume", cat, coffee});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("3 predictions"), std::string::npos) << r.err;
+  // Another model (the p32 fixture under its own name).
+  const std::string p32 = dir.file("p32.safetensors");
+  t::write_bytes(p32, t::read_bytes(t::fixtures() + "/p32/timm.safetensors"));
+  t::write_bytes(dir.file("config.json"), t::read_bytes(t::fixtures() + "/p32/config.json"));
+  r = run({"-m", p32, "-k", "3", "--format", "json", "-o", jsonl, "--resume", cat, coffee});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("model 'timm.safetensors'"), std::string::npos) << r.err;
+  r = run({"-m", small, "-k", "3", "--format", "json", "-o", jsonl, "--resume", cat, coffee});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(t::read_bytes(jsonl)).size(), 2u);
+}
+
+// 3. -o FILE that holds records is not overwritten without --force (or --resume).
+TEST_F(NewUser, Item03_ExistingOutputNeedsForceOrResume) {
+  const std::string out = dir.file("labels.jsonl");
+  t::write_bytes(out, "{\"file\":\"earlier.jpg\",\"ok\":true}\n");
+  t::CliRun r = run({"-m", small, "--format", "json", "-o", out, cat});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_EQ(t::read_bytes(out), "{\"file\":\"earlier.jpg\",\"ok\":true}\n");
+  r = run({"-m", small, "--format", "json", "-o", out, "--force", cat});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(t::read_bytes(out)).size(), 1u);
+  EXPECT_NE(t::read_bytes(out).find("chelsea.png"), std::string::npos);
+  EXPECT_EQ(run({"-m", small, "--format", "json", "-o", out, "--force", "--resume", cat}).code, 2);
+}
+
+// 5. --heads that contradicts config.json is refused (--resize 0, --layer 0: Cli.*OptionValues).
+TEST_F(NewUser, Item05_HeadsContradictingTheConfigIsRefused) {
+  const t::CliRun r = run({"-m", small, "--heads", "4", cat});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("contradicts"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"-m", small, "--heads", "3", cat}).code, 0);
+}
+
+// 6. libpng's warnings go through our logger: not on stderr, shown at -v.
+TEST_F(NewUser, Item06_CodecWarningsGoThroughTheLogger) {
+  t::CliRun r = binary("-m '" + small + "' '" + cat + "'");  // chelsea.png has an "incorrect" sRGB profile
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("libpng"), std::string::npos) << r.err;
+  r = binary("-v -m '" + small + "' '" + cat + "'");
+  EXPECT_NE(r.err.find("vit-classify: info: PNG decoder: iCCP"), std::string::npos) << r.err;
+}
+
+// 8. Summaries are consistent and grammatical, also for one failed input.
+TEST_F(NewUser, Item08_SummariesAreGrammatical) {
+  ::mkdir(dir.file("folder").c_str(), 0755);
+  t::CliRun r = run({"-m", small, dir.file("folder")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("vit-classify: 1 input: 0 classified, 1 failed; "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("images/s"), std::string::npos) << "no rate without a classified image: " << r.err;
+  r = run({"-m", small, dir.file("missing.png")});
+  EXPECT_NE(r.err.find("1 input: 0 classified, 1 failed"), std::string::npos) << r.err;
+  r = run({"-m", small, cat, coffee});
+  EXPECT_NE(r.err.find("2 inputs: 2 classified, 0 failed; "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" images/s"), std::string::npos) << r.err;
+  r = run({"-m", small, cat});
+  EXPECT_EQ(r.err.find("classified"), std::string::npos) << "one good photo to stdout: just its result: " << r.err;
+}
+
+// 9. --resume --retry-failed redoes the inputs whose record is an error.
+TEST_F(NewUser, Item09_RetryFailedRedoesErrorRecords) {
+  const std::string out = dir.file("out.jsonl"), photo = dir.file("late.png");
+  t::write_bytes(photo, "not yet a picture");
+  ASSERT_EQ(run({"-m", small, "--format", "json", "-o", out, cat, photo}).code, 1);
+  t::write_bytes(photo, t::read_bytes(coffee));
+  EXPECT_EQ(run({"-m", small, "--format", "json", "-o", out, "--resume", cat, photo}).code, 0);
+  EXPECT_EQ(lines(t::read_bytes(out)).size(), 2u) << "--resume alone keeps the error record";
+  const t::CliRun r = run({"-m", small, "--format", "json", "-o", out, "--resume", "--retry-failed", cat, photo});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto l = lines(t::read_bytes(out));
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(json::parse(l[2])["file"], photo);
+  EXPECT_TRUE(json::parse(l[2])["ok"].get<bool>());
+  EXPECT_EQ(run({"-m", small, "--format", "json", "-o", out, "--retry-failed", cat}).code, 2) << "needs --resume";
+}
+
+// 10. --help shows defaults and no CLI11 internals; short range messages; did-you-mean; any case.
+TEST_F(NewUser, Item10_HelpAndMessages) {
+  const t::CliRun help = run({"--help"});
+  for (const char* d : {"(default 5)", "default text", "(default auto)", "(default 8)", "auto, cpu, cuda or cuda:N"})
+    EXPECT_NE(help.out.find(d), std::string::npos) << d;
+  EXPECT_EQ(help.out.find("Excludes"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("vit_base_patch16_224"), std::string::npos) << "an example model setup does not create";
+  t::CliRun r = run({"-k", "0", cat});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_LT(r.err.size(), 200u) << r.err;
+  r = run({"--formt", "json", cat});
+  EXPECT_NE(r.err.find("did you mean --format"), std::string::npos) << r.err;
+  r = run({"-m", small, "--format", "JSON", cat});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["ok"], true);
+}
+
+// 11. classify is a real (default) subcommand, and help is one too.
+TEST_F(NewUser, Item11_ClassifyAndHelpAreSubcommands) {
+  const t::CliRun a = run({"-m", small, "classify", cat}), b = run({"-m", small, cat});
+  EXPECT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  t::CliRun h = run({"help"});
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("explain"), std::string::npos);
+  h = run({"help", "explain"});
+  EXPECT_NE(h.out.find("vit-classify explain"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("--head-fusion"), std::string::npos);
+  EXPECT_EQ(run({"help", "nonsense"}).code, 2);
+}
+
+// 12. "-" reads the image from standard input.
+TEST_F(NewUser, Item12_DashReadsTheImageFromStdin) {
+  const t::CliRun from_file = run({"-m", small, "--format", "json", cat});
+  const t::CliRun from_stdin = run({"-m", small, "--format", "json", "-"}, t::read_bytes(cat));
+  ASSERT_EQ(from_stdin.code, 0) << from_stdin.err;
+  const json a = json::parse(from_file.out), b = json::parse(from_stdin.out);
+  EXPECT_EQ(b["file"], "-");
+  EXPECT_EQ(a["predictions"], b["predictions"]);
+  const t::CliRun bin = binary("-m '" + small + "' --format json - < '" + cat + "'");
+  EXPECT_EQ(bin.code, 0) << bin.err;
+  EXPECT_EQ(run({"-m", small, "-", "-"}, "x").code, 2);
+}
+
+// 13. --version names the libraries in use, CUDA and the commit.
+TEST_F(NewUser, Item13_VersionNamesTheLibraries) {
+  const t::CliRun r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* s : {"vit-classify ", "(commit ", "LibTorch 1.", "OpenCV 4.", "BLAS: ", "CUDA: "})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << " in " << r.out;
+}
+
+// 15. A GIF is named as such; files skipped for their type are counted at -v.
+TEST_F(NewUser, Item15_GifIsNamedAndSkippedFilesCounted) {
+  ::mkdir(dir.file("folder").c_str(), 0755);
+  t::write_bytes(dir.file("folder/anim.gif"), std::string("GIF89a\x01\x00\x01\x00\x00\x00\x00;", 13));
+  t::write_bytes(dir.file("folder/notes.txt"), "not an image\n");
+  t::write_bytes(dir.file("folder/cat.png"), t::read_bytes(cat));
+  t::CliRun r = run({"-m", small, "--format", "json", dir.file("folder/anim.gif")});
+  EXPECT_NE(json::parse(r.out)["error"].get<std::string>().find("GIF"), std::string::npos) << r.out;
+  r = run({"-v", "-m", small, "--format", "json", "-r", dir.file("folder")});
+  EXPECT_EQ(lines(r.out).size(), 1u) << r.out;
+  EXPECT_NE(r.err.find("2 files skipped in the folders"), std::string::npos) << r.err;
+}
+
+// 16. explain says where the page is, and picks a folder when -o is not given.
+TEST_F(NewUser, Item16_ExplainSaysWhereThePageIs) {
+  char cwd[4096];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
+  const t::CliRun r = run({"explain", "-m", small, cat});
+  ASSERT_EQ(::chdir(cwd), 0);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("wrote chelsea-explained/index.html"), std::string::npos) << r.err;
+  const std::string page = t::read_bytes(dir.file("chelsea-explained/index.html"));
+  EXPECT_NE(page.find("<img src=\"rollout.png\""), std::string::npos);
+  EXPECT_EQ(page.find("pictures:"), std::string::npos) << "no test scaffolding in the user's page";
+}
