@@ -131,7 +131,10 @@ TEST_F(CliWithModel, JsonRecordsWithFailures) {
   auto a = nlohmann::json::parse(l[0]);
   EXPECT_EQ(a["file"], cat);
   EXPECT_EQ(a["ok"], true);
-  EXPECT_EQ(a["model"], "vit_tiny_patch16_224.safetensors");
+  EXPECT_EQ(a["model"], model) << "the path as given";
+  // The weights' SHA-256, as sha256sum computes it.
+  ASSERT_EQ(std::system(("sha256sum '" + model + "' > " + dir.file("sum")).c_str()), 0);
+  EXPECT_EQ(a["model_sha256"], t::read_bytes(dir.file("sum")).substr(0, 64));
   ASSERT_EQ(a["predictions"].size(), 3u);
   EXPECT_EQ(a["predictions"][0]["index"], 285);
   EXPECT_EQ(a["predictions"][0]["label"], "Egyptian cat");

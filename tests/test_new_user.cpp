@@ -85,7 +85,7 @@ TEST_F(NewUser, Item02_ResumeRefusesRecordsOfAnotherShape) {
   t::write_bytes(dir.file("config.json"), t::read_bytes(t::fixtures() + "/p32/config.json"));
   r = run({"-m", p32, "-k", "3", "--format", "json", "-o", jsonl, "--resume", cat, coffee});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("model 'timm.safetensors'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("another model"), std::string::npos) << r.err;
   r = run({"-m", small, "-k", "3", "--format", "json", "-o", jsonl, "--resume", cat, coffee});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(lines(t::read_bytes(jsonl)).size(), 2u);
@@ -233,4 +233,14 @@ TEST_F(NewUser, Item16_ExplainSaysWhereThePageIs) {
   const std::string page = t::read_bytes(dir.file("chelsea-explained/index.html"));
   EXPECT_NE(page.find("<img src=\"rollout.png\""), std::string::npos);
   EXPECT_EQ(page.find("pictures:"), std::string::npos) << "no test scaffolding in the user's page";
+}
+
+// 14. JSON records name the model as the user did, and by the file's SHA-256.
+TEST_F(NewUser, Item14_RecordsNameTheModelByPathAndDigest) {
+  const t::CliRun r = run({"-m", small, "--format", "json", cat});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["model"], small);
+  ASSERT_EQ(std::system(("sha256sum '" + small + "' > " + dir.file("sum")).c_str()), 0);
+  EXPECT_EQ(j["model_sha256"], t::read_bytes(dir.file("sum")).substr(0, 64));
 }

@@ -20,6 +20,7 @@
 #include "vit/batch/pipeline.h"
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/sha256.h"
 
 namespace vit {
 
@@ -105,10 +106,12 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
   const ModelInfo& info = m.engine->info();
   spdlog::info("{} worker(s) x {} math thread(s), batch size {}", plan.workers, threads.threads(), o.batch_size);
 
-  RecordWriter writer(format, common.output.top_k, base_name(info.path), !single);
+  // JSON records name the model as the user did, and by its SHA-256 (read once, here).
+  const std::string sha = format == Format::Json ? sha256_file(info.path) : "";
+  RecordWriter writer(format, common.output.top_k, info.path, sha, !single);
   if (o.resume)
     check_resume_matches(
-        recorded, o.output, format, writer.header(), base_name(info.path),
+        recorded, o.output, format, writer.header(), sha,
         info.num_classes > 0 ? static_cast<size_t>(std::min(common.output.top_k, info.num_classes)) : 0);
   RecordSink sink(out, o.output, o.resume);
   if (!o.resume || sink.empty_file()) sink.write(writer.header());

@@ -13,6 +13,7 @@
 #include "vit/explain/report.h"
 #include "vit/image/decode.h"
 #include "vit/io/files.h"
+#include "vit/io/sha256.h"
 
 namespace vit {
 
@@ -87,7 +88,8 @@ int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, 
   spdlog::info("wrote {} files into {}", r.files.size(), eo.out_dir);
   if (!c.log.quiet) err << "vit-classify: wrote " << eo.out_dir << "/index.html (open it in a browser)\n" << std::flush;
 
-  RecordWriter writer(c.output.format, c.output.top_k, eo.model_name, false);
+  RecordWriter writer(c.output.format, c.output.top_k, info.path,
+                      c.output.format == Format::Json ? sha256_file(info.path) : "", false);
   Record rec;
   rec.file = eo.image_name;
   rec.ok = true;

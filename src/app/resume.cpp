@@ -71,7 +71,10 @@ void read_json_line(const std::string& line, const std::string& path, Recorded& 
     r.failed.insert(key);
     return;
   }
-  if (j.contains("model") && j["model"].is_string()) r.models.insert(j["model"].get<std::string>());
+  if (j.contains("model_sha256") && j["model_sha256"].is_string())
+    r.models.insert(j["model_sha256"].get<std::string>());
+  else if (j.contains("model") && j["model"].is_string())
+    r.models.insert(j["model"].get<std::string>());
   if (j.contains("predictions") && j["predictions"].is_array()) r.widths.insert(j["predictions"].size());
 }
 
@@ -129,8 +132,8 @@ void check_resume_matches(const Recorded& r, const std::string& path, Format for
   if (format != Format::Json) return;
   for (const auto& m : r.models)
     if (m != model)
-      throw UsageError(where + "holds records of model '" + m + "', not '" + model +
-                       "'; resume with the same model, or write to another -o file");
+      throw UsageError(where + "holds records of another model (" + m + ", not the SHA-256 " + model +
+                       " of this one); resume with the same model, or write to another -o file");
   for (size_t w : r.widths)
     if (width > 0 && w != width)
       throw UsageError(where + "holds records with " + std::to_string(w) + " predictions but this run would write " +

@@ -17,8 +17,12 @@ const Vocabulary<Format>& format_names() {
   return names;
 }
 
-RecordWriter::RecordWriter(Format format, int top_k, std::string model, bool multiple)
-    : format_(format), top_k_(top_k), model_(std::move(model)), multiple_(multiple) {}
+RecordWriter::RecordWriter(Format format, int top_k, std::string model, std::string model_sha256, bool multiple)
+    : format_(format),
+      top_k_(top_k),
+      model_(std::move(model)),
+      model_sha256_(std::move(model_sha256)),
+      multiple_(multiple) {}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -93,6 +97,7 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
     j["error"] = r.error;
   } else {
     j["model"] = model_;
+    if (!model_sha256_.empty()) j["model_sha256"] = model_sha256_;
     auto preds = nlohmann::ordered_json::array();
     for (const auto& p : r.predictions) {
       nlohmann::ordered_json e;

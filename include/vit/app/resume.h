@@ -13,7 +13,7 @@ struct Recorded {
   std::set<std::string> done;    // inputs with a record, keyed as record_key() keys them
   std::set<std::string> failed;  // those whose record is an error
   std::string header;            // CSV/TSV: the first line as written, without its newline
-  std::set<std::string> models;  // JSON: the "model" fields of classified records
+  std::set<std::string> models;  // JSON: the models of classified records (model_sha256, else model)
   std::set<size_t> widths;       // JSON: how many predictions classified records hold
 };
 
@@ -23,8 +23,8 @@ struct Recorded {
 // a file of another format, OutputError when it cannot be cut.
 Recorded recorded_inputs(const std::string& path, Format format);
 
-// Throws UsageError, saying what differs, unless records written now (this header; this model
-// name and number of predictions per record, for JSON) match the ones in the file.
+// Throws UsageError, saying what differs, unless records written now (this header; for JSON,
+// this model's SHA-256 and number of predictions per record) match the ones in the file.
 void check_resume_matches(const Recorded& r, const std::string& path, Format format, const std::string& header,
                           const std::string& model, size_t width);
 

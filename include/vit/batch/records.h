@@ -28,7 +28,8 @@ struct Record {
 class RecordWriter {
  public:
   // model: shown in JSON records. multiple: text output names each file above its results.
-  RecordWriter(Format format, int top_k, std::string model, bool multiple);
+  // model_sha256 ("" = not shown) goes beside the model in JSON records.
+  RecordWriter(Format format, int top_k, std::string model, std::string model_sha256, bool multiple);
   std::string header() const;  // CSV/TSV column names; "" for text and JSON
   std::string render(const Record& r);
 
@@ -39,7 +40,7 @@ class RecordWriter {
 
   Format format_;
   int top_k_;
-  std::string model_;
+  std::string model_, model_sha256_;
   bool multiple_;
   bool first_ = true;
 };

@@ -1,0 +1,36 @@
+// File digests; see include/vit/io/sha256.h.
+#include "vit/io/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <memory>
+
+#include "vit/errors.h"
+#include "vit/io/safetensors.h"
+
+namespace vit {
+
+std::string sha256_file(const std::string& path) {
+  const MappedFile file(path);  // throws ModelError for missing, empty or unreadable files
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  constexpr size_t kChunk = size_t{64} << 20;  // hash and release 64 MB at a time: memory stays flat
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  for (size_t at = 0; ok && at < file.size(); at += kChunk) {
+    const size_t n = std::min(kChunk, file.size() - at);
+    ok = EVP_DigestUpdate(ctx.get(), file.data() + at, n) == 1;
+    file.release(file.data() + at, n);
+  }
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1)
+    throw ModelError("cannot compute the SHA-256 of '" + path + "'");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace vit
