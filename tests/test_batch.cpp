@@ -13,6 +13,7 @@
 #include "test_util.h"
 #include "vit/app/cli.h"
 #include "vit/app/options.h"
+#include "vit/app/progress.h"
 #include "vit/batch/inputs.h"
 #include "vit/batch/records.h"
 #include "vit/errors.h"
@@ -278,13 +279,36 @@ TEST(Inputs, ParseHelpers) {
   EXPECT_THROW(parse_extensions(","), UsageError);
 }
 
+// --progress into something that is not a terminal: plain lines, no carriage returns or
+// escape codes; the total comes from counting the folder ahead.
 TEST_F(Batch, ProgressGoesToStderrOnly) {
   const Out r = cli({"-m", model_, "--format", "json", "--progress", "-r", p("")});
-  EXPECT_NE(r.err.find("\r5 images"), std::string::npos) << r.err;  // a folder: no total known in advance
-  const Out named = cli({"-m", model_, "--format", "json", "--progress", p("a.png"), p("b.jpg")});
-  EXPECT_NE(named.err.find("] 2/2"), std::string::npos) << named.err;
+  EXPECT_NE(r.err.find("vit-classify: progress 5/5 (100%), "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("\x1b"), std::string::npos) << r.err;
   for (const auto& x : records(r.out)) EXPECT_TRUE(x.contains("file"));
   EXPECT_EQ(r.out.find('\r'), std::string::npos);
+  EXPECT_EQ(r.out.find("progress"), std::string::npos);
+  EXPECT_EQ(cli({"-m", model_, "--format", "json", "--progress", "-q", p("a.png")}).err, "") << "-q: no progress";
+}
+
+// On a terminal: one line redrawn in place with done/total, percent, rate and ETA.
+TEST(Progress, TerminalLineShowsTotalPercentRateAndEta) {
+  InputOptions io;
+  for (int i = 0; i < 8; ++i) io.paths.push_back("/nonexistent/" + std::to_string(i) + ".jpg");
+  InputCounter counter(io);
+  for (int i = 0; i < 200 && !counter.total(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(counter.total(), std::optional<size_t>(8));
+  std::ostringstream err;
+  ProgressBar bar(err, ProgressBar::Style::Terminal, &counter);
+  ClassifySummary s;
+  s.images = 2;
+  s.seconds = 1.0;
+  bar.update(s);
+  EXPECT_EQ(err.str(), "\r[=====>              ] 2/8  25%  2.0 images/s  ETA 0m03s\x1b[K");
+  InputOptions from_stdin;
+  from_stdin.files_from = "-";
+  EXPECT_FALSE(InputCounter(from_stdin).total().has_value()) << "standard input cannot be counted ahead";
 }
 
 TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {

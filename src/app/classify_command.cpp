@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -118,7 +119,13 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
   const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
   const bool show =
       !common.log.quiet && (o.progress == ProgressMode::Always || (o.progress == ProgressMode::Auto && tty));
-  ProgressBar bar(err, show, inputs.total_known() ? inputs.known_total() : 0);
+  std::optional<InputCounter> counter;  // the total, counted ahead while the work goes on
+  if (show) counter.emplace(input_options(o));
+  ProgressBar bar(err,
+                  !show ? ProgressBar::Style::Off
+                  : tty ? ProgressBar::Style::Terminal
+                        : ProgressBar::Style::Lines,
+                  counter ? &*counter : nullptr);
 
   ScopedStopSignals signals;
   ClassifyOptions co;

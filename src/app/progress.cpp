@@ -1,5 +1,7 @@
-// Progress bar; see include/vit/app/progress.h.
+// Progress; see include/vit/app/progress.h.
 #include "vit/app/progress.h"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -15,6 +17,7 @@ std::string group(size_t n) {
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
   return s;
 }
+
 std::string duration(double sec) {
   const long t = static_cast<long>(sec + 0.5);
   char buf[32];
@@ -27,31 +30,69 @@ std::string duration(double sec) {
 
 }  // namespace
 
-ProgressBar::ProgressBar(std::ostream& err, bool enabled, size_t total) : err_(err), enabled_(enabled), total_(total) {}
+InputCounter::InputCounter(const InputOptions& options) {
+  if (options.files_from == "-") return;  // standard input can be read once: the total stays unknown
+  thread_ = std::thread([this, options] {
+    try {
+      InputStream inputs(options);
+      InputItem item;
+      while (!stop_ && inputs.next(item)) ++count_;
+      done_ = !stop_;
+    } catch (const std::exception& e) {
+      spdlog::debug("counting the inputs ahead stopped: {}", e.what());  // the run itself reports it
+    }
+  });
+}
 
-void ProgressBar::update(const ClassifySummary& s, bool final) {
-  if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (!final && now - last_ < std::chrono::milliseconds(200)) return;
-  last_ = now;
-  const double rate = s.seconds > 0 ? s.images / s.seconds : 0;
+InputCounter::~InputCounter() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<size_t> InputCounter::total() const {
+  if (!done_) return std::nullopt;
+  return count_.load();
+}
+
+ProgressBar::ProgressBar(std::ostream& err, Style style, const InputCounter* counter)
+    : err_(err), style_(style), counter_(counter) {}
+
+std::string ProgressBar::figures(const ClassifySummary& s, size_t total, bool terminal) const {
+  const size_t done = s.images + s.skipped;
+  const double rate = s.seconds > 0 ? static_cast<double>(s.images) / s.seconds : 0;
   std::ostringstream line;
-  line << '\r';
-  if (total_ > 0) {
-    const size_t width = 20, filled = std::min(width, s.images * width / total_);
-    line << '[' << std::string(filled, '=') << (filled < width ? ">" : "")
-         << std::string(width - filled - (filled < width), ' ') << "] " << group(s.images) << '/' << group(total_);
+  if (total > 0) {
+    const size_t width = 20, filled = std::min(width, done * width / total);
+    if (terminal)
+      line << '[' << std::string(filled, '=') << (filled < width ? ">" : "")
+           << std::string(width - filled - (filled < width), ' ') << "] ";
+    line << group(done) << '/' << group(total) << (terminal ? "  " : " (") << std::min<size_t>(100, done * 100 / total)
+         << '%' << (terminal ? "" : ")");
   } else {
-    line << group(s.images) << " images";
+    line << group(done) << (done == 1 ? " input" : " inputs");
   }
   char buf[64];
-  std::snprintf(buf, sizeof buf, "  %.1f img/s", rate);
+  std::snprintf(buf, sizeof buf, "%s%.1f images/s", terminal ? "  " : ", ", rate);
   line << buf;
-  if (total_ > s.images && rate > 0) line << "  ETA " << duration(static_cast<double>(total_ - s.images) / rate);
-  if (s.failed) line << "  " << s.failed << " failed";
-  line << "\x1b[K";
-  if (final) line << '\n';
-  err_ << line.str() << std::flush;
+  if (total > done && rate > 0)
+    line << (terminal ? "  ETA " : ", ETA ") << duration(static_cast<double>(total - done) / rate);
+  if (s.failed) line << (terminal ? "  " : ", ") << s.failed << " failed";
+  return line.str();
+}
+
+void ProgressBar::update(const ClassifySummary& s, bool final) {
+  if (style_ == Style::Off) return;
+  const auto now = std::chrono::steady_clock::now();
+  const auto every = style_ == Style::Terminal ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
+  if (!final && now - last_ < every) return;
+  last_ = now;
+  std::optional<size_t> total = counter_ ? counter_->total() : std::nullopt;
+  if (final && !s.interrupted) total = s.images + s.skipped;  // the walk may still be going: the end is the total
+  const std::string figures_text = figures(s, total.value_or(0), style_ == Style::Terminal);
+  if (style_ == Style::Terminal)
+    err_ << '\r' << figures_text << "\x1b[K" << (final ? "\n" : "") << std::flush;
+  else
+    err_ << "vit-classify: progress " << figures_text << '\n' << std::flush;
 }
 
 }  // namespace vit

@@ -1,25 +1,50 @@
-// classify's progress bar on stderr: "[=====>     ] 4,210/9,876  41.3 img/s  ETA 2m17s",
-// or "4,210 images  41.3 img/s" when the total is not known; redrawn at most 5 times a second.
+// classify's progress on stderr. On a terminal one line redrawn at most 5 times a second:
+// "[=====>     ] 4,210/9,876  43%  41.3 images/s  ETA 2m17s"; into a file (--progress), a plain
+// line every few seconds: "vit-classify: progress 4,210/9,876 (43%), 41.3 images/s, ETA 2m17s".
+// The total comes from an InputCounter walking the inputs ahead of the work; until it is
+// known, the count alone is shown.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <thread>
 
+#include "vit/batch/inputs.h"
 #include "vit/batch/pipeline.h"
 
 namespace vit {
 
+// Counts the inputs in a background thread (a second walk of the same folders and lists);
+// inputs that cannot be read twice (standard input) leave the total unknown.
+class InputCounter {
+ public:
+  explicit InputCounter(const InputOptions& options);
+  ~InputCounter();  // stops the walk
+  InputCounter(const InputCounter&) = delete;
+  InputCounter& operator=(const InputCounter&) = delete;
+  std::optional<size_t> total() const;
+
+ private:
+  std::atomic<bool> stop_{false}, done_{false};
+  std::atomic<size_t> count_{0};
+  std::thread thread_;
+};
+
 class ProgressBar {
  public:
-  ProgressBar(std::ostream& err, bool enabled, size_t total);  // total 0: unknown
+  enum class Style { Off, Terminal, Lines };
+  ProgressBar(std::ostream& err, Style style, const InputCounter* counter);
   void update(const ClassifySummary& s, bool final = false);
 
  private:
+  std::string figures(const ClassifySummary& s, size_t total, bool terminal) const;
   std::ostream& err_;
-  bool enabled_;
-  size_t total_;
+  Style style_;
+  const InputCounter* counter_;
   std::chrono::steady_clock::time_point last_{};
 };
 
