@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "test_util.h"
+#include "vit/explain/attention.h"
+#include "vit/explain/draw.h"
+#include "vit/explain/figures.h"
 
 namespace t = vit::test;
 using nlohmann::json;
@@ -243,4 +247,34 @@ TEST_F(NewUser, Item14_RecordsNameTheModelByPathAndDigest) {
   EXPECT_EQ(j["model"], small);
   ASSERT_EQ(std::system(("sha256sum '" + small + "' > " + dir.file("sum")).c_str()), 0);
   EXPECT_EQ(j["model_sha256"], t::read_bytes(dir.file("sum")).substr(0, 64));
+}
+
+// 17. explain's per-head panels: each on its own scale with the high-norm patches left out;
+// matrix ticks at round numbers; a clearer font where there is one.
+TEST(NewUserExplain, Item17_PanelScaleLeavesHighNormPatchesOut) {
+  vit::AttentionTrace t;
+  t.grid = 2, t.prefix = 1, t.tokens = 5;
+  t.token_norms = {5.f, 1.f, 1.2f, 30.f, 0.9f};  // the third patch's token is a high-norm one
+  EXPECT_EQ(vit::high_norm_patches(t), (std::vector<bool>{false, false, true, false}));
+  const float row[] = {0.01f, 0.02f, 0.9f, 0.03f};
+  EXPECT_FLOAT_EQ(vit::panel_scale(row, 4, vit::high_norm_patches(t)), 0.03f);
+  EXPECT_FLOAT_EQ(vit::panel_scale(row, 4, std::vector<bool>(4, true)), 0.9f) << "all excluded: the whole row";
+  EXPECT_EQ(vit::round_ticks(197), (std::vector<int>{0, 25, 50, 75, 100, 125, 150, 175}));
+  EXPECT_EQ(vit::round_ticks(17), (std::vector<int>{0, 5, 10, 15}));
+  if (t::exists("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")) {
+    EXPECT_NE(vit::draw::text_size("Egyptian cat", 0.5).width,
+              cv::getTextSize("Egyptian cat", cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, nullptr).width)
+        << "DejaVu Sans, not Hershey";
+  }
+}
+
+TEST_F(NewUser, Item17_RealModelsCornerTokensAreTheHighNormOnes) {
+  VIT_REQUIRE_FILE(t::real_weights());
+  const std::string out = dir.file("x");
+  const t::CliRun r = run({"explain", "-m", t::real_weights(), cat, "-o", out, "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(t::read_bytes(out + "/explain.json"));
+  EXPECT_EQ(j["head_scale"], "panel");
+  EXPECT_EQ(j["high_norm_patches"], json({1, 14, 183, 196})) << "ViT-Ti's four corner patches (Darcet et al.)";
+  EXPECT_NE(t::read_bytes(out + "/index.html").find("left out of the scale"), std::string::npos);
 }

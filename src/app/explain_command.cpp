@@ -44,6 +44,7 @@ ExplainOptions explain_options(const CommonOptions& c, const ExplainCommandOptio
   eo.layer = x.layer ? *x.layer - 1 : -1;
   eo.head = x.head - 1;
   eo.fusion = x.fusion;
+  eo.head_scale = x.head_scale;
   eo.discard_ratio = x.discard_ratio;
   eo.force = x.force;
   eo.json = c.output.format == Format::Json;

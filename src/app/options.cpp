@@ -249,6 +249,10 @@ void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
   add_named(app, "--head-fusion", o.fusion, head_fusion_names(), "--head-fusion",
             "How rollout combines heads (default mean)")
       ->type_name("NAME");
+  add_named(app, "--head-scale", o.head_scale, head_scale_names(), "--head-scale",
+            "Per-head pictures: each panel to its own top, high-norm patches left out (panel, the default), or one "
+            "scale for all (shared)")
+      ->type_name("NAME");
   app.add_option("--discard-ratio", o.discard_ratio,
                  "Rollout: share of the weakest attention weights dropped, in [0, 1) (default 0)")
       ->check(CLI::Range(0.0, 0.999999).description(""))

@@ -28,6 +28,31 @@ const Vocabulary<HeadFusion>& head_fusion_names() {
 
 const char* head_fusion_name(HeadFusion f) { return name_of(head_fusion_names(), f); }
 
+const Vocabulary<HeadScale>& head_scale_names() {
+  static const Vocabulary<HeadScale> names{{"panel", HeadScale::Panel}, {"shared", HeadScale::Shared}};
+  return names;
+}
+
+std::vector<bool> high_norm_patches(const AttentionTrace& t) {
+  const size_t N = static_cast<size_t>(t.grid) * t.grid;
+  std::vector<bool> out(N, false);
+  if (t.token_norms.size() != N + static_cast<size_t>(t.prefix)) return out;
+  std::vector<float> norms(t.token_norms.begin() + t.prefix, t.token_norms.end());
+  std::nth_element(norms.begin(), norms.begin() + static_cast<std::ptrdiff_t>(N / 2), norms.end());
+  const float median = norms[N / 2];
+  for (size_t i = 0; i < N; ++i) out[i] = t.token_norms[static_cast<size_t>(t.prefix) + i] > 2 * median;
+  return out;
+}
+
+float panel_scale(const float* row, size_t n, const std::vector<bool>& excluded) {
+  float hi = 0, all = 0;
+  for (size_t i = 0; i < n; ++i) {
+    all = std::max(all, row[i]);
+    if (i >= excluded.size() || !excluded[i]) hi = std::max(hi, row[i]);
+  }
+  return std::max(hi > 0 ? hi : all, 1e-6f);
+}
+
 namespace {
 
 // One layer's rollout matrix (T, T): its heads fused, the lowest `discard` entries zeroed

@@ -5,6 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
+#ifdef VIT_HAVE_FREETYPE
+#include <mutex>
+#include <opencv2/freetype.hpp>
+#endif
 
 namespace vit::draw {
 
@@ -23,8 +27,43 @@ std::string tick_label(float v, float span) {
 
 }  // namespace
 
+#ifdef VIT_HAVE_FREETYPE
+namespace {
+
+// DejaVu Sans (Debian's fonts-dejavu-core) through OpenCV's FreeType module; null when the
+// font is not installed, and the Hershey font is used instead.
+cv::freetype::FreeType2* sans() {
+  static std::mutex mu;
+  static cv::Ptr<cv::freetype::FreeType2> font = [] {
+    for (const char* path :
+         {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf"}) {
+      if (FILE* f = std::fopen(path, "rb")) {
+        std::fclose(f);
+        cv::Ptr<cv::freetype::FreeType2> ft = cv::freetype::createFreeType2();
+        ft->loadFontData(path, 0);
+        return ft;
+      }
+    }
+    return cv::Ptr<cv::freetype::FreeType2>();
+  }();
+  std::lock_guard<std::mutex> lock(mu);
+  return font.get();
+}
+
+int pixel_height(double scale) { return std::max(8, static_cast<int>(std::lround(scale * 30))); }
+
+}  // namespace
+#endif
+
 cv::Size text_size(const std::string& s, double scale, int* baseline) {
   int base = 0;
+#ifdef VIT_HAVE_FREETYPE
+  if (cv::freetype::FreeType2* ft = sans()) {
+    const cv::Size sz = ft->getTextSize(s, pixel_height(scale), -1, &base);
+    if (baseline) *baseline = base;
+    return sz;
+  }
+#endif
   cv::Size sz = cv::getTextSize(s, kFont, scale, 1, &base);
   if (baseline) *baseline = base;
   return sz;
@@ -32,6 +71,12 @@ cv::Size text_size(const std::string& s, double scale, int* baseline) {
 
 void text(cv::Mat& img, const std::string& s, int x, int y, double scale, cv::Scalar colour) {
   const cv::Size sz = text_size(s, scale);
+#ifdef VIT_HAVE_FREETYPE
+  if (cv::freetype::FreeType2* ft = sans()) {
+    ft->putText(img, s, {x, y + sz.height}, pixel_height(scale), colour, -1, cv::LINE_AA, true);
+    return;
+  }
+#endif
   cv::putText(img, s, {x, y + sz.height}, kFont, scale, colour, 1, cv::LINE_AA);
 }
 

@@ -82,15 +82,24 @@ NumberedGrid numbered_grid(int rows, int cols, int cell, int gap) {
   return g;
 }
 
-// Tick labels of an attention matrix drawn at (left, top) with `scale` pixels per token:
-// token 0 (the class token) and the first patch of every (other) row of patches, plus the
-// axis captions.
-void draw_token_axes(cv::Mat& canvas, int left, int top, int scale, int prefix, int grid) {
+}  // namespace
+
+std::vector<int> round_ticks(int count) {
+  int step = 1;
+  for (int s : {1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000})
+    if ((step = s) * 8 >= count) break;
+  std::vector<int> ticks;
+  for (int t = 0; t < count; t += step) ticks.push_back(t);
+  return ticks;
+}
+
+namespace {
+
+// Tick labels of an attention matrix of `tokens` tokens drawn at (left, top) with `scale`
+// pixels per token, at round token numbers, plus the axis captions.
+void draw_token_axes(cv::Mat& canvas, int left, int top, int scale, int tokens) {
   const double ls = 0.4;
-  std::vector<int> ticks{0};
-  const int step = grid > 10 ? 2 : 1;
-  for (int r = step; r < grid; r += step) ticks.push_back(prefix + r * grid);
-  for (int tk : ticks) {
+  for (int tk : round_ticks(tokens)) {
     const int c = tk * scale + scale / 2;
     const std::string s = std::to_string(tk);
     cv::line(canvas, {left + c, top - 4}, {left + c, top - 1}, {0, 0, 0});
@@ -164,20 +173,47 @@ Figure draw_position_similarity(const std::vector<float>& sim, int grid) {
   return framed(body, title, g.cells);
 }
 
-Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, int heads, int grid, int layer1) {
+namespace {
+
+// One head's panel: its attention over the photo, scaled to [0, hi], the high-norm patches outlined.
+cv::Mat head_panel(const cv::Mat& img, const float* row, int grid, float hi, const std::vector<bool>& high_norm,
+                   const std::string& title) {
+  cv::Mat panel = draw::overlay(img, grid_mat(row, grid, grid), 0, hi, 0.6f);
+  const int cell = img.cols / grid;
+  for (int i = 0; i < grid * grid; ++i)
+    if (high_norm[static_cast<size_t>(i)])
+      cv::rectangle(panel, cv::Rect((i % grid) * cell, (i / grid) * cell, cell, cell), {255, 255, 255}, 1);
+  return draw::titled(panel, title, 0.5);
+}
+
+std::string head_attention_title(int layer1, HeadScale scale, size_t high_norm) {
+  const std::string head = "Layer " + std::to_string(layer1) + ": where the class token looks, one panel per head\n";
+  const std::string outlined = std::to_string(high_norm) + " high-norm patch" + (high_norm == 1 ? "" : "es") +
+                               " outlined (token norm over twice the median: scratch space, Darcet et al. 2023)";
+  if (scale == HeadScale::Shared)
+    return head + "Colour = attention weight from the class token to each patch, one scale for all heads\n" + outlined;
+  return head + "Colour = share of the panel's largest weight on an ordinary patch (each head its own scale)\n" +
+         outlined + ",\nleft out of the scale: they saturate";
+}
+
+}  // namespace
+
+Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, int heads, int grid, int layer1,
+                           HeadScale scale, const std::vector<bool>& high_norm) {
   const int N = grid * grid;
-  if (heads <= 0 || cls.size() != static_cast<size_t>(heads) * N)
+  if (heads <= 0 || cls.size() != static_cast<size_t>(heads) * N || high_norm.size() != static_cast<size_t>(N))
     throw Error("draw_head_attention: " + std::to_string(cls.size()) + " values for " + std::to_string(heads) +
                 " heads of " + std::to_string(N) + " patches");
   const cv::Mat img = big_input(rgb);
-  const float hi = std::max(*std::max_element(cls.begin(), cls.end()), 1e-6f);
+  const float shared = std::max(*std::max_element(cls.begin(), cls.end()), 1e-6f);
   std::vector<cv::Mat> panels;
   for (int h = 0; h < heads; ++h) {
     const float* row = cls.data() + static_cast<size_t>(h) * N;
-    const double on_patches = std::accumulate(row, row + N, 0.0);
-    const cv::Mat heat = grid_mat(row, grid, grid);
-    panels.push_back(draw::titled(draw::overlay(img, heat, 0, hi, 0.6f),
-                                  "head " + std::to_string(h + 1) + ": " + percent(on_patches) + " on patches", 0.5));
+    const float hi = scale == HeadScale::Shared ? shared : panel_scale(row, static_cast<size_t>(N), high_norm);
+    std::string title =
+        "head " + std::to_string(h + 1) + ": " + percent(std::accumulate(row, row + N, 0.0)) + " on patches";
+    if (scale == HeadScale::Panel) title += ", 1 = " + fmt("%.3f", hi);
+    panels.push_back(head_panel(img, row, grid, hi, high_norm, title));
   }
   const int per_row = heads <= 4 ? heads : (heads + 1) / 2 <= 6 ? (heads + 1) / 2 : 6;
   std::vector<cv::Mat> rows;
@@ -185,16 +221,13 @@ Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, in
     rows.push_back(
         draw::hstack(std::vector<cv::Mat>(panels.begin() + h, panels.begin() + std::min(heads, h + per_row)), 10));
   const cv::Mat grid_img = draw::vstack(rows, 10);
-  const cv::Mat bar = draw::colour_bar(grid_img.rows, 0, hi, "attention weight");
-  const cv::Mat body = draw::hstack({grid_img, bar}, 12);
-  const std::string title =
-      "Layer " + std::to_string(layer1) + ": where the class token looks, one panel per head\n" +
-      "Colour = attention weight from the class token to each patch (the rest goes to the class token itself)\n" +
-      "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";
-  return framed(body, title);
+  const cv::Mat bar = scale == HeadScale::Shared ? draw::colour_bar(grid_img.rows, 0, shared, "attention weight")
+                                                 : draw::colour_bar(grid_img.rows, 0, 1, "share of the panel's top");
+  const auto outlined = static_cast<size_t>(std::count(high_norm.begin(), high_norm.end(), true));
+  return framed(draw::hstack({grid_img, bar}, 12), head_attention_title(layer1, scale, outlined));
 }
 
-Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix, int grid, int layer1, int head1) {
+Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix, int layer1, int head1) {
   if (tokens <= 0 || m.size() != static_cast<size_t>(tokens) * tokens)
     throw Error("draw_attention_matrix: " + std::to_string(m.size()) + " values for " + std::to_string(tokens) +
                 " tokens");
@@ -206,7 +239,7 @@ Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix
   const int left = lab_w + 10 + lab_h + 12, top = lab_h + 10 + lab_h + 12;
   cv::Mat canvas(top + heat.rows + 4, left + heat.cols + 4, CV_8UC3, kWhite);
   heat.copyTo(canvas(cv::Rect(left, top, heat.cols, heat.rows)));
-  draw_token_axes(canvas, left, top, scale, prefix, grid);
+  draw_token_axes(canvas, left, top, scale, tokens);
   const cv::Mat bar = draw::colour_bar(heat.rows + top, 0, hi, "attention weight");
   const cv::Mat body = draw::hstack({canvas, bar}, 12);
   const std::string tok0 = prefix == 2 ? "Tokens 0, 1 = class and distillation tokens, token n+1 = patch n"

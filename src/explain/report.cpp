@@ -42,6 +42,7 @@ std::string layer_file(int layer1, const std::string& what) {
 struct Numbers {
   int layer = 0;  // 0-based
   std::vector<float> cls, matrix, rollout, similarity;
+  std::vector<bool> high_norm;  // (N) patches with high-norm tokens
 };
 
 std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, const Numbers& n, const ExplainResult& r,
@@ -59,7 +60,12 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
        "Bright spots near each map's own position mean the model learned where patches are."},
       {"Attention per head, layer " + L,
        "How much the class token (which makes the prediction) attends to each patch in layer " + L +
-           ", one panel per head, on one shared colour scale."},
+           ", one panel per head, " +
+           (o.head_scale == HeadScale::Panel
+                ? std::string("each on its own colour scale up to its largest weight on an ordinary patch; the "
+                              "outlined high-norm patches (token norm over twice the median, where ViTs keep "
+                              "global information: Darcet et al. 2023) are left out of the scale and saturate.")
+                : std::string("on one shared colour scale; high-norm patches outlined."))},
       {"Attention matrix, layer " + L + " head " + H,
        "All " + std::to_string(trace.tokens) + "x" + std::to_string(trace.tokens) +
            " attention weights of that head: row = the token that looks, column = the token it looks at."},
@@ -108,6 +114,9 @@ std::string explain_json(const ExplainOptions& o, const AttentionTrace& trace, c
   j["prefix_tokens"] = trace.prefix;
   for (const auto& p : r.top)
     j["predictions"].push_back({{"index", p.index}, {"label", p.label}, {"probability", p.probability}});
+  j["head_scale"] = name_of(head_scale_names(), o.head_scale);
+  for (size_t i = 0; i < n.high_norm.size(); ++i)
+    if (n.high_norm[i]) j["high_norm_patches"].push_back(i + 1);
   j["layer"] = layer + 1;
   const size_t N = static_cast<size_t>(g) * g;
   for (int h = 0; h < trace.heads; ++h)
@@ -182,6 +191,7 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
   n.matrix = attention_matrix(trace, n.layer, o.head);
   n.rollout = attention_rollout(trace, o.fusion, o.discard_ratio);
   n.similarity = position_similarity(trace);
+  n.high_norm = high_norm_patches(trace);
   ExplainResult r;
   r.top = top_k(trace.probabilities.data(), static_cast<int>(trace.probabilities.size()), o.top_k, labels);
 
@@ -192,8 +202,8 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
       png_bytes(draw_input(rgb, o.preprocess).bgr),
       png_bytes(draw_patches(rgb, patch).bgr),
       png_bytes(draw_position_similarity(n.similarity, g).bgr),
-      png_bytes(draw_head_attention(rgb, n.cls, trace.heads, g, layer1).bgr),
-      png_bytes(draw_attention_matrix(n.matrix, trace.tokens, trace.prefix, g, layer1, o.head + 1).bgr),
+      png_bytes(draw_head_attention(rgb, n.cls, trace.heads, g, layer1, o.head_scale, n.high_norm).bgr),
+      png_bytes(draw_attention_matrix(n.matrix, trace.tokens, trace.prefix, layer1, o.head + 1).bgr),
       png_bytes(draw_rollout(rgb, n.rollout, g, o.fusion, o.discard_ratio, trace.layers).bgr),
       png_bytes(draw_result(rgb, r.top).bgr),
       index_html(o, trace, n, r, names, rgb.cols, patch),

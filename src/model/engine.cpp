@@ -231,7 +231,9 @@ AttentionTrace Engine::trace_attention(const float* image) {
         "weights inside it cannot be asked for. Use the weights file (safetensors or .pth) to explain");
   torch::InferenceMode guard;
   std::vector<torch::Tensor> attn;
-  const torch::Tensor logits = impl_->vit->forward_with_attention(impl_->to_input(image, 1), attn).to(torch::kCPU);
+  torch::Tensor tokens;
+  const torch::Tensor logits =
+      impl_->vit->forward_with_attention(impl_->to_input(image, 1), attn, &tokens).to(torch::kCPU);
   const ViTConfig& cfg = impl_->vit->config();
   AttentionTrace t;
   t.layers = static_cast<int>(attn.size());
@@ -244,6 +246,7 @@ AttentionTrace Engine::trace_attention(const float* image) {
   t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));  // (T, D)
   t.logits = to_vector(logits);
   t.probabilities = to_vector(softmax_rows(logits.to(torch::kFloat32)));
+  t.token_norms = to_vector(tokens[0].norm(2, -1));  // (T)
   return t;
 }
 

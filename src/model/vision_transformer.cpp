@@ -67,7 +67,8 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.distilled) head_dist = register_module("head_dist", torch::nn::Linear(cfg.dim, cfg.num_classes));
 }
 
-torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, std::vector<torch::Tensor>* attentions) {
+torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, std::vector<torch::Tensor>* attentions,
+                                         torch::Tensor* tokens) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == cfg_.in_chans && images.size(2) == cfg_.image_size &&
                   images.size(3) == cfg_.image_size,
               "[VisionTransformer] expected images (B, ", cfg_.in_chans, ", ", cfg_.image_size, ", ", cfg_.image_size,
@@ -84,16 +85,18 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, std::vecto
     x = m->as<Block>()->forward(x, attentions ? &a : nullptr);
     if (attentions) attentions->push_back(a);
   }
+  if (tokens) *tokens = x;
   x = norm(x);
   if (cfg_.distilled) return (head(x.select(1, 0)) + head_dist(x.select(1, 1))) / 2;
   return head(x.select(1, 0));  // (B, classes)
 }
 
-torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) { return run(images, nullptr); }
+torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) { return run(images, nullptr, nullptr); }
 
 torch::Tensor VisionTransformerImpl::forward_with_attention(const torch::Tensor& images,
-                                                            std::vector<torch::Tensor>& attentions) {
-  return run(images, &attentions);
+                                                            std::vector<torch::Tensor>& attentions,
+                                                            torch::Tensor* tokens) {
+  return run(images, &attentions, tokens);
 }
 
 }  // namespace vit

@@ -74,6 +74,7 @@ struct ExplainCommandOptions {
   std::optional<int> layer;  // 1-based; none = the last
   int head = 1;              // 1-based
   HeadFusion fusion = HeadFusion::Mean;
+  HeadScale head_scale = HeadScale::Panel;
   double discard_ratio = 0;
   bool force = false;
 };

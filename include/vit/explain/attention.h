@@ -16,6 +16,20 @@ enum class HeadFusion { Mean, Max, Min };
 const Vocabulary<HeadFusion>& head_fusion_names();  // mean, max, min
 const char* head_fusion_name(HeadFusion f);
 
+// How the per-head pictures scale their colours: each panel to its own largest weight on an
+// ordinary patch (high-norm patches left out), or all panels to the largest weight overall.
+enum class HeadScale { Panel, Shared };
+const Vocabulary<HeadScale>& head_scale_names();  // panel, shared
+
+// Patches whose token leaves the last block with over twice the median patch norm: the
+// high-norm "scratch space" tokens of Darcet et al. 2023 that soak up attention. (N) flags;
+// all false when the trace has no norms.
+std::vector<bool> high_norm_patches(const AttentionTrace& t);
+
+// The top of a panel's colour scale: the largest of row's n values outside `excluded` (all
+// of them when every patch is excluded), at least 1e-6.
+float panel_scale(const float* row, size_t n, const std::vector<bool>& excluded);
+
 // Throws Error when the trace's sizes do not agree with each other.
 void check_trace(const AttentionTrace& t);
 

@@ -9,7 +9,9 @@
 
 namespace vit::draw {
 
-// Text: Hershey simplex, anti-aliased, black on white unless said otherwise.
+// Text: DejaVu Sans through OpenCV's FreeType module where the build and the machine have
+// them, else OpenCV's Hershey simplex; anti-aliased, black on white unless said otherwise.
+// `scale` is Hershey's (0.5: about 15-pixel type).
 constexpr int kFont = 0;  // cv::FONT_HERSHEY_SIMPLEX
 cv::Size text_size(const std::string& text, double scale, int* baseline = nullptr);
 // Draws text with its top-left corner at (x, y).

@@ -18,6 +18,7 @@ struct ExplainOptions {
   int layer = -1;  // 0-based block; -1 = the last
   int head = 0;    // 0-based head for the attention matrix
   HeadFusion fusion = HeadFusion::Mean;
+  HeadScale head_scale = HeadScale::Panel;  // the per-head pictures' colour scale
   double discard_ratio = 0;
   bool force = false;  // replace existing files
   bool json = false;   // also explain.json

@@ -54,6 +54,7 @@ struct AttentionTrace {
   int dim = 0;
   std::vector<float> logits;         // (classes)
   std::vector<float> probabilities;  // (classes), as Engine::probabilities gives them
+  std::vector<float> token_norms;    // (T) L2 norm of each token after the last block
 };
 
 class Engine {

@@ -67,8 +67,10 @@ class VisionTransformerImpl : public torch::nn::Module {
 
   // images (B, 3, S, S) normalised -> logits (B, classes).
   torch::Tensor forward(const torch::Tensor& images);
-  // Same, and fills attentions with one (B, heads, T, T) tensor per block, T = prefix + N.
-  torch::Tensor forward_with_attention(const torch::Tensor& images, std::vector<torch::Tensor>& attentions);
+  // Same, and fills attentions with one (B, heads, T, T) tensor per block, T = prefix + N, and
+  // (when given) tokens with the last block's output before the final norm, (B, T, D).
+  torch::Tensor forward_with_attention(const torch::Tensor& images, std::vector<torch::Tensor>& attentions,
+                                       torch::Tensor* tokens = nullptr);
 
   const ViTConfig& config() const { return cfg_; }
 
@@ -82,7 +84,7 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::nn::Linear head_dist{nullptr};  // (classes, D), DeiT distilled only
 
  private:
-  torch::Tensor run(const torch::Tensor& images, std::vector<torch::Tensor>* attentions);
+  torch::Tensor run(const torch::Tensor& images, std::vector<torch::Tensor>* attentions, torch::Tensor* tokens);
   ViTConfig cfg_;
 };
 TORCH_MODULE(VisionTransformer);
