@@ -125,6 +125,17 @@ TEST_F(NewUser, Item06_CodecWarningsGoThroughTheLogger) {
   EXPECT_EQ(r.err.find("libpng"), std::string::npos) << r.err;
   r = binary("-v -m '" + small + "' '" + cat + "'");
   EXPECT_NE(r.err.find("vit-classify: info: PNG decoder: iCCP"), std::string::npos) << r.err;
+  // A JPEG whose scan data is damaged: libjpeg complains, through our logger.
+  std::string jpeg = t::read_bytes(t::fixtures() + "/images/photo.jpg");
+  const size_t sos = jpeg.find("\xff\xda");
+  ASSERT_NE(sos, std::string::npos);
+  for (size_t k = sos + 200; k < sos + 260 && k < jpeg.size(); ++k)
+    if (jpeg[k] != '\xff' && jpeg[k - 1] != '\xff') jpeg[k] = '\xab';
+  t::write_bytes(dir.file("damaged.jpg"), jpeg);
+  r = binary("-m '" + small + "' '" + dir.file("damaged.jpg") + "'");
+  EXPECT_EQ(r.err.find("Corrupt JPEG"), std::string::npos) << r.err;
+  r = binary("-v -m '" + small + "' '" + dir.file("damaged.jpg") + "'");
+  EXPECT_NE(r.err.find("vit-classify: info: JPEG decoder: Corrupt JPEG data"), std::string::npos) << r.err;
 }
 
 // 8. Summaries are consistent and grammatical, also for one failed input.

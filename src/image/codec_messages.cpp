@@ -36,4 +36,31 @@ __attribute__((visibility("default"))) void* png_create_read_struct(const char* 
   if (!real) return nullptr;  // libpng is not loaded: OpenCV then reports that it cannot decode
   return real(version, error_ptr, error_fn, warn_fn ? warn_fn : vit_png_warning);
 }
+
+// libjpeg: jpeg_std_error fills an error manager whose output_message prints to stderr (such
+// as "Corrupt JPEG data: 11 extraneous bytes before marker 0xd9"); ours logs instead. The
+// manager begins with these four function pointers in every libjpeg since 6b, and a
+// decompressor's first field points to its manager.
+struct vit_jpeg_error_prefix {
+  void (*error_exit)(void* cinfo);
+  void (*emit_message)(void* cinfo, int msg_level);
+  void (*output_message)(void* cinfo);
+  void (*format_message)(void* cinfo, char* buffer);
+};
+
+static void vit_jpeg_output(void* cinfo) {
+  const vit_jpeg_error_prefix* err = *static_cast<vit_jpeg_error_prefix**>(cinfo);
+  char message[200];  // JMSG_LENGTH_MAX
+  message[0] = '\0';
+  err->format_message(cinfo, message);
+  vit::log_codec_warning("JPEG", message);
+}
+
+__attribute__((visibility("default"))) void* jpeg_std_error(void* err) {
+  static const auto real = reinterpret_cast<void* (*)(void*)>(dlsym(RTLD_NEXT, "jpeg_std_error"));
+  if (!real) return err;
+  void* filled = real(err);
+  if (filled) static_cast<vit_jpeg_error_prefix*>(filled)->output_message = vit_jpeg_output;
+  return filled;
+}
 }

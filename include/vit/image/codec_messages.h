@@ -1,7 +1,8 @@
-// Codec libraries' own messages (libpng's "iCCP: known incorrect sRGB profile", printed on
-// stderr by default) go through our logger instead: shown at -v, never in the middle of
-// results or the progress bar. codec_messages.cpp routes libpng's warnings here by
-// interposing png_create_read_struct, which OpenCV calls without a warning handler.
+// Codec libraries' own messages (libpng's "iCCP: known incorrect sRGB profile", libjpeg's
+// "Corrupt JPEG data: ...", printed on stderr by default) go through our logger instead: shown
+// at -v, never in the middle of results or the progress bar. codec_messages.cpp routes them
+// here by interposing png_create_read_struct (OpenCV passes no warning handler) and
+// jpeg_std_error (whose output_message prints).
 #pragma once
 
 namespace vit {
