@@ -81,6 +81,14 @@ void print_summary(std::ostream& err, const ClassifySummary& s) {
   err << line << "\n" << std::flush;
 }
 
+// A bar redrawn on a terminal, plain lines elsewhere with --progress, nothing with -q.
+ProgressBar::Style progress_style(const CommonOptions& common, const ClassifyCommandOptions& o, std::ostream& err) {
+  const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
+  if (common.log.quiet || o.progress == ProgressMode::Never || (o.progress == ProgressMode::Auto && !tty))
+    return ProgressBar::Style::Off;
+  return tty ? ProgressBar::Style::Terminal : ProgressBar::Style::Lines;
+}
+
 // Which inputs --resume skips: those with a record, except failed ones with --retry-failed.
 std::function<bool(const std::string&)> resume_skip(const ClassifyCommandOptions& o, const Recorded& recorded,
                                                     Format format) {
@@ -116,16 +124,10 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
         info.num_classes > 0 ? static_cast<size_t>(std::min(common.output.top_k, info.num_classes)) : 0);
   RecordSink sink(out, o.output, o.resume);
   if (!o.resume || sink.empty_file()) sink.write(writer.header());
-  const bool tty = ::isatty(STDERR_FILENO) == 1 && &err == &std::cerr;
-  const bool show =
-      !common.log.quiet && (o.progress == ProgressMode::Always || (o.progress == ProgressMode::Auto && tty));
+  const ProgressBar::Style style = progress_style(common, o, err);
   std::optional<InputCounter> counter;  // the total, counted ahead while the work goes on
-  if (show) counter.emplace(input_options(o));
-  ProgressBar bar(err,
-                  !show ? ProgressBar::Style::Off
-                  : tty ? ProgressBar::Style::Terminal
-                        : ProgressBar::Style::Lines,
-                  counter ? &*counter : nullptr);
+  if (style != ProgressBar::Style::Off) counter.emplace(input_options(o));
+  ProgressBar bar(err, style, counter ? &*counter : nullptr);
 
   ScopedStopSignals signals;
   ClassifyOptions co;

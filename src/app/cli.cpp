@@ -20,7 +20,7 @@ namespace {
 const char* kExamples = R"(Examples:
   vit-classify photo.jpg                        (the model from $VIT_CLASSIFY_MODEL or models/)
   vit-classify -m models/vit_tiny_patch16_224.safetensors -k 3 --format json a.jpg b.png
-  vit-classify -m vit_b_16.pth --preset torchvision --threads 2 photo.jpg
+  vit-classify --preset timm --threads 2 photo.jpg
   cat photo.png | vit-classify -
   vit-classify -r photos/ --format csv -o labels.csv
   find /data -name '*.jpg' -print0 | vit-classify --files-from - -0 --format json
