@@ -18,13 +18,7 @@ using t::CliRun;
 
 CliRun run(const std::vector<std::string>& args) { return t::run_cli_capture(args); }
 
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> r;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l)) r.push_back(l);
-  return r;
-}
+using t::lines;
 
 class CliWithModel : public ::testing::Test {
  protected:

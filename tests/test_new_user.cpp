@@ -19,13 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> r;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l)) r.push_back(l);
-  return r;
-}
+using t::lines;
 
 class NewUser : public ::testing::Test {
  protected:

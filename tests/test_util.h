@@ -70,6 +70,15 @@ inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>&
   return m;
 }
 
+// The lines of s, without their newlines.
+inline std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> r;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) r.push_back(l);
+  return r;
+}
+
 // A fresh temporary directory, removed with its files at scope exit.
 class TempDir {
  public:
