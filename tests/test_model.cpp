@@ -3,6 +3,12 @@
 // small and full-size ViT-B/16 weights and on the real ViT-Ti weights. Then each way a
 // weights file can be wrong.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "vit/errors.h"
@@ -146,6 +152,22 @@ TEST_F(BadWeights, NotAViT) {
   expect_model_error(write({{"conv1.weight", "F32", {1}, std::string(4, '\0')}}), "no ViT patch embedding");
 }
 
+// A model whose scores are NaN: each input gets a failed record, never "ok" with invented classes.
+TEST_F(BadWeights, NonFiniteScoresMakeFailedRecords) {
+  auto e = entries_;
+  for (auto& x : e)
+    if (x.name == "head.bias") {
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      for (size_t i = 0; i < x.bytes.size(); i += 4) std::memcpy(&x.bytes[i], &nan, 4);
+    }
+  const t::CliRun r = t::run_cli_capture({"-m", write(e), "--heads", std::to_string(t::fixture_heads("small")),
+                                          "--format", "json", t::skimage("chelsea.png")});
+  EXPECT_EQ(r.code, 1) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["ok"].get<bool>()) << r.out;
+  EXPECT_NE(j["error"].get<std::string>().find("non-finite"), std::string::npos) << r.out;
+}
+
 TEST_F(BadWeights, GlobalPoolTimmModel) {
   auto e = entries_;
   e.push_back({"fc_norm.weight", "F32", {48}, std::string(48 * 4, '\0')});
@@ -190,6 +212,24 @@ TEST(ModelFiles, ResNetStateDictIsNotAViT) {
   const std::string path = t::fixtures() + "/small/resnet_like.pth";
   VIT_REQUIRE_FILE(path);
   expect_model_error(path, "no ViT patch embedding");
+}
+
+// Hostile model files: a pickle nesting 200,000 lists (the destructor used to recurse and
+// overflow the stack: SIGSEGV), and a FIFO named as the model (open() used to block forever).
+TEST(ModelFiles, DeeplyNestedPickleIsRefusedWithoutCrashing) {
+  const std::string path = t::fixtures() + "/hostile/deep_nesting.pth";
+  VIT_REQUIRE_FILE(path);
+  expect_model_error(path, "not a state dict");
+}
+
+TEST(ModelFiles, FifoAsModelIsRefusedWithoutBlocking) {
+  t::TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("model.safetensors").c_str(), 0600), 0);
+  const int status = std::system(
+      ("timeout 60 " + std::string(VIT_BINARY) + " -m '" + dir.file("model.safetensors") + "' x.png 2>/dev/null")
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 3) << "124 means it hung";
+  expect_model_error(dir.file("model.safetensors"), "not a regular file");
 }
 
 TEST(ModelFiles, TruncatedSafetensorsModel) {

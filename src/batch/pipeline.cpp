@@ -3,7 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <exception>
 #include <iterator>
@@ -64,6 +66,11 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
     const int classes = static_cast<int>(probs.size() / slots.size());
     for (int i = 0; i < n; ++i) {
       Record& r = records[slots[static_cast<size_t>(i)]];
+      const float* row = probs.data() + static_cast<size_t>(i) * classes;
+      if (!std::all_of(row, row + classes, [](float p) { return std::isfinite(p); })) {
+        r.error = "'" + r.file + "': the model gave non-finite scores (NaN or infinity) for this image";
+        continue;
+      }
       r.ok = true;
       r.predictions = top_k(probs.data() + static_cast<size_t>(i) * classes, classes, options.top_k, labels);
     }

@@ -46,7 +46,8 @@ const char* dtype_name(DType t) { return info(t).name; }
 size_t dtype_size(DType t) { return info(t).size; }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named as a model must not block the open (it is refused below).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw ModelError("cannot open model file '" + path + "': " + errno_text());
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -57,6 +58,10 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
     throw ModelError("model path '" + path + "' is a directory, not a weights file");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw ModelError("model path '" + path + "' is not a regular file (a FIFO, socket or device?)");
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ == 0) {

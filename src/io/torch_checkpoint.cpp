@@ -26,6 +26,32 @@ struct PyValue {
   std::vector<PyPtr> items;                   // Tuple, List
   std::vector<std::pair<PyPtr, PyPtr>> dict;  // Dict, in insertion order
   at::Tensor tensor;                          // Storage (1-D, whole storage) or Tensor
+
+  PyValue() = default;
+  PyValue(const PyValue&) = delete;
+  PyValue& operator=(const PyValue&) = delete;
+  // Iterative: a pickle nesting a million lists would otherwise overflow the stack when the
+  // last reference to the outermost one goes.
+  ~PyValue() {
+    std::vector<PyPtr> pending;
+    take_children(pending);
+    while (!pending.empty()) {
+      PyPtr p = std::move(pending.back());
+      pending.pop_back();
+      if (p && p.use_count() == 1) p->take_children(pending);  // p then dies with no children
+    }
+  }
+
+ private:
+  void take_children(std::vector<PyPtr>& out) {
+    for (auto& v : items) out.push_back(std::move(v));
+    for (auto& kv : dict) {
+      out.push_back(std::move(kv.first));
+      out.push_back(std::move(kv.second));
+    }
+    items.clear();
+    dict.clear();
+  }
 };
 
 PyPtr make(PyValue::Kind k) {

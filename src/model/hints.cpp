@@ -17,6 +17,7 @@ namespace {
 using nlohmann::json;
 
 std::optional<json> read_json(const std::string& path) {
+  if (!is_regular_file(path)) return std::nullopt;  // absent (or a FIFO, which would block)
   std::ifstream in(path);
   if (!in) return std::nullopt;
   try {

@@ -237,6 +237,18 @@ def image_cases(out):
         f.write("this is not a JPEG, just text with a .jpg name\n")
 
 
+def hostile_models(out):
+    """Model files an attacker could hand over: a torch.save-style zip whose pickle nests
+    200,000 empty lists (]]]...aaa.), which a recursive reader or destructor overflows on."""
+    import zipfile
+    os.makedirs(out, exist_ok=True)
+    depth = 200_000
+    pkl = b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."
+    with zipfile.ZipFile(f"{out}/deep_nesting.pth", "w", zipfile.ZIP_STORED) as z:
+        z.writestr("deep_nesting/data.pkl", pkl)
+        z.writestr("deep_nesting/version", "3\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -265,6 +277,7 @@ def main():
     preprocess_refs(f"{args.out}/preprocess", args.shared)
     resize_refs(f"{args.out}/resize")
     image_cases(f"{args.out}/images")
+    hostile_models(f"{args.out}/hostile")
     with open(stamp, "w") as f:
         f.write(h.hexdigest())
     print(f"make_fixtures: wrote {args.out} ({vitref.library_versions()})")
