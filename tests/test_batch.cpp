@@ -2,9 +2,12 @@
 // Runs the CLI in process on the small fixture model (32 px, fast) and on real photos.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
@@ -345,4 +348,62 @@ TEST_F(Batch, UnreasonableInputsAreRefusedCleanly) {
   EXPECT_EQ(cli(with({"--files-from", p("sub")})).code, 2);
   EXPECT_EQ(cli(with({"--batch-size", "100000", p("a.png")})).code, 2);
   EXPECT_EQ(cli(with({"--threads", "100000", p("a.png")})).code, 2);
+}
+
+// Hostile inputs in a batch (from the hardening issue): each gets its record, the run goes on.
+TEST_F(Batch, HugeExactResizeIsAnErrorRecordNotAnAbort) {
+  const Out r = cli(with({"--resize", "999999x999999", "--crop", "32", p("a.png"), p("b.jpg")}));
+  EXPECT_EQ(r.code, 1) << r.err;
+  const auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), 2u) << r.out;
+  for (const auto& x : rec) EXPECT_NE(x["error"].get<std::string>().find("smaller --resize"), std::string::npos) << x;
+}
+
+TEST_F(Batch, OversizedFileIsAnErrorRecord) {
+  t::write_bytes(p("huge.jpg"), "");
+  ASSERT_EQ(::truncate(p("huge.jpg").c_str(), off_t{2} << 30), 0);  // 2 GiB, sparse
+  const Out r = cli(with({p("huge.jpg"), p("a.png")}));
+  EXPECT_EQ(r.code, 1) << r.err;
+  const auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), 2u) << r.out;
+  EXPECT_NE(rec[0]["error"].get<std::string>().find("over the 1024 MiB"), std::string::npos) << rec[0];
+  EXPECT_TRUE(rec[1]["ok"].get<bool>());
+}
+
+TEST_F(Batch, FifoDeviceAndLoopInAFolderGetRecordsWithoutHanging) {
+  ASSERT_EQ(::mkdir(dir_.file("odd").c_str(), 0755), 0);
+  ASSERT_EQ(::mkfifo(dir_.file("odd/pipe.jpg").c_str(), 0600), 0);
+  ASSERT_EQ(::symlink("/dev/zero", dir_.file("odd/zero.png").c_str()), 0);
+  ASSERT_EQ(::symlink("loop", dir_.file("odd/loop").c_str()), 0);  // ELOOP when looked at
+  copy_file(p("a.png"), dir_.file("odd/photo.png"));
+  const std::string out = dir_.file("odd.jsonl");
+  const int status = std::system(("timeout 60 " + std::string(VIT_BINARY) + " -q -m '" + model_ +
+                                  "' --format json -r '" + dir_.file("odd") + "' > '" + out + "'")
+                                     .c_str());
+  ASSERT_EQ(WEXITSTATUS(status), 1) << "124 means it hung";
+  std::map<std::string, json> by_name;
+  for (const auto& x : records(t::read_bytes(out))) by_name[x["file"].get<std::string>()] = x;
+  ASSERT_EQ(by_name.size(), 4u) << t::read_bytes(out);
+  EXPECT_NE(by_name[dir_.file("odd/pipe.jpg")]["error"].get<std::string>().find("not a regular file"),
+            std::string::npos);
+  EXPECT_NE(by_name[dir_.file("odd/zero.png")]["error"].get<std::string>().find("not a regular file"),
+            std::string::npos);
+  EXPECT_NE(by_name[dir_.file("odd/loop")]["error"].get<std::string>().find("symbolic links"), std::string::npos);
+  EXPECT_TRUE(by_name[dir_.file("odd/photo.png")]["ok"].get<bool>());
+}
+
+TEST_F(Batch, ResumeLeavesForeignFilesAlone) {
+  const std::string notes = dir_.file("notes.txt"), jsonl = dir_.file("out.jsonl");
+  t::write_bytes(notes, "my thesis, no newline at the end");
+  Out r = cli(with({"-o", notes, "--resume", p("a.png")}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not vit-classify output"), std::string::npos) << r.err;
+  EXPECT_EQ(t::read_bytes(notes), "my thesis, no newline at the end") << "never truncated";
+  ASSERT_EQ(cli(with({"-o", jsonl, p("a.png")})).code, 0);
+  const std::string ours = t::read_bytes(jsonl);
+  t::write_bytes(jsonl, ours + "PK\x03\x04 something else");
+  r = cli(with({"-o", jsonl, "--resume", p("a.png"), p("b.jpg")}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not the start of a record"), std::string::npos) << r.err;
+  EXPECT_EQ(t::read_bytes(jsonl), ours + "PK\x03\x04 something else");
 }

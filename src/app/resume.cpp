@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -101,6 +102,24 @@ size_t read_lines(const std::string& data, Format format, const std::string& pat
   return complete;
 }
 
+// Only a tail that can be our own torn record is ever cut: a file with no complete line, or
+// (JSON) a tail that does not begin like a record, is someone else's, and stays as it is.
+void check_torn_tail(const std::string& data, size_t complete, Format format, const std::string& path) {
+  if (complete == data.size()) return;
+  const std::string refuse = "--resume: '" + path + "' ";
+  const std::string advice =
+      "; nothing was changed. Write to another -o file, or pass --force instead of --resume "
+      "to replace it";
+  if (complete == 0)
+    throw UsageError(refuse + "holds " + std::to_string(data.size()) +
+                     " bytes but not one complete line: it is not vit-classify output" + advice);
+  const std::string prefix = "{\"file\":";
+  const size_t n = std::min(prefix.size(), data.size() - complete);
+  if (format == Format::Json && data.compare(complete, n, prefix, 0, n) != 0)
+    throw UsageError(refuse + "ends with " + std::to_string(data.size() - complete) +
+                     " bytes that are not the start of a record" + advice);
+}
+
 }  // namespace
 
 Recorded recorded_inputs(const std::string& path, Format format) {
@@ -113,6 +132,7 @@ Recorded recorded_inputs(const std::string& path, Format format) {
   in.close();
   // A record is complete only with its newline; a killed run may leave a torn last line.
   const size_t complete = format == Format::Csv ? read_csv(data, r) : read_lines(data, format, path, r);
+  check_torn_tail(data, complete, format, path);
   if (complete < data.size()) {
     spdlog::warn("--resume: dropping a torn last record ({} bytes) from '{}'", data.size() - complete, path);
     if (::truncate(path.c_str(), static_cast<off_t>(complete)) != 0)

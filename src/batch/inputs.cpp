@@ -135,17 +135,25 @@ struct InputStream::Impl {
     const std::string path = join(top.path, top.names[top.next++]);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-      if (has_extension(path, opt.extensions)) {  // a dangling symlink to an image: report it
-        item = {path, ""};
-        return true;
-      }
-      return false;
+      const int e = errno;
+      // A dangling symlink (or a file removed since the listing) that is not an image is no
+      // input; anything else that cannot be looked at gets its record.
+      if (e == ENOENT && !has_extension(path, opt.extensions)) return false;
+      item = {path, e == ENOENT ? "" : "cannot read '" + path + "': " + std::strerror(e)};
+      return true;
     }
     if (S_ISDIR(st.st_mode)) {
       push_dir(path, st);
       return false;
     }
-    if (!S_ISREG(st.st_mode)) return false;
+    if (!S_ISREG(st.st_mode)) {  // FIFO, socket, device: never opened (a FIFO would block)
+      if (has_extension(path, opt.extensions)) {
+        item = {path, "'" + path + "' is not a regular file (a FIFO, socket or device); skipped unread"};
+        return true;
+      }
+      spdlog::info("skipping '{}': not a regular file", path);
+      return false;
+    }
     if (!has_extension(path, opt.extensions)) {
       ++skipped_by_extension;
       return false;

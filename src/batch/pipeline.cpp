@@ -58,6 +58,8 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
       if (r.error.find(r.file) == std::string::npos) r.error = "'" + r.file + "': " + r.error;  // stderr needs the name
     } catch (const cv::Exception& e) {
       r.error = "'" + r.file + "': OpenCV failed: " + e.what();
+    } catch (const std::bad_alloc&) {
+      r.error = "'" + r.file + "': not enough memory to decode and resize it";
     }
   }
   if (!slots.empty()) {

@@ -142,6 +142,9 @@ cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for) 
   if (::stat(path.c_str(), &st) != 0) throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw ImageError("'" + path + "' is a directory, not an image");
   if (!S_ISREG(st.st_mode)) throw ImageError("'" + path + "' is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxImageFileBytes)
+    throw ImageError("'" + path + "' is " + std::to_string(st.st_size) + " bytes, over the " +
+                     std::to_string(kMaxImageFileBytes >> 20) + " MiB this tool reads for one image");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));

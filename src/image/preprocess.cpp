@@ -127,6 +127,10 @@ constexpr int64_t kMaxResizedPixels = int64_t{1} << 27;  // 134 M pixels (400 MB
 cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg) {
   cv::Mat img = rgb;
   if (cfg.resize_width > 0 && cfg.resize_height > 0) {
+    if (static_cast<int64_t>(cfg.resize_width) * cfg.resize_height > kMaxResizedPixels)
+      throw ImageError("resizing to " + std::to_string(cfg.resize_width) + "x" + std::to_string(cfg.resize_height) +
+                       " would make more than " + std::to_string(kMaxResizedPixels) +
+                       " pixels; choose a smaller --resize");
     img = resize_pil(img, cfg.resize_width, cfg.resize_height, cfg.interpolation);
   } else if (cfg.resize_short > 0) {
     // torchvision Resize(int): the shorter side becomes size, the longer int(size * long / short).

@@ -14,6 +14,10 @@ namespace vit {
 // "4.6.0": the OpenCV whose codecs decode the images.
 std::string opencv_version();
 
+// The largest image file read (1 GiB): a bigger one (a sparse file named .jpg, say) is an
+// error for that input, not an allocation that ends the run.
+constexpr uint64_t kMaxImageFileBytes = uint64_t{1} << 30;
+
 // Reads and decodes an image file into 8-bit RGB (EXIF orientation applied; gray, alpha,
 // 16-bit and palette images converted). Throws ImageError with the reason.
 // fast_for (--fast-decode): a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg
