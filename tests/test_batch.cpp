@@ -407,3 +407,42 @@ TEST_F(Batch, ResumeLeavesForeignFilesAlone) {
   EXPECT_NE(r.err.find("not the start of a record"), std::string::npos) << r.err;
   EXPECT_EQ(t::read_bytes(jsonl), ours + "PK\x03\x04 something else");
 }
+
+// Decompression bombs: small files whose headers claim 30000x30000 pixels are refused before
+// decoding (each an error record naming its size), and the photos beside them are classified.
+TEST_F(Batch, DecompressionBombsAreRefusedBeforeDecoding) {
+  auto u32be = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+  auto le = [](uint32_t v, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += char((v >> (8 * i)) & 0xFF);
+    return s;
+  };
+  ASSERT_EQ(::mkdir(dir_.file("bombs").c_str(), 0755), 0);
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + u32be(13) + "IHDR" + u32be(30000) + u32be(30000) +
+                          std::string("\x08\x02\x00\x00\x00", 5) + u32be(0) + std::string(64, '\0');
+  t::write_bytes(dir_.file("bombs/bomb.png"), png);
+  std::string jpeg = t::read_bytes(t::fixtures() + "/images/photo.jpg");
+  const size_t sof = jpeg.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  jpeg.replace(sof + 5, 4, std::string("\x75\x30\x75\x30", 4));  // height, width = 30000
+  t::write_bytes(dir_.file("bombs/bomb.jpg"), jpeg);
+  t::write_bytes(dir_.file("bombs/bomb.bmp"), "BM" + le(0, 16) + le(30000, 4) + le(30000, 4) + std::string(64, '\0'));
+  t::write_bytes(dir_.file("bombs/bomb.webp"), "RIFF" + le(100, 4) + "WEBPVP8X" + le(10, 4) + le(0, 4) + le(29999, 3) +
+                                                   le(29999, 3) + std::string(64, '\0'));
+  copy_file(p("a.png"), dir_.file("bombs/good-a.png"));
+  copy_file(p("b.jpg"), dir_.file("bombs/good-b.jpg"));
+  const Out r = cli(with({"-r", dir_.file("bombs")}));
+  EXPECT_EQ(r.code, 1) << r.err;
+  const auto rec = records(r.out);
+  ASSERT_EQ(rec.size(), 6u) << r.out;
+  for (const auto& x : rec) {
+    const std::string f = x["file"];
+    if (f.find("good") != std::string::npos) {
+      EXPECT_TRUE(x["ok"].get<bool>()) << x;
+    } else {
+      EXPECT_NE(x["error"].get<std::string>().find("30000x30000 = 900 megapixels"), std::string::npos) << x;
+    }
+  }
+  const Out small_limit = cli(with({"--max-pixels", "1000", p("a.png")}));
+  EXPECT_NE(records(small_limit.out).at(0)["error"].get<std::string>().find("--max-pixels"), std::string::npos);
+}

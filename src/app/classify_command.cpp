@@ -135,6 +135,7 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
   co.batch_size = o.batch_size;
   co.workers = plan.workers;
   co.fast_decode = o.fast_decode;
+  co.max_pixels = common.max_pixels;
   co.stop = &signals.stop();
   co.standard_input = in;
   co.skip = resume_skip(o, recorded, format);

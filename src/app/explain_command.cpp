@@ -82,7 +82,8 @@ int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, 
   eo.preprocess = m.preprocess.describe();
   eo.model_name = base_name(info.path);
 
-  const cv::Mat rgb = resize_and_crop(decode_image(eo.image_name), m.preprocess);  // (S, S) 8-bit RGB
+  const cv::Mat rgb =
+      resize_and_crop(decode_image(eo.image_name, nullptr, c.max_pixels), m.preprocess);  // (S, S) 8-bit RGB
   std::vector<float> chw(static_cast<size_t>(3) * rgb.rows * rgb.cols);
   normalize_chw(rgb, m.preprocess, chw.data());
   const ExplainResult r = run_explain(rgb, m.engine->trace_attention(chw.data()), info.patch_size, m.labels, eo);

@@ -200,6 +200,10 @@ void declare_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--heads", m.heads, "Attention heads, only for weights of unusual width without a config.json")
       ->check(CLI::Range(1, 4096).description(""))
       ->type_name("N");
+  app.add_option("--max-pixels", o.max_pixels,
+                 "Refuse images whose header says they are larger, before decoding (default 100000000)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 31).description(""))
+      ->type_name("N");
   app.add_flag("-v,--verbose", o.log.verbose, "More logs on stderr (-vv for debug)");
   app.add_flag("-q,--quiet", o.log.quiet, "Only errors on stderr (no progress bar, no summary)");
 }

@@ -26,11 +26,12 @@ struct Batch {
 };
 
 // An input's pixels: the file, or for "-" the bytes on standard input.
-cv::Mat decode_input(const std::string& path, const PreprocessConfig* fast_for, std::istream* standard_input) {
-  if (path != "-") return decode_image(path, fast_for);
+cv::Mat decode_input(const std::string& path, const PreprocessConfig* fast_for, const ClassifyOptions& options) {
+  std::istream* standard_input = options.standard_input;
+  if (path != "-") return decode_image(path, fast_for, options.max_pixels);
   if (!standard_input) throw ImageError("'-' names standard input, which this run does not have");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(*standard_input)), std::istreambuf_iterator<char>());
-  return decode_image_bytes(bytes, "standard input", fast_for);
+  return decode_image_bytes(bytes, "standard input", fast_for, options.max_pixels);
 }
 
 // Decodes, preprocesses and classifies one batch; bad inputs become error records.
@@ -50,7 +51,7 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
     }
     try {
       // check_preprocess_fits made sure that every image comes out side x side.
-      const cv::Mat rgb = decode_input(r.file, options.fast_decode ? &pre : nullptr, options.standard_input);
+      const cv::Mat rgb = decode_input(r.file, options.fast_decode ? &pre : nullptr, options);
       normalize_chw(resize_and_crop(rgb, pre), pre, x.data() + plane * slots.size());
       slots.push_back(i);
     } catch (const ImageError& e) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
 
 namespace vit {
 
@@ -30,11 +31,20 @@ using vit_png_create_fn = void* (*)(const char*, void*, vit_png_msg_fn, vit_png_
 
 static void vit_png_warning(void*, const char* message) { vit::log_codec_warning("PNG", message); }
 
+// libpng's errors end the decode by longjmp (OpenCV catches that and reports a failed decode);
+// ours logs the message first instead of printing it.
+[[noreturn]] static void vit_png_error(void* png, const char* message) {
+  vit::log_codec_warning("PNG", message);
+  static const auto longjmp_fn = reinterpret_cast<void (*)(void*, int)>(dlsym(RTLD_DEFAULT, "png_longjmp"));
+  if (longjmp_fn) longjmp_fn(png, 1);
+  std::abort();  // libpng without png_longjmp (before 1.5): cannot happen with Debian's 1.6
+}
+
 __attribute__((visibility("default"))) void* png_create_read_struct(const char* version, void* error_ptr,
                                                                     vit_png_msg_fn error_fn, vit_png_msg_fn warn_fn) {
   static const auto real = reinterpret_cast<vit_png_create_fn>(dlsym(RTLD_NEXT, "png_create_read_struct"));
   if (!real) return nullptr;  // libpng is not loaded: OpenCV then reports that it cannot decode
-  return real(version, error_ptr, error_fn, warn_fn ? warn_fn : vit_png_warning);
+  return real(version, error_ptr, error_fn ? error_fn : vit_png_error, warn_fn ? warn_fn : vit_png_warning);
 }
 
 // libjpeg: jpeg_std_error fills an error manager whose output_message prints to stderr (such

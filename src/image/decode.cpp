@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -105,9 +108,60 @@ std::string describe_bytes(const std::vector<uint8_t>& b) {
 
 }  // namespace
 
-cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
-                           const PreprocessConfig* fast_for) {
+namespace {
+
+uint32_t be32(const std::vector<uint8_t>& b, size_t i) {
+  return (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) | (uint32_t{b[i + 2]} << 8) | b[i + 3];
+}
+uint32_t le(const std::vector<uint8_t>& b, size_t i, int n) {
+  uint32_t v = 0;
+  for (int k = n - 1; k >= 0; --k) v = (v << 8) | b[i + static_cast<size_t>(k)];
+  return v;
+}
+bool starts(const std::vector<uint8_t>& b, size_t at, const char* s) {
+  const size_t n = std::strlen(s);
+  return b.size() >= at + n && std::equal(s, s + n, b.begin() + static_cast<std::ptrdiff_t>(at),
+                                          [](char c, uint8_t u) { return static_cast<uint8_t>(c) == u; });
+}
+
+std::optional<std::pair<int, int>> webp_size(const std::vector<uint8_t>& b) {
+  if (starts(b, 12, "VP8X") && b.size() >= 30) return std::make_pair(int(le(b, 24, 3) + 1), int(le(b, 27, 3) + 1));
+  if (starts(b, 12, "VP8 ") && b.size() >= 30)
+    return std::make_pair(int(le(b, 26, 2) & 0x3FFF), int(le(b, 28, 2) & 0x3FFF));
+  if (starts(b, 12, "VP8L") && b.size() >= 25) {
+    const uint32_t bits = le(b, 21, 4);
+    return std::make_pair(int((bits & 0x3FFF) + 1), int(((bits >> 14) & 0x3FFF) + 1));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::pair<int, int>> image_size_from_header(const std::vector<uint8_t>& b) {
+  if (starts(b, 0, "\x89PNG\r\n\x1a\n") && starts(b, 12, "IHDR") && b.size() >= 24)
+    return std::make_pair(int(std::min<uint32_t>(be32(b, 16), INT32_MAX)),
+                          int(std::min<uint32_t>(be32(b, 20), INT32_MAX)));
+  int w = 0, h = 0;
+  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF && jpeg_size(b, &w, &h))
+    return std::make_pair(w, h);
+  if (starts(b, 0, "BM") && b.size() >= 26) {
+    const auto bw = static_cast<int32_t>(le(b, 18, 4)), bh = static_cast<int32_t>(le(b, 22, 4));
+    return std::make_pair(bw == INT32_MIN ? INT32_MAX : std::abs(bw), bh == INT32_MIN ? INT32_MAX : std::abs(bh));
+  }
+  if (starts(b, 0, "RIFF") && starts(b, 8, "WEBP")) return webp_size(b);
+  return std::nullopt;
+}
+
+cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const PreprocessConfig* fast_for,
+                           uint64_t max_pixels) {
   if (bytes.empty()) throw ImageError("'" + name + "' is empty (0 bytes)");
+  if (const auto size = image_size_from_header(bytes)) {
+    const uint64_t pixels = static_cast<uint64_t>(size->first) * static_cast<uint64_t>(size->second);
+    if (pixels > max_pixels)
+      throw ImageError("'" + name + "' says it is " + std::to_string(size->first) + "x" + std::to_string(size->second) +
+                       " = " + std::to_string(pixels / 1000000) + " megapixels, over the limit of " +
+                       std::to_string(max_pixels / 1000000) + " (--max-pixels); not decoded");
+  }
   const bool is_jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
   if (is_jpeg && !jpeg_is_complete(bytes))
     throw ImageError("'" + name + "' is a truncated or corrupt JPEG (no end-of-image marker after the scan data)");
@@ -137,7 +191,7 @@ cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string&
   return rgb;
 }
 
-cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for) {
+cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for, uint64_t max_pixels) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw ImageError("'" + path + "' is a directory, not an image");
@@ -150,7 +204,7 @@ cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for) 
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
     throw ImageError("cannot read '" + path + "': read failed");
-  return decode_image_bytes(bytes, path, fast_for);
+  return decode_image_bytes(bytes, path, fast_for, max_pixels);
 }
 
 }  // namespace vit

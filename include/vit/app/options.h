@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct CommonOptions {
   ModelOptions model;
   OutputOptions output;
   LogOptions log;
+  uint64_t max_pixels = 100'000'000;  // --max-pixels: larger images are refused undecoded
 };
 
 enum class ProgressMode { Auto, Always, Never };  // Auto: when stderr is a terminal

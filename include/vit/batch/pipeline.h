@@ -14,6 +14,7 @@
 
 #include "vit/batch/inputs.h"
 #include "vit/batch/records.h"
+#include "vit/image/decode.h"
 #include "vit/image/preprocess.h"
 #include "vit/io/labels.h"
 #include "vit/model/engine.h"
@@ -24,7 +25,8 @@ struct ClassifyOptions {
   int top_k = 5;
   int batch_size = 8;
   int workers = 1;
-  bool fast_decode = false;  // see decode_image()
+  bool fast_decode = false;                 // see decode_image()
+  uint64_t max_pixels = kDefaultMaxPixels;  // larger images are error records, never decoded
   // Inputs for which this returns true are skipped (--resume); may be empty.
   std::function<bool(const std::string&)> skip;
   // Set (e.g. by a signal handler) to stop taking new batches; batches in flight finish.
