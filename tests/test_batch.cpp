@@ -1,7 +1,9 @@
 // Batch use: folders, --files-from, ordering, failures, --shard, --resume, exit statuses.
 // Runs the CLI in process on the small fixture model (32 px, fast) and on real photos.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -414,7 +416,7 @@ TEST_F(Batch, DecompressionBombsAreRefusedBeforeDecoding) {
   auto u32be = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
   auto le = [](uint32_t v, int n) {
     std::string s;
-    for (int i = 0; i < n; ++i) s += char((v >> (8 * i)) & 0xFF);
+    for (int i = 0; i < n; ++i) s += char(i < 4 ? (v >> (8 * i)) & 0xFF : 0);
     return s;
   };
   ASSERT_EQ(::mkdir(dir_.file("bombs").c_str(), 0755), 0);
@@ -445,4 +447,21 @@ TEST_F(Batch, DecompressionBombsAreRefusedBeforeDecoding) {
   }
   const Out small_limit = cli(with({"--max-pixels", "1000", p("a.png")}));
   EXPECT_NE(records(small_limit.out).at(0)["error"].get<std::string>().find("--max-pixels"), std::string::npos);
+}
+
+// Two runs on one -o file: the second is refused while the first holds the file's lock.
+TEST_F(Batch, SecondWriterOfAnOutputFileIsRefused) {
+  const std::string out = dir_.file("shared.jsonl");
+  ASSERT_EQ(cli(with({"-o", out, p("a.png")})).code, 0);
+  const int fd = ::open(out.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);  // as a running vit-classify holds it
+  const std::string before = t::read_bytes(out);
+  const Out r = cli(with({"-o", out, "--resume", p("a.png"), p("b.jpg")}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("another vit-classify run"), std::string::npos) << r.err;
+  EXPECT_EQ(t::read_bytes(out), before);
+  ::close(fd);
+  EXPECT_EQ(cli(with({"-o", out, "--resume", p("a.png"), p("b.jpg")})).code, 0) << "free again";
+  EXPECT_EQ(records(t::read_bytes(out)).size(), 2u);
 }

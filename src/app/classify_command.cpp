@@ -107,6 +107,9 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
   check_output_file(o);
   const Format format = common.output.format;
   InputStream inputs(input_options(o), in);
+  // --resume locks the file before reading it, so that a second run cannot record the same inputs.
+  std::optional<RecordSink> sink;
+  if (o.resume) sink.emplace(out, o.output, true);
   const Recorded recorded = o.resume ? recorded_inputs(o.output, format) : Recorded{};
   const bool single = inputs.total_known() && inputs.known_total() <= 1;
   const WorkPlan plan = plan_work(common.model, o, single);
@@ -122,8 +125,8 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
     check_resume_matches(
         recorded, o.output, format, writer.header(), sha,
         info.num_classes > 0 ? static_cast<size_t>(std::min(common.output.top_k, info.num_classes)) : 0);
-  RecordSink sink(out, o.output, o.resume);
-  if (!o.resume || sink.empty_file()) sink.write(writer.header());
+  if (!sink) sink.emplace(out, o.output, false);
+  if (!o.resume || sink->empty_file()) sink->write(writer.header());
   const ProgressBar::Style style = progress_style(common, o, err);
   std::optional<InputCounter> counter;  // the total, counted ahead while the work goes on
   if (style != ProgressBar::Style::Off) counter.emplace(input_options(o));
@@ -144,7 +147,7 @@ int run_classify(const CommonOptions& common, const ClassifyCommandOptions& o, s
       [&](const std::vector<Record>& batch) {
         std::string bytes;
         for (const Record& r : batch) bytes += writer.render(r);
-        sink.write(bytes);
+        sink->write(bytes);
       },
       [&](const ClassifySummary& p) { bar.update(p); });
   bar.update(s, true);

@@ -2,6 +2,7 @@
 #include "vit/app/record_sink.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,12 @@ RecordSink::RecordSink(std::ostream& out, const std::string& path, bool append) 
   if (path.empty() || path == "-") return;
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
   if (fd_ < 0) throw OutputError("cannot write '" + path + "': " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw UsageError("'" + path + "' is being written by another vit-classify run (it holds the file's lock); " +
+                     "wait for that run, or write to another -o file");
+  }
 }
 
 RecordSink::~RecordSink() {

@@ -9,7 +9,8 @@ namespace vit {
 
 class RecordSink {
  public:
-  // path "" or "-": out. Throws OutputError when the file cannot be opened.
+  // path "" or "-": out. A file is locked (flock) while the sink lives, so that two runs never
+  // write one file. Throws OutputError when it cannot be opened, UsageError when it is locked.
   RecordSink(std::ostream& out, const std::string& path, bool append);
   ~RecordSink();
   RecordSink(const RecordSink&) = delete;
