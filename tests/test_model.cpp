@@ -3,6 +3,7 @@
 // small and full-size ViT-B/16 weights and on the real ViT-Ti weights. Then each way a
 // weights file can be wrong.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -166,6 +167,31 @@ TEST_F(BadWeights, NonFiniteScoresMakeFailedRecords) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_FALSE(j["ok"].get<bool>()) << r.out;
   EXPECT_NE(j["error"].get<std::string>().find("non-finite"), std::string::npos) << r.out;
+}
+
+// Zero-byte tensors whose shapes claim a huge model: refused before the module is allocated
+// (a [4000000, 0] head used to allocate a 4,000,000-class head, 768 MB, first).
+TEST_F(BadWeights, ZeroByteTensorsCannotInflateTheModel) {
+  auto e = entries_;
+  for (auto& x : e)
+    if (x.name == "head.weight") {
+      x.shape = {4000000, 0};
+      x.bytes.clear();
+    }
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  expect_model_error(write(e), "classes=4000000");
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 200 * 1024)
+      << "peak RSS grew by " << (after.ru_maxrss - before.ru_maxrss) / 1024 << " MB";
+  e = entries_;
+  for (auto& x : e)
+    if (x.name == "patch_embed.proj.weight") {
+      x.shape = {48, 0, 8, 8};
+      x.bytes.clear();
+    }
+  expect_model_error(write(e), "0 input channels");
 }
 
 TEST_F(BadWeights, GlobalPoolTimmModel) {

@@ -22,6 +22,11 @@ ViTConfig infer_config(const std::map<std::string, torch::Tensor>& t, const Mode
   c.dim = pw.size(0);
   c.in_chans = pw.size(1);
   c.patch_size = pw.size(2);
+  if (c.in_chans != 3)
+    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + c10::str(pw.sizes()) + ": " +
+                     std::to_string(c.in_chans) + " input channels, but images are fed as RGB (3)");
+  if (c.dim <= 0 || c.patch_size <= 0)
+    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + c10::str(pw.sizes()) + ": no width or patch");
   c.distilled = t.count("dist_token") > 0;
   int64_t depth = 0;
   while (t.count("blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
@@ -54,6 +59,53 @@ ViTConfig infer_config(const std::map<std::string, torch::Tensor>& t, const Mode
 }
 
 namespace {
+
+// Every parameter's shape for a configuration, under its canonical name: what the module will
+// allocate, known before it does.
+std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) {
+  const int64_t D = c.dim, H = c.mlp_dim, K = c.num_classes;
+  std::map<std::string, std::vector<int64_t>> s{
+      {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
+      {"patch_embed.proj.bias", {D}},
+      {"cls_token", {1, 1, D}},
+      {"pos_embed", {1, c.num_prefix_tokens() + c.num_patches(), D}},
+      {"norm.weight", {D}},
+      {"norm.bias", {D}},
+      {"head.weight", {K, D}},
+      {"head.bias", {K}},
+  };
+  if (c.distilled) {
+    s["dist_token"] = {1, 1, D};
+    s["head_dist.weight"] = {K, D};
+    s["head_dist.bias"] = {K};
+  }
+  for (int64_t i = 0; i < c.depth; ++i) {
+    const std::string b = "blocks." + std::to_string(i) + ".";
+    for (const char* n : {"norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias", "attn.proj.bias", "mlp.fc2.bias"})
+      s[b + n] = {D};
+    s[b + "attn.qkv.weight"] = {3 * D, D};
+    s[b + "attn.qkv.bias"] = {3 * D};
+    s[b + "attn.proj.weight"] = {D, D};
+    s[b + "mlp.fc1.weight"] = {H, D};
+    s[b + "mlp.fc1.bias"] = {H};
+    s[b + "mlp.fc2.weight"] = {D, H};
+  }
+  return s;
+}
+
+// Before anything is allocated: each tensor has the shape the configuration needs (a leading
+// 1 may be left out), so the module is never larger than the tensors in the file.
+void check_shapes(const std::map<std::string, torch::Tensor>& tensors, const ViTConfig& cfg) {
+  for (const auto& [name, want] : expected_shapes(cfg)) {
+    const auto it = tensors.find(name);
+    if (it == tensors.end()) continue;  // reported as missing with the others below
+    std::vector<int64_t> got(it->second.sizes().begin(), it->second.sizes().end());
+    if (got.size() + 1 == want.size() && want[0] == 1) got.insert(got.begin(), 1);
+    if (got != want)
+      throw ModelError("tensor '" + name + "' has shape " + c10::str(it->second.sizes()) + " but a " + cfg.describe() +
+                       " needs " + c10::str(c10::IntArrayRef(want)));
+  }
+}
 
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string list;
@@ -115,7 +167,9 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, int64_t 
                        " heads that " + (hints.sources.empty() ? "the config" : hints.sources.front()) +
                        " gives; --heads is only for weights without a config.json");
     if (heads_override > 0) hints.heads = heads_override;
-    out.model = VisionTransformer(infer_config(tensors, hints));
+    const ViTConfig cfg = infer_config(tensors, hints);
+    check_shapes(tensors, cfg);
+    out.model = VisionTransformer(cfg);
     copy_weights(out.model, tensors, raw);
     out.model->eval();
   } catch (const ModelError& e) {
