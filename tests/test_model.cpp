@@ -248,6 +248,20 @@ TEST(ModelFiles, DeeplyNestedPickleIsRefusedWithoutCrashing) {
   expect_model_error(path, "not a state dict");
 }
 
+// A zip entry whose bytes were damaged fails its CRC-32 (it used to load), and one that
+// inflates ~1000x is refused before it is inflated.
+TEST(ModelFiles, CorruptOrBombedZipEntriesAreRefused) {
+  const std::string src = t::fixtures() + "/small/tv.pth", bomb = t::fixtures() + "/hostile/zip_bomb.pth";
+  VIT_REQUIRE_FILE(src);
+  VIT_REQUIRE_FILE(bomb);
+  t::TempDir dir;
+  std::string bytes = t::read_bytes(src);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5A);  // inside a storage's data
+  t::write_bytes(dir.file("damaged.pth"), bytes);
+  expect_model_error(dir.file("damaged.pth"), "fails its CRC-32 check");
+  expect_model_error(bomb, "a zip bomb?");
+}
+
 TEST(ModelFiles, FifoAsModelIsRefusedWithoutBlocking) {
   t::TempDir dir;
   ASSERT_EQ(::mkfifo(dir.file("model.safetensors").c_str(), 0600), 0);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vit/errors.h"
+#include "vit/io/zip_directory.h"
 
 namespace vit {
 
@@ -74,7 +75,8 @@ at::ScalarType storage_dtype(const std::string& global) {
 
 class Unpickler {
  public:
-  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path) : reader_(reader), path_(path) {}
+  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& zip, const std::string& path)
+      : reader_(reader), zip_(zip), path_(path) {}
 
   PyPtr run(const uint8_t* data, size_t size) {
     p_ = data;
@@ -291,11 +293,14 @@ class Unpickler {
     const int64_t numel = pid->items[4]->i;
     const std::string record = "data/" + key;
     if (!reader_.hasRecord(record)) fail("tensor data record '" + record + "' is missing");
+    if (numel < 0) fail("storage '" + key + "' has a negative size");
+    const size_t need = static_cast<size_t>(numel) * at::elementSize(dtype);
+    zip_.check_size(record, need + 4096);  // nothing inflates beyond what the pickle asks for
     at::DataPtr ptr;
     size_t size = 0;
     std::tie(ptr, size) = reader_.getRecord(record);
-    const size_t need = static_cast<size_t>(numel) * at::elementSize(dtype);
-    if (numel < 0 || size < need)
+    zip_.check_crc(record, ptr.get(), size);
+    if (size < need)
       fail("record '" + record + "' holds " + std::to_string(size) + " bytes, " + std::to_string(need) + " needed");
     auto v = make(PyValue::Kind::Storage);
     v->tensor = at::empty({numel}, at::TensorOptions().dtype(dtype));
@@ -343,6 +348,7 @@ class Unpickler {
   }
 
   caffe2::serialize::PyTorchStreamReader& reader_;
+  const ZipDirectory& zip_;
   std::string path_;
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
@@ -379,6 +385,8 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
     std::string order(static_cast<const char*>(std::get<0>(rec).get()), std::get<1>(rec));
     if (order != "little") throw ModelError("'" + path + "' was saved on a big-endian machine; not supported");
   }
+  const ZipDirectory zip(path);
+  zip.check_size("data.pkl", uint64_t{1} << 30);
   at::DataPtr pkl;
   size_t size = 0;
   try {
@@ -386,7 +394,8 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
   } catch (const c10::Error& e) {
     throw ModelError("cannot read '" + path + "': " + e.what_without_backtrace());
   }
-  Unpickler up(*reader, path);
+  zip.check_crc("data.pkl", pkl.get(), size);
+  Unpickler up(*reader, zip, path);
   PyPtr root;
   try {
     root = up.run(static_cast<const uint8_t*>(pkl.get()), size);

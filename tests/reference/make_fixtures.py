@@ -239,7 +239,8 @@ def image_cases(out):
 
 def hostile_models(out):
     """Model files an attacker could hand over: a torch.save-style zip whose pickle nests
-    200,000 empty lists (]]]...aaa.), which a recursive reader or destructor overflows on."""
+    200,000 empty lists (]]]...aaa.), which a recursive reader or destructor overflows on, and
+    one whose data.pkl is a zip bomb."""
     import zipfile
     os.makedirs(out, exist_ok=True)
     depth = 200_000
@@ -247,6 +248,10 @@ def hostile_models(out):
     with zipfile.ZipFile(f"{out}/deep_nesting.pth", "w", zipfile.ZIP_STORED) as z:
         z.writestr("deep_nesting/data.pkl", pkl)
         z.writestr("deep_nesting/version", "3\n")
+    # A data.pkl that deflates 50 MB of opcodes into ~50 KB: a zip bomb.
+    with zipfile.ZipFile(f"{out}/zip_bomb.pth", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zip_bomb/data.pkl", b"\x80\x02" + b"N" * 50_000_000 + b".")
+        z.writestr("zip_bomb/version", "3\n")
 
 
 def main():
