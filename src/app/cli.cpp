@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <functional>
 #include <ostream>
 
 #include "vit/app/classify_command.h"
@@ -59,8 +60,8 @@ struct Parsed {
 void declare(CLI::App& app, CLI::App*& explain, Parsed& p) {
   app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
   app.footer(std::string(kExamples) + exit_status_help());
-  app.set_version_flag("--version", version_text());
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
+  app.set_version_flag("--version", std::function<std::string()>(version_text));  // computed only when asked
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);   // a repeated option: the last wins
   app.require_subcommand(0, 1);
   declare_common_options(app, p.common);
   declare_classify_options(app, p.classify);
