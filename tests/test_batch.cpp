@@ -245,8 +245,13 @@ TEST_F(Batch, FilesFromStdinWithOddNames) {
   ASSERT_EQ(rec.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_TRUE(rec[i]["ok"].get<bool>()) << rec[i].dump();
-    EXPECT_EQ(json(rec[i]["file"]).dump(), record_key(dir_.file(names[i]), Format::Json));
+    const std::string key = record_key(dir_.file(names[i]), Format::Json);
+    if (rec[i].contains("file_hex"))
+      EXPECT_EQ("hex:" + rec[i]["file_hex"].get<std::string>(), key) << "lossless for names that are not UTF-8";
+    else
+      EXPECT_EQ(json(rec[i]["file"]).dump(), key);
   }
+  EXPECT_EQ(rec[2]["file_hex"], hex_bytes(dir_.file(names[2])));
   EXPECT_NE(rec[2]["file"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos) << "invalid UTF-8 -> U+FFFD";
   r = cli(with({"--files-from", "-"}), nl_list + "\n");  // blank lines are ignored
   EXPECT_EQ(records(r.out).size(), names.size() - 1);
@@ -464,4 +469,19 @@ TEST_F(Batch, SecondWriterOfAnOutputFileIsRefused) {
   ::close(fd);
   EXPECT_EQ(cli(with({"-o", out, "--resume", p("a.png"), p("b.jpg")})).code, 0) << "free again";
   EXPECT_EQ(records(t::read_bytes(out)).size(), 2u);
+}
+
+// Two names that differ only in bytes that are not UTF-8 are two inputs to --resume.
+TEST_F(Batch, ResumeKeepsNamesThatAreNotUtf8Apart) {
+  const std::string a = dir_.file(std::string("x\xff.png")), b = dir_.file(std::string("x\xfe.png"));
+  copy_file(p("a.png"), a);
+  copy_file(p("a.png"), b);
+  const std::string out = dir_.file("out.jsonl");
+  ASSERT_EQ(cli(with({"-o", out, a})).code, 0);
+  const Out r = cli(with({"-o", out, "--resume", a, b}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto rec = records(t::read_bytes(out));
+  ASSERT_EQ(rec.size(), 2u) << "the second name was skipped as if recorded";
+  EXPECT_EQ(rec[0]["file"], rec[1]["file"]) << "both show as x\\ufffd.png";
+  EXPECT_NE(rec[0]["file_hex"], rec[1]["file_hex"]);
 }

@@ -66,7 +66,9 @@ void read_json_line(const std::string& line, const std::string& path, Recorded& 
   }
   if (!j.is_object() || !j.contains("file") || !j["file"].is_string())
     throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no \"file\")");
-  const std::string key = record_key(j["file"].get<std::string>(), Format::Json);
+  const std::string key = j.contains("file_hex") && j["file_hex"].is_string()
+                              ? "hex:" + j["file_hex"].get<std::string>()
+                              : record_key(j["file"].get<std::string>(), Format::Json);
   r.done.insert(key);
   if (!j.value("ok", false)) {
     r.failed.insert(key);

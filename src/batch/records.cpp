@@ -41,9 +41,34 @@ std::string tsv_field(const std::string& s) {
   return r;
 }
 
+namespace {
+
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();  // the strict handler throws on invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string hex_bytes(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
 std::string record_key(const std::string& path, Format format) {
-  if (format == Format::Json)
-    return nlohmann::json(path).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (format == Format::Json) {
+    if (!valid_utf8(path)) return "hex:" + hex_bytes(path);  // as "file_hex" keeps it: lossless
+    return nlohmann::json(path).dump();
+  }
   if (format == Format::Tsv) return tsv_field(path);
   return path;
 }
@@ -92,6 +117,9 @@ void RecordWriter::write_text(std::ostream& out, const Record& r) {
 void RecordWriter::write_json(std::ostream& out, const Record& r) {
   nlohmann::ordered_json j;
   j["file"] = r.file;
+  // A name that is not UTF-8 shows with U+FFFD in "file" (JSON holds only text) and, byte for
+  // byte, in "file_hex": two such names never read back as one.
+  if (!valid_utf8(r.file)) j["file_hex"] = hex_bytes(r.file);
   j["ok"] = r.ok;
   if (!r.ok) {
     j["error"] = r.error;

@@ -47,8 +47,11 @@ class RecordWriter {
 
 std::string csv_field(const std::string& s);  // RFC 4180 quoting when needed
 std::string tsv_field(const std::string& s);  // tabs and line breaks become spaces
-// How a path appears in a record of this format (JSON replaces invalid UTF-8, TSV tabs), as
-// --resume reads it back.
+// How a path is told apart in records of this format, as --resume reads it back: JSON's
+// "file" text (or "hex:" + its bytes when the name is not UTF-8, see "file_hex"), TSV's field
+// with tabs replaced, CSV's bytes.
 std::string record_key(const std::string& path, Format format);
+// "a\xff" -> "61ff".
+std::string hex_bytes(const std::string& s);
 
 }  // namespace vit
