@@ -22,6 +22,7 @@
 #include "vit/batch/inputs.h"
 #include "vit/batch/records.h"
 #include "vit/errors.h"
+#include "vit/io/sha256.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -251,7 +252,8 @@ TEST_F(Batch, FilesFromStdinWithOddNames) {
     else
       EXPECT_EQ(json(rec[i]["file"]).dump(), key);
   }
-  EXPECT_EQ(rec[2]["file_hex"], hex_bytes(dir_.file(names[2])));
+  const std::string odd = dir_.file(names[2]);
+  EXPECT_EQ(rec[2]["file_hex"], hex_bytes(odd.data(), odd.size()));
   EXPECT_NE(rec[2]["file"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos) << "invalid UTF-8 -> U+FFFD";
   r = cli(with({"--files-from", "-"}), nl_list + "\n");  // blank lines are ignored
   EXPECT_EQ(records(r.out).size(), names.size() - 1);

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "vit/io/sha256.h"
+
 namespace vit {
 
 const Vocabulary<Format>& format_names() {
@@ -54,19 +56,9 @@ bool valid_utf8(const std::string& s) {
 
 }  // namespace
 
-std::string hex_bytes(const std::string& s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 std::string record_key(const std::string& path, Format format) {
   if (format == Format::Json) {
-    if (!valid_utf8(path)) return "hex:" + hex_bytes(path);  // as "file_hex" keeps it: lossless
+    if (!valid_utf8(path)) return "hex:" + hex_bytes(path.data(), path.size());  // as "file_hex" keeps it: lossless
     return nlohmann::json(path).dump();
   }
   if (format == Format::Tsv) return tsv_field(path);
@@ -119,7 +111,7 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
   j["file"] = r.file;
   // A name that is not UTF-8 shows with U+FFFD in "file" (JSON holds only text) and, byte for
   // byte, in "file_hex": two such names never read back as one.
-  if (!valid_utf8(r.file)) j["file_hex"] = hex_bytes(r.file);
+  if (!valid_utf8(r.file)) j["file_hex"] = hex_bytes(r.file.data(), r.file.size());
   j["ok"] = r.ok;
   if (!r.ok) {
     j["error"] = r.error;

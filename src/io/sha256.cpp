@@ -24,11 +24,17 @@ std::string sha256_file(const std::string& path) {
   }
   if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1)
     throw ModelError("cannot compute the SHA-256 of '" + path + "'");
-  static const char* hex = "0123456789abcdef";
+  return hex_bytes(digest, length);
+}
+
+std::string hex_bytes(const void* data, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  const auto* p = static_cast<const unsigned char*>(data);
   std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
   }
   return out;
 }

@@ -70,10 +70,6 @@ PreprocessConfig auto_preprocess(const std::optional<Family>& family, bool deit,
   return preset_config(p, image_size);
 }
 
-bool ends_with(const std::string& s, const std::string& end) {
-  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
-}
-
 // Family and geometry of a TorchScript module, read from its parameter names and shapes.
 std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info) {
   std::vector<std::string> names;
@@ -86,8 +82,8 @@ std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info
   }
   torch::Tensor patch, pos;
   for (const auto& p : m.named_parameters(true)) {
-    if (ends_with(p.name, patch_embed_name(*family))) patch = p.value;
-    if (ends_with(p.name, pos_embed_name(*family))) pos = p.value;
+    if (is_patch_embed(*family, p.name)) patch = p.value;
+    if (is_pos_embed(*family, p.name)) pos = p.value;
   }
   if (!patch.defined() || !pos.defined() || patch.dim() != 4) return family;
   info.patch_size = static_cast<int>(patch.size(2));

@@ -103,13 +103,6 @@ std::string hint_for_unknown(const std::string& name) {
   return "";
 }
 
-std::string quoted_list(const std::vector<std::string>& names, size_t most) {
-  std::string list;
-  for (size_t i = 0; i < names.size() && i < most; ++i) list += (i ? ", '" : "'") + names[i] + "'";
-  if (names.size() > most) list += " and " + std::to_string(names.size() - most) + " more";
-  return list;
-}
-
 // The canonical name for one of the family's names; "" when no rule matches.
 std::string map_name(const std::string& name, const std::vector<Rule>& rules) {
   for (const auto& r : rules) {
@@ -135,8 +128,17 @@ void fuse_qkv(std::map<std::string, std::map<char, torch::Tensor>>& parts, std::
 }  // namespace
 
 const char* family_name(Family f) { return names_of(f).name; }
-const std::string& patch_embed_name(Family f) { return names_of(f).patch_embed; }
-const std::string& pos_embed_name(Family f) { return names_of(f).pos_embed; }
+bool is_patch_embed(Family f, const std::string& tensor_name) {
+  return ends_with(tensor_name, names_of(f).patch_embed);
+}
+bool is_pos_embed(Family f, const std::string& tensor_name) { return ends_with(tensor_name, names_of(f).pos_embed); }
+
+std::string quoted_names(const std::vector<std::string>& names, size_t most) {
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < most; ++i) list += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > most) list += " and " + std::to_string(names.size() - most) + " more";
+  return list;
+}
 
 Family detect_family(const std::vector<std::string>& names) {
   for (const auto& fam : families())
@@ -147,7 +149,7 @@ Family detect_family(const std::vector<std::string>& names) {
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +
                    " tensors (expected timm 'patch_embed.proj.weight', torchvision 'conv_proj.weight' or Hugging Face "
                    "'vit.embeddings.patch_embeddings.projection.weight'); first names: " +
-                   quoted_list(first, 3) + ". Is this a Vision Transformer checkpoint?");
+                   quoted_names(first, 3) + ". Is this a Vision Transformer checkpoint?");
 }
 
 std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::string, torch::Tensor>& raw, Family family) {
@@ -172,7 +174,7 @@ std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::strin
     out[mapped] = kv.second;
   }
   if (!unknown.empty())
-    throw ModelError(std::string("unexpected tensor") + (unknown.size() > 1 ? "s " : " ") + quoted_list(unknown, 5) +
+    throw ModelError(std::string("unexpected tensor") + (unknown.size() > 1 ? "s " : " ") + quoted_names(unknown, 5) +
                      " in a " + family_name(family) + "-style ViT checkpoint" + hint_for_unknown(unknown[0]));
   fuse_qkv(qkv_parts, out);
   return out;

@@ -107,13 +107,6 @@ void check_shapes(const std::map<std::string, torch::Tensor>& tensors, const ViT
   }
 }
 
-std::string quoted_list(const std::vector<std::string>& names) {
-  std::string list;
-  for (size_t i = 0; i < names.size() && i < 5; ++i) list += (i ? ", '" : "'") + names[i] + "'";
-  if (names.size() > 5) list += " and " + std::to_string(names.size() - 5) + " more";
-  return list;
-}
-
 // Copies every canonical tensor into the module's parameter of the same name, releasing each
 // source once copied. Throws ModelError for a missing, extra or misshapen tensor.
 void copy_weights(VisionTransformer& model, const std::map<std::string, torch::Tensor>& tensors,
@@ -139,7 +132,7 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     used.insert(p.key());
   }
   if (!missing.empty())
-    throw ModelError("missing tensor" + std::string(missing.size() > 1 ? "s " : " ") + quoted_list(missing) +
+    throw ModelError("missing tensor" + std::string(missing.size() > 1 ? "s " : " ") + quoted_names(missing, 5) +
                      " (canonical timm names)");
   for (const auto& kv : tensors)
     if (!used.count(kv.first)) throw ModelError("unexpected tensor '" + kv.first + "' for a " + cfg.describe());

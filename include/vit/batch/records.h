@@ -51,7 +51,5 @@ std::string tsv_field(const std::string& s);  // tabs and line breaks become spa
 // "file" text (or "hex:" + its bytes when the name is not UTF-8, see "file_hex"), TSV's field
 // with tabs replaced, CSV's bytes.
 std::string record_key(const std::string& path, Format format);
-// "a\xff" -> "61ff".
-std::string hex_bytes(const std::string& s);
 
 }  // namespace vit

@@ -2,11 +2,15 @@
 // so that a record can say exactly which weights made it.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace vit {
 
 // Lower-case hex digest of the whole file. Throws ModelError when it cannot be read.
 std::string sha256_file(const std::string& path);
+
+// Lower-case hex of bytes: "a\xff" -> "61ff".
+std::string hex_bytes(const void* data, size_t n);
 
 }  // namespace vit

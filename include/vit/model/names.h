@@ -19,10 +19,13 @@ const char* family_name(Family f);  // timm | torchvision | hf
 // TorchScript wrapper's is allowed). Throws ModelError naming what was looked for.
 Family detect_family(const std::vector<std::string>& names);
 
-// The ends of the names of a family's patch-embedding weight (D, C, P, P) and position
-// embeddings (1, T, D), as they appear in its checkpoints.
-const std::string& patch_embed_name(Family f);
-const std::string& pos_embed_name(Family f);
+// Whether a tensor name (a prefix such as a TorchScript wrapper's allowed) is the family's
+// patch-embedding weight (D, C, P, P) or its position embeddings (1, T, D).
+bool is_patch_embed(Family f, const std::string& tensor_name);
+bool is_pos_embed(Family f, const std::string& tensor_name);
+
+// "'a', 'b', 'c' and 4 more": up to `most` names for an error message.
+std::string quoted_names(const std::vector<std::string>& names, size_t most);
 
 // Maps a checkpoint's tensors to the canonical (timm) names; HF's separate q/k/v are fused.
 // Throws ModelError naming unknown tensors.
