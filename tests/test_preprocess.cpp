@@ -61,6 +61,44 @@ TEST(Resize, MatchesPillowEveryFilterAndScale) {
   std::cout << "[resize vs Pillow] worst max |diff| " << worst_max << ", worst mean " << worst_mean << " (0-255)\n";
 }
 
+// A window of a resize is the same pixels as the whole resize, cropped: every filter, up and
+// down, in each direction alone and both, windows at the edges and inside.
+TEST(Resize, WindowEqualsWholeResizeCropped) {
+  const cv::Mat src = decode_image(vit::test::skimage("chelsea.png"));  // 451x300
+  const std::vector<std::pair<int, int>> sizes{{256, 170}, {451, 120}, {900, 300}, {97, 611}, {1203, 801}};
+  for (const Interpolation f : {Interpolation::Nearest, Interpolation::Bilinear, Interpolation::Bicubic,
+                                Interpolation::Lanczos, Interpolation::Box, Interpolation::Hamming}) {
+    for (const auto& [w, h] : sizes) {
+      const cv::Mat whole = resize_pil(src, w, h, f);
+      for (const cv::Rect r : {cv::Rect(0, 0, w, h), cv::Rect(0, 0, 13, 7), cv::Rect(w - 50, h - 31, 50, 31),
+                               cv::Rect(w / 3, h / 4, w / 2, h / 3), cv::Rect(w / 2, 0, 1, h)}) {
+        const cv::Mat part = resize_pil(src, w, h, f, r);
+        ASSERT_EQ(part.size(), r.size());
+        EXPECT_EQ(cv::norm(part, whole(r), cv::NORM_INF), 0)
+            << interpolation_name(f) << " " << w << "x" << h << " window " << r;
+      }
+    }
+  }
+  // The same image size is a plain crop.
+  EXPECT_EQ(cv::norm(resize_pil(src, 451, 300, Interpolation::Bicubic, cv::Rect(5, 6, 7, 8)), src(cv::Rect(5, 6, 7, 8)),
+                     cv::NORM_INF),
+            0);
+}
+
+// A sliver's resize costs only its crop: 1x20000 with the timm preset is 256 x 5,120,000
+// resized, 224 x 224 computed.
+TEST(Preprocess, ExtremeAspectRatioCostsOnlyTheCrop) {
+  const cv::Mat sliver(20000, 1, CV_8UC3, cv::Scalar(10, 20, 30));
+  int side = 0;
+  const std::vector<float> x = preprocess(sliver, preset_config("timm", 224), &side);
+  EXPECT_EQ(side, 224);
+  const PreprocessConfig cfg = preset_config("timm", 224);
+  EXPECT_NEAR(x[0], (10 / 255.0f - cfg.mean[0]) / cfg.std[0], 1e-6);
+  PreprocessConfig no_crop = cfg;
+  no_crop.crop = 0;
+  EXPECT_THROW(resize_and_crop(sliver, no_crop), ImageError) << "uncropped, it would be 1.3 gigapixels";
+}
+
 TEST(Preprocess, PresetsMatchReferencePipelines) {
   const std::string dir = vit::test::fixtures() + "/preprocess";
   VIT_REQUIRE_FILE(dir + "/index.json");

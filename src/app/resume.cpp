@@ -70,7 +70,9 @@ void read_json_line(const std::string& line, const std::string& path, Recorded& 
                               ? "hex:" + j["file_hex"].get<std::string>()
                               : record_key(j["file"].get<std::string>(), Format::Json);
   r.done.insert(key);
-  if (!j.value("ok", false)) {
+  if (!j.contains("ok") || !j["ok"].is_boolean())
+    throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no true/false \"ok\")");
+  if (!j["ok"].get<bool>()) {
     r.failed.insert(key);
     return;
   }

@@ -15,8 +15,9 @@
 namespace vit {
 
 const std::vector<std::string>& default_extensions() {
-  static const std::vector<std::string> exts{"jpg", "jpeg", "jpe", "png", "bmp", "dib", "webp", "tif", "tiff", "pbm",
-                                             "pgm", "ppm",  "pxm", "pnm", "sr",  "ras", "jp2",  "exr", "hdr",  "pic"};
+  static const std::vector<std::string> exts{"jpg",  "jpeg", "jpe", "png", "bmp", "dib", "webp", "tif",
+                                             "tiff", "pbm",  "pgm", "ppm", "pxm", "pnm", "pam",  "pfm",
+                                             "sr",   "ras",  "jp2", "j2k", "jpc", "exr", "hdr",  "pic"};
   return exts;
 }
 

@@ -121,34 +121,43 @@ cv::Mat center_crop(const cv::Mat& rgb, int width, int height) {
 }
 
 namespace {
+
 constexpr int64_t kMaxResizedPixels = int64_t{1} << 27;  // 134 M pixels (400 MB at 3 bytes)
+
+// Resizes to width x height, then center-crops when cfg asks: when the crop lies inside the
+// resized image, only the crop is computed (a 1x20000 sliver resized to 256 on its short side
+// would otherwise be 5 million pixels wide).
+cv::Mat resize_then_crop(const cv::Mat& rgb, int64_t width, int64_t height, const PreprocessConfig& cfg) {
+  const bool window = cfg.crop > 0 && width >= cfg.crop && height >= cfg.crop;
+  if (width > INT32_MAX / 4 || height > INT32_MAX / 4 || (!window && width * height > kMaxResizedPixels))
+    throw ImageError("the image is " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + ": resizing it to " +
+                     std::to_string(width) + "x" + std::to_string(height) + " would make more than " +
+                     std::to_string(kMaxResizedPixels) + " pixels; aspect ratio too extreme for this preprocessing");
+  const int w = static_cast<int>(width), h = static_cast<int>(height);
+  if (!window) {
+    const cv::Mat img = w == rgb.cols && h == rgb.rows ? rgb : resize_pil(rgb, w, h, cfg.interpolation);
+    return cfg.crop > 0 ? center_crop(img, cfg.crop, cfg.crop) : img;
+  }
+  // torchvision's offsets: int(round((h - th) / 2.0)), half to even (as center_crop).
+  const int top = static_cast<int>(std::nearbyint((h - cfg.crop) / 2.0));
+  const int left = static_cast<int>(std::nearbyint((w - cfg.crop) / 2.0));
+  return resize_pil(rgb, w, h, cfg.interpolation, cv::Rect(left, top, cfg.crop, cfg.crop));
+}
+
 }  // namespace
 
 cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg) {
-  cv::Mat img = rgb;
-  if (cfg.resize_width > 0 && cfg.resize_height > 0) {
-    if (static_cast<int64_t>(cfg.resize_width) * cfg.resize_height > kMaxResizedPixels)
-      throw ImageError("resizing to " + std::to_string(cfg.resize_width) + "x" + std::to_string(cfg.resize_height) +
-                       " would make more than " + std::to_string(kMaxResizedPixels) +
-                       " pixels; choose a smaller --resize");
-    img = resize_pil(img, cfg.resize_width, cfg.resize_height, cfg.interpolation);
-  } else if (cfg.resize_short > 0) {
+  if (cfg.resize_width > 0 && cfg.resize_height > 0)
+    return resize_then_crop(rgb, cfg.resize_width, cfg.resize_height, cfg);
+  if (cfg.resize_short > 0) {
     // torchvision Resize(int): the shorter side becomes size, the longer int(size * long / short).
-    const bool wide = img.cols >= img.rows;
-    const int shorter = wide ? img.rows : img.cols, longer = wide ? img.cols : img.rows;
-    const int new_short = cfg.resize_short;
-    const int64_t new_long64 = static_cast<int64_t>(new_short) * longer / shorter;
-    // A sliver (say 1 x 20000 pixels) would become hundreds of megapixels here.
-    if (new_long64 * new_short > kMaxResizedPixels)
-      throw ImageError("the image is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
-                       ": resizing its shorter side to " + std::to_string(new_short) + " would make " +
-                       std::to_string(new_long64) + " pixels along the other; aspect ratio too extreme");
-    const int new_long = static_cast<int>(new_long64);
-    if (new_short != shorter)
-      img = resize_pil(img, wide ? new_long : new_short, wide ? new_short : new_long, cfg.interpolation);
+    const bool wide = rgb.cols >= rgb.rows;
+    const int shorter = wide ? rgb.rows : rgb.cols, longer = wide ? rgb.cols : rgb.rows;
+    const int64_t new_short = cfg.resize_short, new_long = new_short * longer / shorter;
+    if (new_short == shorter) return resize_then_crop(rgb, rgb.cols, rgb.rows, cfg);
+    return resize_then_crop(rgb, wide ? new_long : new_short, wide ? new_short : new_long, cfg);
   }
-  if (cfg.crop > 0) img = center_crop(img, cfg.crop, cfg.crop);
-  return img;
+  return resize_then_crop(rgb, rgb.cols, rgb.rows, cfg);
 }
 
 void normalize_chw(const cv::Mat& rgb, const PreprocessConfig& cfg, float* out) {

@@ -7,6 +7,15 @@
 
 #include "vit/errors.h"
 
+// The vertical pass is compiled twice, for AVX2 and plain x86-64, and chosen at load time by an
+// ifunc resolver. ThreadSanitizer cannot run such a resolver (it runs before TSan starts), so
+// the TSan build has the plain version only.
+#if defined(__SANITIZE_THREAD__)
+#define VIT_AVX2_CLONES
+#else
+#define VIT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 namespace vit {
 
 const Vocabulary<Interpolation>& interpolation_names() {
@@ -77,17 +86,19 @@ struct Coeffs {
   std::vector<int32_t> kk;  // (out, ksize)
 };
 
-Coeffs precompute_coeffs(int in_size, int out_size, const Filter& f) {
+// For the output pixels [first, first + count) of a resize from in_size to out_size: each one's
+// coefficients depend only on its own index, so a window of the output is computed exactly.
+Coeffs precompute_coeffs(int in_size, int out_size, const Filter& f, int first, int count) {
   const double scale = static_cast<double>(in_size) / out_size;
   const double filterscale = scale < 1.0 ? 1.0 : scale;
   const double support = f.support * filterscale;
   Coeffs c;
   c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
-  c.bounds.resize(static_cast<size_t>(out_size) * 2);
-  c.kk.assign(static_cast<size_t>(out_size) * c.ksize, 0);
+  c.bounds.resize(static_cast<size_t>(count) * 2);
+  c.kk.assign(static_cast<size_t>(count) * c.ksize, 0);
   std::vector<double> k(c.ksize);
-  for (int xx = 0; xx < out_size; ++xx) {
-    const double center = (xx + 0.5) * scale;
+  for (int xx = 0; xx < count; ++xx) {
+    const double center = (first + xx + 0.5) * scale;
     const double ss = 1.0 / filterscale;
     int xmin = static_cast<int>(center - support + 0.5);
     if (xmin < 0) xmin = 0;
@@ -118,8 +129,7 @@ inline uint8_t clip8(int32_t v) {
 
 // Vertical pass; c.bounds are relative to in's first row. The inner loop runs along rows
 // (contiguous), so it vectorises; AVX2 is chosen at run time where the CPU has it.
-__attribute__((target_clones("avx2", "default"))) void resample_vertical(const cv::Mat& in, cv::Mat& out,
-                                                                         const Coeffs& c, int row_shift) {
+VIT_AVX2_CLONES void resample_vertical(const cv::Mat& in, cv::Mat& out, const Coeffs& c, int row_shift) {
   const int width3 = out.cols * 3;
   std::vector<int32_t> acc(width3);
   for (int yy = 0; yy < out.rows; ++yy) {
@@ -137,18 +147,20 @@ __attribute__((target_clones("avx2", "default"))) void resample_vertical(const c
 }
 
 // Pillow's NEAREST resize (ImagingScaleAffine): source = trunc(scale * (x + 0.5)),
-// accumulated in double as Pillow does.
-cv::Mat resize_nearest(const cv::Mat& in, int width, int height) {
-  cv::Mat out(height, width, CV_8UC3);
+// accumulated in double as Pillow does; only the output pixels inside `window`.
+cv::Mat resize_nearest(const cv::Mat& in, int width, int height, const cv::Rect& window) {
+  cv::Mat out(window.height, window.width, CV_8UC3);
   const double sx = static_cast<double>(in.cols) / width, sy = static_cast<double>(in.rows) / height;
-  std::vector<int> xin(width);
+  std::vector<int> xin(static_cast<size_t>(window.width));
   double xo = sx * 0.5;
-  for (int x = 0; x < width; ++x, xo += sx) xin[x] = std::min(static_cast<int>(xo), in.cols - 1);
+  for (int x = 0; x < window.x + window.width; ++x, xo += sx)
+    if (x >= window.x) xin[x - window.x] = std::min(static_cast<int>(xo), in.cols - 1);
   double yo = sy * 0.5;
-  for (int y = 0; y < height; ++y, yo += sy) {
+  for (int y = 0; y < window.y + window.height; ++y, yo += sy) {
+    if (y < window.y) continue;
     const uint8_t* src = in.ptr<uint8_t>(std::min(static_cast<int>(yo), in.rows - 1));
-    uint8_t* dst = out.ptr<uint8_t>(y);
-    for (int x = 0; x < width; ++x) std::memcpy(dst + x * 3, src + xin[x] * 3, 3);
+    uint8_t* dst = out.ptr<uint8_t>(y - window.y);
+    for (int x = 0; x < window.width; ++x) std::memcpy(dst + x * 3, src + xin[x] * 3, 3);
   }
   return out;
 }
@@ -156,30 +168,38 @@ cv::Mat resize_nearest(const cv::Mat& in, int width, int height) {
 }  // namespace
 
 cv::Mat resize_pil(const cv::Mat& rgb, int width, int height, Interpolation interp) {
+  return resize_pil(rgb, width, height, interp, cv::Rect(0, 0, width, height));
+}
+
+cv::Mat resize_pil(const cv::Mat& rgb, int width, int height, Interpolation interp, const cv::Rect& window) {
   CV_Assert(rgb.type() == CV_8UC3);
   if (width <= 0 || height <= 0) throw UsageError("resize target must be positive");
-  if (width == rgb.cols && height == rgb.rows) return rgb.clone();
-  if (interp == Interpolation::Nearest) return resize_nearest(rgb, width, height);
-  const Filter f = filter_for(interp);
+  if (window.x < 0 || window.y < 0 || window.width <= 0 || window.height <= 0 || window.x > width - window.width ||
+      window.y > height - window.height)
+    throw Error("internal: resize window outside the resized image");
   const bool need_h = width != rgb.cols, need_v = height != rgb.rows;
-  const Coeffs ch = precompute_coeffs(rgb.cols, width, f);
-  const Coeffs cv_ = precompute_coeffs(rgb.rows, height, f);
-  cv::Mat cur = rgb;
+  if (!need_h && !need_v) return rgb(window).clone();
+  if (interp == Interpolation::Nearest) return resize_nearest(rgb, width, height, window);
+  const Filter f = filter_for(interp);
+  cv::Mat cur = need_h ? rgb : rgb.colRange(window.x, window.x + window.width);
   int row_shift = 0;
+  const Coeffs cv_ = need_v ? precompute_coeffs(rgb.rows, height, f, window.y, window.height) : Coeffs();
   if (need_h) {
     // Only the source rows the vertical pass will read. The horizontal pass is the vertical
     // one on the transposed image: the same integer arithmetic per pixel, but vectorised.
-    const int first = need_v ? cv_.bounds[0] : 0;
-    const int last = need_v ? cv_.bounds[(height - 1) * 2] + cv_.bounds[(height - 1) * 2 + 1] : rgb.rows;
-    cv::Mat t, tmp_t(width, last - first, CV_8UC3), tmp;
+    const int first = need_v ? cv_.bounds[0] : window.y;
+    const int last = need_v ? cv_.bounds[(window.height - 1) * 2] + cv_.bounds[(window.height - 1) * 2 + 1]
+                            : window.y + window.height;
+    const Coeffs ch = precompute_coeffs(rgb.cols, width, f, window.x, window.width);
+    cv::Mat t, tmp_t(window.width, last - first, CV_8UC3), tmp;
     cv::transpose(rgb.rowRange(first, last), t);
     resample_vertical(t, tmp_t, ch, 0);
     cv::transpose(tmp_t, tmp);
     cur = tmp;
     row_shift = first;
   }
-  if (!need_v) return cur.data == rgb.data ? cur.clone() : cur;
-  cv::Mat out(height, width, CV_8UC3);
+  if (!need_v) return cur;
+  cv::Mat out(window.height, window.width, CV_8UC3);
   resample_vertical(cur, out, cv_, row_shift);
   return out;
 }

@@ -1,10 +1,9 @@
 // Model file sniffing; see include/vit/io/checkpoint_format.h.
 #include "vit/io/checkpoint_format.h"
 
-#include <caffe2/serialize/inline_container.h>
-
 #include "vit/errors.h"
 #include "vit/io/safetensors.h"
+#include "vit/io/zip_directory.h"
 
 namespace vit {
 
@@ -20,16 +19,15 @@ const char* format_name(FileFormat f) {
 namespace {
 
 // torch.jit.save archives hold code/ and constants.pkl beside data.pkl; torch.save ones do not.
+// Read from the zip directory alone: nothing is inflated to tell.
 FileFormat zip_kind(const std::string& path) {
-  try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    if (reader.hasRecord("constants.pkl")) return FileFormat::TorchScript;
-    for (const auto& r : reader.getAllRecords())
-      if (r.rfind("code/", 0) == 0) return FileFormat::TorchScript;
-    return FileFormat::TorchZip;
-  } catch (const c10::Error& e) {
-    throw ModelError("'" + path + "' is a zip file but not a readable PyTorch archive: " + e.what_without_backtrace());
+  for (const auto& [name, entry] : read_zip_directory(path)) {
+    const size_t slash = name.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string record = name.substr(slash + 1);
+    if (record == "constants.pkl" || record.rfind("code/", 0) == 0) return FileFormat::TorchScript;
   }
+  return FileFormat::TorchZip;
 }
 
 }  // namespace

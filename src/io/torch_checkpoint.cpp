@@ -43,7 +43,7 @@ struct PyValue {
     }
   }
 
- private:
+  // Moves this value's children out (to break the reference cycles a pickle can make).
   void take_children(std::vector<PyPtr>& out) {
     for (auto& v : items) out.push_back(std::move(v));
     for (auto& kv : dict) {
@@ -55,7 +55,7 @@ struct PyValue {
   }
 };
 
-PyPtr make(PyValue::Kind k) {
+PyPtr make_value(PyValue::Kind k) {
   auto p = std::make_shared<PyValue>();
   p->kind = k;
   return p;
@@ -77,6 +77,16 @@ class Unpickler {
  public:
   Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& zip, const std::string& path)
       : reader_(reader), zip_(zip), path_(path) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+  // A pickle can make a value hold itself (memo + APPEND): shared pointers alone would leak
+  // such cycles, so every value made here drops its children at the end.
+  ~Unpickler() {
+    std::vector<PyPtr> children;
+    for (const auto& w : made_)
+      if (PyPtr p = w.lock()) p->take_children(children);
+    children.clear();
+  }
 
   PyPtr run(const uint8_t* data, size_t size) {
     p_ = data;
@@ -276,7 +286,18 @@ class Unpickler {
     v->s.assign(reinterpret_cast<const char*>(take(n)), n);
     stack_.push_back(v);
   }
+  // Nothing a pickle names is ever called: the tensor rebuilders are interpreted, anything
+  // else is an opaque value. A module that can only be there to run something is refused, so
+  // that a malicious file is reported as such.
   void push_global(const std::string& name) {
+    static const char* const kCodeRunners[] = {"os.",          "posix.",   "nt.",      "subprocess.", "builtins.",
+                                               "__builtin__.", "sys.",     "shutil.",  "socket.",     "importlib.",
+                                               "pickle.",      "marshal.", "runpy.",   "code.",       "pty.",
+                                               "webbrowser.",  "ctypes.",  "commands."};
+    for (const char* m : kCodeRunners)
+      if (name.rfind(m, 0) == 0)
+        throw ModelError("'" + path_ + "' asks to call " + name +
+                         " when unpickled (a malicious file?): refused, nothing was run");
     auto v = make(PyValue::Kind::Global);
     v->s = name;
     stack_.push_back(v);
@@ -294,6 +315,8 @@ class Unpickler {
     const std::string record = "data/" + key;
     if (!reader_.hasRecord(record)) fail("tensor data record '" + record + "' is missing");
     if (numel < 0) fail("storage '" + key + "' has a negative size");
+    if (static_cast<uint64_t>(numel) > (uint64_t{1} << 40) / at::elementSize(dtype))
+      fail("storage '" + key + "' claims " + std::to_string(numel) + " elements");
     const size_t need = static_cast<size_t>(numel) * at::elementSize(dtype);
     zip_.check_size(record, need + 4096);  // nothing inflates beyond what the pickle asks for
     at::DataPtr ptr;
@@ -326,11 +349,14 @@ class Unpickler {
       const int64_t avail = a[0]->tensor.numel();
       int64_t last = offset;
       for (size_t d = 0; d < size.size() && d < stride.size(); ++d) {
+        if (size[d] < 0 || stride[d] < 0) fail("tensor view with a negative size or stride");
         if (size[d] == 0) {
           last = -1;
           break;
         }
-        last += (size[d] - 1) * stride[d];
+        int64_t step = 0;
+        if (__builtin_mul_overflow(size[d] - 1, stride[d], &step) || __builtin_add_overflow(last, step, &last))
+          fail("tensor view runs past its storage");
       }
       if (size.size() != stride.size() || offset < 0 || last >= avail) fail("tensor view runs past its storage");
       auto v = make(PyValue::Kind::Tensor);
@@ -347,8 +373,21 @@ class Unpickler {
     return obj;
   }
 
+  // A ViT's state dict, even with its optimizer's, is a few thousand values; a pickle of many
+  // more (a million nested lists, say) is refused before it takes hundreds of MB.
+  static constexpr size_t kMaxValues = 500'000;
+
+  PyPtr make(PyValue::Kind k) {  // every value is made here, and tracked for ~Unpickler
+    if (made_.size() >= kMaxValues)
+      fail("more than " + std::to_string(kMaxValues) + " values: no state dict is built like that");
+    PyPtr p = make_value(k);
+    made_.push_back(p);
+    return p;
+  }
+
   caffe2::serialize::PyTorchStreamReader& reader_;
   const ZipDirectory& zip_;
+  std::vector<std::weak_ptr<PyValue>> made_;
   std::string path_;
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
@@ -372,11 +411,19 @@ bool collect_tensors(const PyPtr& d, std::map<std::string, at::Tensor>& out) {
 }  // namespace
 
 TorchCheckpoint read_torch_checkpoint(const std::string& path) {
+  // Our own reading of the zip directory comes first: caffe2's reader leaks its zip state
+  // when its constructor throws (LibTorch 1.13), so what it would refuse is refused here.
+  const ZipDirectory zip(path);
+  if (!zip.has("data.pkl"))
+    throw ModelError("'" + path + "' is a zip file but has no data.pkl: not a torch.save checkpoint");
+  zip.check_size(zip.has(".data/version") ? ".data/version" : "version", 64);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error& e) {
     throw ModelError("'" + path + "' is not a readable PyTorch zip checkpoint: " + e.what_without_backtrace());
+  } catch (const std::exception& e) {  // caffe2::stoull on a version record that is not a number
+    throw ModelError("'" + path + "' is not a readable PyTorch zip checkpoint: " + e.what());
   }
   if (!reader->hasRecord("data.pkl"))
     throw ModelError("'" + path + "' is a zip file but has no data.pkl: not a torch.save checkpoint");
@@ -385,7 +432,6 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
     std::string order(static_cast<const char*>(std::get<0>(rec).get()), std::get<1>(rec));
     if (order != "little") throw ModelError("'" + path + "' was saved on a big-endian machine; not supported");
   }
-  const ZipDirectory zip(path);
   zip.check_size("data.pkl", uint64_t{1} << 30);
   at::DataPtr pkl;
   size_t size = 0;

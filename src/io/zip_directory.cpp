@@ -100,6 +100,10 @@ ZipDirectory::ZipDirectory(const std::string& path) : path_(path), entries_(read
   }
 }
 
+bool ZipDirectory::has(const std::string& record) const {
+  return !prefix_.empty() && entries_.count(prefix_ + record) > 0;
+}
+
 const ZipEntry& ZipDirectory::check_size(const std::string& record, uint64_t most) const {
   const auto it = entries_.find(prefix_ + record);
   if (it == entries_.end()) throw ModelError("'" + path_ + "': record '" + record + "' is missing from the archive");

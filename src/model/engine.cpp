@@ -139,10 +139,19 @@ struct Engine::Impl {
       script = torch::jit::load(path, device);
     } catch (const c10::Error& e) {
       throw ModelError("cannot load TorchScript module '" + path + "': " + e.what_without_backtrace());
+    } catch (const std::exception& e) {  // a damaged archive can fail outside c10's checks
+      throw ModelError("cannot load TorchScript module '" + path + "': " + e.what());
     }
     script->eval();
     const std::optional<Family> family = inspect_torchscript(*script, info);
-    info.family = family ? family_name(*family) : "unknown";
+    if (!family) {
+      std::vector<std::string> names;
+      for (const auto& p : script->named_parameters(true)) names.push_back(p.name);
+      throw ModelError("'" + path + "' is a TorchScript module but not a Vision Transformer: none of its " +
+                       std::to_string(names.size()) + " parameters (" + quoted_names(names, 4) +
+                       ") is a timm, torchvision or Hugging Face ViT's patch embedding");
+    }
+    info.family = family_name(*family);
     info.description =
         "TorchScript module (" + info.family + " parameter names, " + std::to_string(info.image_size) + " px)";
     info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);

@@ -1,6 +1,8 @@
 // Canonical tensors -> VisionTransformer; see include/vit/model/weights.h.
 #include "vit/model/weights.h"
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 
 #include "vit/errors.h"
@@ -130,6 +132,12 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     p.value().copy_(src);
     if (raw.release) raw.release(it->second);
     used.insert(p.key());
+    const int64_t bad = p.value().numel() - torch::isfinite(p.value()).sum().item<int64_t>();
+    if (bad > 0)
+      spdlog::warn(
+          "tensor '{}' holds {} non-finite value{} (NaN or infinity): images it makes non-finite scores for "
+          "get failed records",
+          p.key(), bad, bad > 1 ? "s" : "");
   }
   if (!missing.empty())
     throw ModelError("missing tensor" + std::string(missing.size() > 1 ? "s " : " ") + quoted_names(missing, 5) +

@@ -237,17 +237,45 @@ def image_cases(out):
         f.write("this is not a JPEG, just text with a .jpg name\n")
 
 
+class _RunsAShellCommand:
+    """Unpickled by Python, this runs `touch PATH`: what a malicious checkpoint does."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+class _TinyConvNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, stride=2)
+        self.fc = torch.nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean(dim=(2, 3)))
+
+
 def hostile_models(out):
-    """Model files an attacker could hand over: a torch.save-style zip whose pickle nests
-    200,000 empty lists (]]]...aaa.), which a recursive reader or destructor overflows on, and
-    one whose data.pkl is a zip bomb."""
+    """Model files an attacker could hand over: torch.save-style zips whose pickles nest
+    1,000,000 and 400,000 empty lists (]]]...aaa.), which a recursive reader or destructor
+    overflows on; one
+    whose data.pkl is a zip bomb; a real torch.save checkpoint that calls os.system when
+    unpickled (it would create PWNED beside it); and a TorchScript module that is no ViT."""
     import zipfile
     os.makedirs(out, exist_ok=True)
-    depth = 200_000
-    pkl = b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."
-    with zipfile.ZipFile(f"{out}/deep_nesting.pth", "w", zipfile.ZIP_STORED) as z:
-        z.writestr("deep_nesting/data.pkl", pkl)
-        z.writestr("deep_nesting/version", "3\n")
+    torch.save({"head.weight": torch.ones(10, 4), "payload": _RunsAShellCommand(f"{out}/PWNED")},
+               f"{out}/malicious.pth")
+    torch.manual_seed(0)
+    torch.jit.script(_TinyConvNet().eval()).save(f"{out}/not_vit.pt")
+    # A million nested lists is over the reader's value budget; 400,000 is built (and
+    # destroyed, without recursion) before the reader finds it is no state dict.
+    for name, depth in (("deep_nesting", 1_000_000), ("nested_400k", 400_000)):
+        pkl = b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."
+        with zipfile.ZipFile(f"{out}/{name}.pth", "w", zipfile.ZIP_STORED) as z:
+            z.writestr(f"{name}/data.pkl", pkl)
+            z.writestr(f"{name}/version", "3\n")
     # A data.pkl that deflates 50 MB of opcodes into ~50 KB: a zip bomb.
     with zipfile.ZipFile(f"{out}/zip_bomb.pth", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("zip_bomb/data.pkl", b"\x80\x02" + b"N" * 50_000_000 + b".")

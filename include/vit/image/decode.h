@@ -23,17 +23,14 @@ constexpr uint64_t kMaxImageFileBytes = uint64_t{1} << 30;
 // The default largest image decoded (--max-pixels): 100 megapixels, 300 MB as 8-bit RGB.
 constexpr uint64_t kDefaultMaxPixels = 100'000'000;
 
-// Width and height from the header of a PNG, JPEG, BMP or WebP file, without decoding it;
-// none for other formats or a header too short to tell.
-std::optional<std::pair<int, int>> image_size_from_header(const std::vector<uint8_t>& bytes);
-
 // Reads and decodes an image file into 8-bit RGB (EXIF orientation applied; gray, alpha,
 // 16-bit and palette images converted). Throws ImageError with the reason.
 // fast_for (--fast-decode): a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg
 // while it stays at least twice the size this preprocessing resizes to. Faster, but the
 // pixels then differ slightly from Pillow's full decode (see README, "Speed").
 // An image whose header gives more than max_pixels is refused before it is decoded (a
-// decompression bomb: a small file that claims 30000x30000).
+// decompression bomb: a small file that claims 30000x30000), and so is a file whose format
+// and size image_header.h cannot read. Decodes over 24 megapixels run one at a time.
 cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for = nullptr,
                      uint64_t max_pixels = kDefaultMaxPixels);
 cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,

@@ -19,4 +19,8 @@ Interpolation parse_interpolation(const std::string& s);  // throws UsageError
 // Pillow-compatible resize of an 8-bit RGB image (CV_8UC3).
 cv::Mat resize_pil(const cv::Mat& rgb, int width, int height, Interpolation interp);
 
+// Only `window` of that resized image, computed directly (the same pixels as resizing whole,
+// then cropping): resize-then-crop costs the crop's memory, however extreme the aspect ratio.
+cv::Mat resize_pil(const cv::Mat& rgb, int width, int height, Interpolation interp, const cv::Rect& window);
+
 }  // namespace vit

@@ -31,6 +31,8 @@ class ZipDirectory {
   // Before inflating a record: it exists, and inflates to at most `most` bytes and to at most
   // 64 times its compressed size (a zip bomb inflates thousands of times). Throws ModelError.
   const ZipEntry& check_size(const std::string& record, uint64_t most) const;
+  // Whether the archive holds the record (named inside the archive's top folder).
+  bool has(const std::string& record) const;
   // After: the inflated bytes match the record's CRC-32. Throws ModelError.
   void check_crc(const std::string& record, const void* data, size_t n) const;
 
