@@ -340,7 +340,8 @@ TEST_F(Hostile, EveryBadModelFileIsRefusedWithItsReason) {
   const std::string photo = t::skimage("chelsea.png");
   const ChildRun normal = run_binary(args({photo}), tmp_.path());
   ASSERT_EQ(normal.code, 0) << normal.err;
-  std::printf("| model file | exit | message |\n|---|---|---|\n");
+  std::printf("normal run: peak RSS %ld MB\n| model file | exit | peak RSS | message |\n|---|---|---|---|\n",
+              normal.peak_rss_mb);
   for (const ModelCase& c : model_cases(model_)) {
     ::mkdir(dir("m").c_str(), 0755);
     const std::string path = c.make(dir("m"));
@@ -349,7 +350,7 @@ TEST_F(Hostile, EveryBadModelFileIsRefusedWithItsReason) {
     EXPECT_EQ(r.code, c.exit) << c.name << ": " << r.err;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.name << ": " << r.err;
     std::string first = r.err.substr(0, r.err.find('\n'));
-    std::printf("| %s | %d | %s |\n", c.name.c_str(), r.code, first.c_str());
+    std::printf("| %s | %d | %ld MB | %s |\n", c.name.c_str(), r.code, r.peak_rss_mb, first.c_str());
     if (!kSanitized) {
       EXPECT_LE(r.peak_rss_mb, normal.peak_rss_mb * 3 / 2) << c.name << " raised the peak memory";
     }

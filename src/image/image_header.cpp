@@ -105,11 +105,9 @@ ImageHeader tiff_header(const Bytes& b) {
     const auto e = static_cast<size_t>(at);
     const uint64_t tag = rd(e, 2), type = rd(e + 2, 2);
     if (tag != 256 && tag != 257) continue;
-    const uint64_t v = type == 3    ? rd(e + value_at, 2)
-                       : type == 4  ? rd(e + value_at, 4)
-                       : type == 16 ? rd(e + value_at, 8)
-                                    : 0;
-    (tag == 256 ? w : h) = v;
+    // SHORT, LONG or (BigTIFF only: its entries have 8 bytes for the value) LONG8.
+    const int n = type == 3 ? 2 : type == 4 ? 4 : type == 16 && big ? 8 : 0;
+    (tag == 256 ? w : h) = n ? rd(e + value_at, n) : 0;
   }
   return w && h ? sized("TIFF", w, h) : unsized("TIFF");
 }
