@@ -83,9 +83,9 @@ std::vector<json> records(const std::string& text) {
 }
 
 std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
-std::string le(uint64_t v, int n) {
+std::string le(uint64_t v, int n) {  // n little-endian bytes; those past the 8th are zero
   std::string s;
-  for (int i = 0; i < n; ++i) s += char((v >> (8 * i)) & 0xFF);
+  for (int i = 0; i < n; ++i) s += char(i < 8 ? (v >> (8 * i)) & 0xFF : 0);
   return s;
 }
 std::string png_chunk(const std::string& type, const std::string& data) {
