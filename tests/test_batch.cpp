@@ -36,14 +36,6 @@ Out cli(std::vector<std::string> args, const std::string& stdin_text = "") {
   return t::run_cli_capture(args, stdin_text);
 }
 
-std::vector<json> records(const std::string& text) {
-  std::vector<json> r;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) r.push_back(json::parse(line));
-  return r;
-}
-
 // Runs cmd in the background, sends sig once `out` holds some records (or after 4 s), and
 // returns the wait status.
 int kill_once_writing(const std::string& cmd, const std::string& out, int sig) {
@@ -98,7 +90,7 @@ class Batch : public ::testing::Test {
 TEST_F(Batch, FolderGivesOneRecordPerInputInOrder) {
   const Out r = cli(with({"-r", p("")}));
   EXPECT_EQ(r.code, 1) << "some inputs failed: " << r.err;
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 5u) << r.out;
   std::vector<std::string> files;
   for (const auto& x : rec) files.push_back(x["file"]);
@@ -115,14 +107,14 @@ TEST_F(Batch, AllGoodIsExitZeroAndHiddenOnRequest) {
   const Out r = cli(with({"-r", "--hidden", "--ext", "PNG", p("")}));
   EXPECT_EQ(r.code, 0) << r.err;
   std::vector<std::string> files;
-  for (const auto& x : records(r.out)) files.push_back(x["file"]);
+  for (const auto& x : t::json_records(r.out)) files.push_back(x["file"]);
   EXPECT_EQ(files, (std::vector<std::string>{p(".dot.png"), p(".hidden/h.png"), p("a.png"), p("sub/c.png")}));
 }
 
 TEST_F(Batch, DirectoryWithoutRecursiveIsAnErrorRecord) {
   const Out r = cli(with({p("a.png"), p("sub")}));
   EXPECT_EQ(r.code, 1);
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 2u);
   EXPECT_TRUE(rec[0]["ok"].get<bool>());
   EXPECT_NE(rec[1]["error"].get<std::string>().find("use -r"), std::string::npos);
@@ -131,13 +123,13 @@ TEST_F(Batch, DirectoryWithoutRecursiveIsAnErrorRecord) {
 TEST_F(Batch, SameRecordsAsSingleImageRuns) {
   const Out all = cli(with({"--batch-size", "3", "-r", p("")}));
   ASSERT_EQ(all.code, 1) << all.err;
-  const auto batch = records(all.out);
+  const auto batch = t::json_records(all.out);
   ASSERT_EQ(batch.size(), 5u) << all.out;
   int classified = 0;
   for (const auto& rec : batch) {
     const Out one = cli(with({rec["file"].get<std::string>()}));
     EXPECT_EQ(one.code, rec["ok"].get<bool>() ? 0 : 1) << one.err;
-    const auto single = records(one.out);
+    const auto single = t::json_records(one.out);
     ASSERT_EQ(single.size(), 1u);
     EXPECT_EQ(single[0]["ok"], rec["ok"]);
     classified += rec["ok"].get<bool>();
@@ -156,7 +148,7 @@ TEST_F(Batch, WorkersKeepInputOrder) {
   for (int i = 0; i < 23; ++i) many.push_back(i % 3 == 0 ? p("a.png") : i % 3 == 1 ? p("bad.jpg") : p("sub/c.png"));
   auto args = with({"--workers", "3", "--batch-size", "2"});
   args.insert(args.end(), many.begin(), many.end());
-  const auto rec = records(cli(args).out);
+  const auto rec = t::json_records(cli(args).out);
   ASSERT_EQ(rec.size(), many.size());
   for (size_t i = 0; i < many.size(); ++i) EXPECT_EQ(rec[i]["file"], many[i]) << i;
 }
@@ -164,13 +156,13 @@ TEST_F(Batch, WorkersKeepInputOrder) {
 TEST_F(Batch, ShardsConcatenateToTheWhole) {
   const Out run = cli(with({"-r", p("")}));
   ASSERT_EQ(run.code, 1) << run.err;
-  const auto whole = records(run.out);
+  const auto whole = t::json_records(run.out);
   ASSERT_EQ(whole.size(), 5u) << run.out;
   std::vector<std::string> parts;
   for (int k = 1; k <= 3; ++k) {
     const Out part = cli(with({"-r", "--shard", std::to_string(k) + "/3", p("")}));
     EXPECT_TRUE(part.code == 0 || part.code == 1) << "shard " << k << ": " << part.err;
-    for (const auto& x : records(part.out)) parts.push_back(x.dump());
+    for (const auto& x : t::json_records(part.out)) parts.push_back(x.dump());
   }
   std::vector<std::string> all;
   for (const auto& x : whole) all.push_back(x.dump());
@@ -221,9 +213,9 @@ TEST_F(Batch, ResumeAfterSigkill) {
                           "' --format json --batch-size 4 --files-from '" + dir_.file("list.txt") + "' -o '" + out +
                           "'";
   kill_once_writing(cmd, out, SIGKILL);
-  const size_t before = records(t::read_bytes(out).substr(0, t::read_bytes(out).rfind('\n') + 1)).size();
+  const size_t before = t::json_records(t::read_bytes(out).substr(0, t::read_bytes(out).rfind('\n') + 1)).size();
   ASSERT_EQ(std::system((cmd + " --resume").c_str()), 0);
-  const auto rec = records(t::read_bytes(out));
+  const auto rec = t::json_records(t::read_bytes(out));
   ASSERT_EQ(rec.size(), 300u) << "killed after " << before << " records";
   std::vector<std::string> files;
   for (const auto& x : rec) files.push_back(x["file"]);
@@ -242,7 +234,7 @@ TEST_F(Batch, FilesFromStdinWithOddNames) {
   }
   Out r = cli(with({"--files-from", "-", "-0"}), nul_list);
   EXPECT_EQ(r.code, 0) << r.err;
-  auto rec = records(r.out);
+  auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_TRUE(rec[i]["ok"].get<bool>()) << rec[i].dump();
@@ -256,16 +248,16 @@ TEST_F(Batch, FilesFromStdinWithOddNames) {
   EXPECT_EQ(rec[2]["file_hex"], hex_bytes(odd.data(), odd.size()));
   EXPECT_NE(rec[2]["file"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos) << "invalid UTF-8 -> U+FFFD";
   r = cli(with({"--files-from", "-"}), nl_list + "\n");  // blank lines are ignored
-  EXPECT_EQ(records(r.out).size(), names.size() - 1);
+  EXPECT_EQ(t::json_records(r.out).size(), names.size() - 1);
   t::write_bytes(dir_.file("list.txt"), nl_list);
-  EXPECT_EQ(records(cli(with({"--files-from", dir_.file("list.txt")})).out).size(), names.size() - 1);
+  EXPECT_EQ(t::json_records(cli(with({"--files-from", dir_.file("list.txt")})).out).size(), names.size() - 1);
   EXPECT_EQ(cli(with({"--files-from", dir_.file("nope.txt")})).code, 2);
 }
 
 TEST_F(Batch, SymlinkLoopIsDetected) {
   ASSERT_EQ(::symlink("..", p("sub/up").c_str()), 0);  // photos/sub/up -> photos
   const Out r = cli(with({"-r", p("")}));
-  EXPECT_EQ(records(r.out).size(), 5u);
+  EXPECT_EQ(t::json_records(r.out).size(), 5u);
   EXPECT_NE(r.err.find("symlink loop"), std::string::npos) << r.err;
 }
 
@@ -298,7 +290,7 @@ TEST_F(Batch, ProgressGoesToStderrOnly) {
   EXPECT_NE(r.err.find("vit-classify: progress 5/5 (100%), "), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("\x1b"), std::string::npos) << r.err;
-  for (const auto& x : records(r.out)) EXPECT_TRUE(x.contains("file"));
+  for (const auto& x : t::json_records(r.out)) EXPECT_TRUE(x.contains("file"));
   EXPECT_EQ(r.out.find('\r'), std::string::npos);
   EXPECT_EQ(r.out.find("progress"), std::string::npos);
   EXPECT_EQ(cli({"-m", model_, "--format", "json", "--progress", "-q", p("a.png")}).err, "") << "-q: no progress";
@@ -338,7 +330,7 @@ TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
   EXPECT_EQ(WEXITSTATUS(status), 130);
   ASSERT_FALSE(data.empty());
   EXPECT_EQ(data.back(), '\n') << "no torn line";
-  const auto rec = records(data);
+  const auto rec = t::json_records(data);
   EXPECT_LT(rec.size(), 400u);
   EXPECT_EQ(rec.size() % 4, 0u) << "whole batches";
 }
@@ -350,7 +342,7 @@ TEST_F(Batch, UnreasonableInputsAreRefusedCleanly) {
   ASSERT_TRUE(cv::imwrite(p("sliver.png"), sliver));
   const Out r = cli(with({"--preset", "timm", p("sliver.png"), p("a.png")}));
   EXPECT_EQ(r.code, 0) << r.err;
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 2u);
   EXPECT_TRUE(rec[0]["ok"].get<bool>()) << rec[0].dump();
   EXPECT_TRUE(rec[1]["ok"].get<bool>());
@@ -362,7 +354,7 @@ TEST_F(Batch, UnreasonableInputsAreRefusedCleanly) {
 TEST_F(Batch, HugeExactResizeThenCropCostsOnlyTheCrop) {
   const Out r = cli(with({"--resize", "999999x999999", "--crop", "32", p("a.png"), p("b.jpg")}));
   EXPECT_EQ(r.code, 0) << r.err;
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 2u) << r.out;
   for (const auto& x : rec) EXPECT_TRUE(x["ok"].get<bool>()) << x;
 }
@@ -372,7 +364,7 @@ TEST_F(Batch, OversizedFileIsAnErrorRecord) {
   ASSERT_EQ(::truncate(p("huge.jpg").c_str(), off_t{2} << 30), 0);  // 2 GiB, sparse
   const Out r = cli(with({p("huge.jpg"), p("a.png")}));
   EXPECT_EQ(r.code, 1) << r.err;
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 2u) << r.out;
   EXPECT_NE(rec[0]["error"].get<std::string>().find("over the 1024 MiB"), std::string::npos) << rec[0];
   EXPECT_TRUE(rec[1]["ok"].get<bool>());
@@ -390,7 +382,7 @@ TEST_F(Batch, FifoDeviceAndLoopInAFolderGetRecordsWithoutHanging) {
                                      .c_str());
   ASSERT_EQ(WEXITSTATUS(status), 1) << "124 means it hung";
   std::map<std::string, json> by_name;
-  for (const auto& x : records(t::read_bytes(out))) by_name[x["file"].get<std::string>()] = x;
+  for (const auto& x : t::json_records(t::read_bytes(out))) by_name[x["file"].get<std::string>()] = x;
   ASSERT_EQ(by_name.size(), 4u) << t::read_bytes(out);
   EXPECT_NE(by_name[dir_.file("odd/pipe.jpg")]["error"].get<std::string>().find("not a regular file"),
             std::string::npos);
@@ -441,7 +433,7 @@ TEST_F(Batch, DecompressionBombsAreRefusedBeforeDecoding) {
   copy_file(p("b.jpg"), dir_.file("bombs/good-b.jpg"));
   const Out r = cli(with({"-r", dir_.file("bombs")}));
   EXPECT_EQ(r.code, 1) << r.err;
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 6u) << r.out;
   for (const auto& x : rec) {
     const std::string f = x["file"];
@@ -452,7 +444,7 @@ TEST_F(Batch, DecompressionBombsAreRefusedBeforeDecoding) {
     }
   }
   const Out small_limit = cli(with({"--max-pixels", "1000", p("a.png")}));
-  EXPECT_NE(records(small_limit.out).at(0)["error"].get<std::string>().find("--max-pixels"), std::string::npos);
+  EXPECT_NE(t::json_records(small_limit.out).at(0)["error"].get<std::string>().find("--max-pixels"), std::string::npos);
 }
 
 // Two runs on one -o file: the second is refused while the first holds the file's lock.
@@ -469,7 +461,7 @@ TEST_F(Batch, SecondWriterOfAnOutputFileIsRefused) {
   EXPECT_EQ(t::read_bytes(out), before);
   ::close(fd);
   EXPECT_EQ(cli(with({"-o", out, "--resume", p("a.png"), p("b.jpg")})).code, 0) << "free again";
-  EXPECT_EQ(records(t::read_bytes(out)).size(), 2u);
+  EXPECT_EQ(t::json_records(t::read_bytes(out)).size(), 2u);
 }
 
 // Two names that differ only in bytes that are not UTF-8 are two inputs to --resume.
@@ -481,7 +473,7 @@ TEST_F(Batch, ResumeKeepsNamesThatAreNotUtf8Apart) {
   ASSERT_EQ(cli(with({"-o", out, a})).code, 0);
   const Out r = cli(with({"-o", out, "--resume", a, b}));
   EXPECT_EQ(r.code, 0) << r.err;
-  const auto rec = records(t::read_bytes(out));
+  const auto rec = t::json_records(t::read_bytes(out));
   ASSERT_EQ(rec.size(), 2u) << "the second name was skipped as if recorded";
   EXPECT_EQ(rec[0]["file"], rec[1]["file"]) << "both show as x\\ufffd.png";
   EXPECT_NE(rec[0]["file_hex"], rec[1]["file_hex"]);

@@ -74,14 +74,6 @@ ChildRun run_binary(const std::vector<std::string>& args, const std::string& dir
   return r;
 }
 
-std::vector<json> records(const std::string& text) {
-  std::vector<json> r;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) r.push_back(json::parse(line));
-  return r;
-}
-
 std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 std::string le(uint64_t v, int n) {  // n little-endian bytes; those past the 8th are zero
   std::string s;
@@ -210,7 +202,8 @@ TEST_F(Hostile, EveryBadImageGetsItsOwnRecordAndTheRestAreUntouched) {
   const ChildRun alone = run_binary(args({"-r", dir("good")}), tmp_.path());
   ASSERT_EQ(alone.code, 0) << alone.err;
   std::map<std::string, json> expected_good;
-  for (const json& r : records(alone.out)) expected_good[r["file"].get<std::string>().substr(dir("good/").size())] = r;
+  for (const json& r : t::json_records(alone.out))
+    expected_good[r["file"].get<std::string>().substr(dir("good/").size())] = r;
 
   for (const auto& [name, bytes] : good_) t::write_bytes(dir("mixed/" + name), bytes);
   const std::vector<Case> cases = image_cases();
@@ -218,7 +211,7 @@ TEST_F(Hostile, EveryBadImageGetsItsOwnRecordAndTheRestAreUntouched) {
   const ChildRun mixed = run_binary(args({"-r", dir("mixed")}), tmp_.path());
   EXPECT_EQ(mixed.code, 1) << mixed.err;
   std::map<std::string, json> got;
-  for (const json& r : records(mixed.out)) {
+  for (const json& r : t::json_records(mixed.out)) {
     got[r["file"].get<std::string>().substr(dir("mixed/").size())] = r;
   }
   // A dangling symlink stands for a file removed between listing and reading.
@@ -266,7 +259,7 @@ TEST_F(Hostile, BombFolderWithRealModelStaysUnderOneGigabyte) {
   ASSERT_EQ(photos, 8);
   const ChildRun r = run_binary({"-m", real, "--format", "json", "--no-progress", "-r", dir("bombs")}, tmp_.path());
   EXPECT_EQ(r.code, 1) << r.err;
-  const auto rec = records(r.out);
+  const auto rec = t::json_records(r.out);
   ASSERT_EQ(rec.size(), 16u) << r.out;
   int ok = 0;
   for (const json& x : rec) ok += x["ok"].get<bool>();

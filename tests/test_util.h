@@ -70,6 +70,15 @@ inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>&
   return m;
 }
 
+// One JSON object per line (vit-classify's --format json records), parsed.
+inline std::vector<nlohmann::json> json_records(const std::string& text) {
+  std::vector<nlohmann::json> r;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) r.push_back(nlohmann::json::parse(line));
+  return r;
+}
+
 // The lines of s, without their newlines.
 inline std::vector<std::string> lines(const std::string& s) {
   std::vector<std::string> r;

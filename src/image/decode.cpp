@@ -1,7 +1,6 @@
 // Decoding image files; see include/vit/image/decode.h.
 #include "vit/image/decode.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,13 +10,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "vit/errors.h"
 #include "vit/image/image_header.h"
+#include "vit/io/files.h"
 
 namespace vit {
 
@@ -118,16 +117,10 @@ cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string&
 }
 
 cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for, uint64_t max_pixels) {
-  // Opened without blocking (a FIFO put in place of the file after it was listed cannot hang
-  // us) and checked through the descriptor, so the file checked is the file read.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
-  const std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) {
-    ::close(*f);
-    delete f;
-  });
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw ImageError("cannot open '" + path + "': " + std::strerror(errno));
+  // A FIFO put in place of the file after it was listed cannot hang the open.
+  const ReadOnlyFile file(path);
+  if (file.error()) throw ImageError("cannot open '" + path + "': " + std::strerror(file.error()));
+  const struct stat& st = file.stat();
   if (S_ISDIR(st.st_mode)) throw ImageError("'" + path + "' is a directory, not an image");
   if (!S_ISREG(st.st_mode)) throw ImageError("'" + path + "' is not a regular file");
   if (static_cast<uint64_t>(st.st_size) > kMaxImageFileBytes)
@@ -136,7 +129,7 @@ cv::Mat decode_image(const std::string& path, const PreprocessConfig* fast_for, 
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t got = 0;
   while (got < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    const ssize_t n = ::read(file.fd(), bytes.data() + got, bytes.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw ImageError("cannot read '" + path + "': " + std::strerror(errno));
     if (n == 0)

@@ -44,10 +44,14 @@ ImageHeader unsized(const char* format) { return sized(format, 0, 0); }
 bool is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 bool is_standalone(uint8_t m) { return m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01; }
 
-ImageHeader jpeg_header(const Bytes& b) {
+// Walks a JPEG's marker segments after SOI (skipping fill bytes and standalone markers, and
+// each other segment by its length) to the first marker for which stop(marker) holds; returns
+// its offset, or none when the segments run out or are malformed first.
+template <class Stop>
+std::optional<size_t> find_marker(const Bytes& b, Stop stop) {
   size_t i = 2;
   while (i + 4 <= b.size()) {
-    if (b[i] != 0xFF) break;
+    if (b[i] != 0xFF) return std::nullopt;
     const uint8_t m = b[i + 1];
     if (m == 0xFF) {  // fill byte
       ++i;
@@ -57,14 +61,18 @@ ImageHeader jpeg_header(const Bytes& b) {
       i += 2;
       continue;
     }
-    if (is_sof(m)) {
-      if (i + 9 > b.size()) break;
-      return sized("JPEG", be(b, i + 7, 2), be(b, i + 5, 2));
-    }
-    if (m == 0xDA || m == 0xD9) break;
+    if (stop(m)) return i;
     i += 2 + be(b, i + 2, 2);
   }
-  return unsized("JPEG");
+  return std::nullopt;
+}
+
+bool is_scan_or_end(uint8_t m) { return m == 0xDA || m == 0xD9; }
+
+ImageHeader jpeg_header(const Bytes& b) {
+  const auto at = find_marker(b, [](uint8_t m) { return is_sof(m) || is_scan_or_end(m); });
+  if (!at || !is_sof(b[*at + 1]) || *at + 9 > b.size()) return unsized("JPEG");
+  return sized("JPEG", be(b, *at + 7, 2), be(b, *at + 5, 2));
 }
 
 ImageHeader bmp_header(const Bytes& b) {
@@ -199,27 +207,11 @@ std::optional<ImageHeader> read_image_header(const Bytes& b) {
 }
 
 bool jpeg_is_complete(const Bytes& b) {
-  size_t i = 2;
-  while (i + 4 <= b.size()) {
-    if (b[i] != 0xFF) return false;
-    const uint8_t marker = b[i + 1];
-    if (marker == 0xFF) {  // fill byte
-      ++i;
-      continue;
-    }
-    if (is_standalone(marker)) {
-      i += 2;
-      continue;
-    }
-    if (marker == 0xD9) return false;  // EOI before any scan
-    const size_t len = be(b, i + 2, 2);
-    if (marker == 0xDA) {  // 0xFF 0xD9 cannot occur inside entropy-coded data (0xFF is stuffed)
-      for (size_t j = i + 2 + len; j + 1 < b.size(); ++j)
-        if (b[j] == 0xFF && b[j + 1] == 0xD9) return true;
-      return false;
-    }
-    i += 2 + len;
-  }
+  const auto at = find_marker(b, is_scan_or_end);
+  if (!at || b[*at + 1] != 0xDA) return false;  // no scan: EOI first, or malformed
+  // 0xFF 0xD9 cannot occur inside entropy-coded data (0xFF is stuffed).
+  for (size_t j = *at + 2 + be(b, *at + 2, 2); j + 1 < b.size(); ++j)
+    if (b[j] == 0xFF && b[j + 1] == 0xD9) return true;
   return false;
 }
 

@@ -104,6 +104,14 @@ void check_preprocess_fits(const PreprocessConfig& cfg, int side) {
                      std::to_string(size->first) + "x" + std::to_string(size->second) + need);
 }
 
+namespace {
+
+// Where a centred crop of `crop` starts in `size`: torchvision's int(round((size - crop) / 2.0)),
+// Python's round being half-to-even.
+int center_offset(int size, int crop) { return static_cast<int>(std::nearbyint((size - crop) / 2.0)); }
+
+}  // namespace
+
 cv::Mat center_crop(const cv::Mat& rgb, int width, int height) {
   cv::Mat img = rgb;
   if (width > img.cols || height > img.rows) {
@@ -114,10 +122,7 @@ cv::Mat center_crop(const cv::Mat& rgb, int width, int height) {
     cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
     if (img.cols == width && img.rows == height) return img;
   }
-  // torchvision: int(round((h - th) / 2.0)), Python's round is half-to-even.
-  const int top = static_cast<int>(std::nearbyint((img.rows - height) / 2.0));
-  const int left = static_cast<int>(std::nearbyint((img.cols - width) / 2.0));
-  return img(cv::Rect(left, top, width, height)).clone();
+  return img(cv::Rect(center_offset(img.cols, width), center_offset(img.rows, height), width, height)).clone();
 }
 
 namespace {
@@ -138,10 +143,8 @@ cv::Mat resize_then_crop(const cv::Mat& rgb, int64_t width, int64_t height, cons
     const cv::Mat img = w == rgb.cols && h == rgb.rows ? rgb : resize_pil(rgb, w, h, cfg.interpolation);
     return cfg.crop > 0 ? center_crop(img, cfg.crop, cfg.crop) : img;
   }
-  // torchvision's offsets: int(round((h - th) / 2.0)), half to even (as center_crop).
-  const int top = static_cast<int>(std::nearbyint((h - cfg.crop) / 2.0));
-  const int left = static_cast<int>(std::nearbyint((w - cfg.crop) / 2.0));
-  return resize_pil(rgb, w, h, cfg.interpolation, cv::Rect(left, top, cfg.crop, cfg.crop));
+  const cv::Rect crop_window(center_offset(w, cfg.crop), center_offset(h, cfg.crop), cfg.crop, cfg.crop);
+  return resize_pil(rgb, w, h, cfg.interpolation, crop_window);
 }
 
 }  // namespace

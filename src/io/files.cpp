@@ -1,6 +1,7 @@
 // File-system helpers; see include/vit/io/files.h.
 #include "vit/io/files.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,15 @@ bool stat_mode(const std::string& path, mode_t* mode) {
 bool is_directory(const std::string& path) {
   mode_t m = 0;
   return stat_mode(path, &m) && S_ISDIR(m);
+}
+
+ReadOnlyFile::ReadOnlyFile(const std::string& path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd_ < 0 || ::fstat(fd_, &st_) != 0) error_ = errno;
+}
+
+ReadOnlyFile::~ReadOnlyFile() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 bool is_regular_file(const std::string& path) {

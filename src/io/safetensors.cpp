@@ -14,6 +14,7 @@
 #include <set>
 
 #include "vit/errors.h"
+#include "vit/io/files.h"
 
 namespace vit {
 
@@ -46,32 +47,16 @@ const char* dtype_name(DType t) { return info(t).name; }
 size_t dtype_size(DType t) { return info(t).size; }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  // O_NONBLOCK: a FIFO named as a model must not block the open (it is refused below).
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw ModelError("cannot open model file '" + path + "': " + errno_text());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    std::string why = errno_text();
-    ::close(fd);
-    throw ModelError("cannot stat model file '" + path + "': " + why);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw ModelError("model path '" + path + "' is a directory, not a weights file");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
+  const ReadOnlyFile file(path);  // a FIFO named as a model must not block the open
+  if (file.fd() < 0) throw ModelError("cannot open model file '" + path + "': " + std::strerror(file.error()));
+  if (file.error()) throw ModelError("cannot stat model file '" + path + "': " + std::strerror(file.error()));
+  if (S_ISDIR(file.stat().st_mode)) throw ModelError("model path '" + path + "' is a directory, not a weights file");
+  if (!S_ISREG(file.stat().st_mode))
     throw ModelError("model path '" + path + "' is not a regular file (a FIFO, socket or device?)");
-  }
-  size_ = static_cast<size_t>(st.st_size);
-  if (size_ == 0) {
-    ::close(fd);
-    throw ModelError("model file '" + path + "' is empty (0 bytes). Perhaps an interrupted download?");
-  }
-  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  std::string why = errno_text();
-  ::close(fd);
-  if (p == MAP_FAILED) throw ModelError("cannot memory-map model file '" + path + "': " + why);
+  size_ = static_cast<size_t>(file.stat().st_size);
+  if (size_ == 0) throw ModelError("model file '" + path + "' is empty (0 bytes). Perhaps an interrupted download?");
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  if (p == MAP_FAILED) throw ModelError("cannot memory-map model file '" + path + "': " + errno_text());
   data_ = static_cast<const uint8_t*>(p);
 }
 

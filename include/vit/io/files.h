@@ -2,6 +2,8 @@
 // file so that it is never seen half-written.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 
 namespace vit {
@@ -13,6 +15,25 @@ std::string dir_name(const std::string& path);
 bool is_directory(const std::string& path);
 bool is_regular_file(const std::string& path);
 bool path_exists(const std::string& path);
+
+// A file opened read-only without blocking (a FIFO named in place of a file cannot hang the
+// open), with fstat of that descriptor: the file checked is the file read. Closed on
+// destruction. Throws nothing: when the open or the fstat failed, error() is its errno.
+class ReadOnlyFile {
+ public:
+  explicit ReadOnlyFile(const std::string& path);
+  ~ReadOnlyFile();
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  int fd() const { return fd_; }
+  int error() const { return error_; }  // 0 when open and stat succeeded
+  const struct stat& stat() const { return st_; }
+
+ private:
+  int fd_ = -1;
+  int error_ = 0;
+  struct stat st_ {};
+};
 
 // Creates dir and its parents. Throws OutputError when one cannot be made or is not a folder.
 void make_dirs(const std::string& dir);
