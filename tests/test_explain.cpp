@@ -51,6 +51,8 @@ AttentionTrace reference_trace(const SafetensorsFile& ref) {
   tr.grid = static_cast<int>(std::lround(std::sqrt(tr.tokens - 1)));
   tr.dim = 1;
   tr.pos_embed.assign(static_cast<size_t>(tr.tokens), 0.0f);
+  tr.readout_weights.assign(static_cast<size_t>(tr.tokens), 0.0f);
+  tr.readout_weights[0] = 1;  // the class token
   return tr;
 }
 
@@ -130,9 +132,10 @@ TEST(Explain, RejectsBadArguments) {
   tr.layers = 1, tr.heads = 1, tr.tokens = 5, tr.prefix = 1, tr.grid = 2, tr.dim = 1;
   tr.attention.assign(25, 0.2f);
   tr.pos_embed.assign(5, 1.0f);
+  tr.readout_weights = {1, 0, 0, 0, 0};
   EXPECT_THROW(attention_rollout(tr, HeadFusion::Mean, 1.0), UsageError);
   EXPECT_THROW(attention_rollout(tr, HeadFusion::Mean, -0.1), UsageError);
-  EXPECT_THROW(cls_attention(tr, 1), UsageError);
+  EXPECT_THROW(readout_attention(tr, 1), UsageError);
   EXPECT_THROW(parse_named(head_fusion_names(), "median", "--head-fusion"), UsageError);
   // Uniform attention: every patch gets the same rollout, 1 after dividing by the maximum.
   for (float v : attention_rollout(tr, HeadFusion::Max, 0)) EXPECT_FLOAT_EQ(v, 1.0f);

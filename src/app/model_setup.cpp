@@ -27,6 +27,7 @@ LoadedModel load_model(const ModelOptions& o) {
   eo.model_path = o.model.empty() ? default_model_path() : o.model;
   eo.device = o.device;
   eo.heads = o.heads;
+  eo.image_size = o.image_size;
   LoadedModel m;
   m.engine = std::make_unique<Engine>(eo);
   const ModelInfo& info = m.engine->info();

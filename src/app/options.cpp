@@ -200,6 +200,11 @@ void declare_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--heads", m.heads, "Attention heads, only for weights of unusual width without a config.json")
       ->check(CLI::Range(1, 4096).description(""))
       ->type_name("N");
+  app.add_option("--image-size", m.image_size,
+                 "Run the model at N x N pixels, its position embeddings resampled as its library does (default: the "
+                 "model's own size)")
+      ->check(CLI::Range(1, 16384).description(""))
+      ->type_name("N");
   app.add_option("--max-pixels", o.max_pixels,
                  "Refuse images whose header says they are larger, before decoding (default 100000000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 31).description(""))

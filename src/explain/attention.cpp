@@ -2,6 +2,7 @@
 #include "vit/explain/attention.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <numeric>
 
@@ -11,13 +12,42 @@ namespace vit {
 
 void check_trace(const AttentionTrace& t) {
   const size_t T = static_cast<size_t>(t.tokens);
-  if (t.tokens != t.prefix + t.grid * t.grid || t.attention.size() != static_cast<size_t>(t.layers) * t.heads * T * T ||
-      t.pos_embed.size() != T * static_cast<size_t>(t.dim))
+  const size_t N = static_cast<size_t>(t.grid) * t.grid;
+  if (t.tokens != t.prefix + t.grid * t.grid || t.prefix != t.class_tokens + t.dist_tokens + t.registers ||
+      t.attention.size() != static_cast<size_t>(t.layers) * t.heads * T * T || t.readout_weights.size() != T ||
+      t.pos_prefix < 0 || t.pos_prefix > t.prefix || t.pos_embed.size() != (t.pos_prefix + N) * t.dim)
     throw Error("explain: inconsistent attention trace: " + std::to_string(t.layers) + " layers, " +
                 std::to_string(t.heads) + " heads, " + std::to_string(t.tokens) + " tokens (prefix " +
                 std::to_string(t.prefix) + ", grid " + std::to_string(t.grid) + "), " +
                 std::to_string(t.attention.size()) + " attention values, " + std::to_string(t.pos_embed.size()) +
                 " position values for D=" + std::to_string(t.dim));
+}
+
+std::string reader_name(const AttentionTrace& t) {
+  if (t.class_tokens && !t.readout_weights.empty() && t.readout_weights[0] == 1.0f) return "the class token";
+  return t.readout.empty() ? "the class token" : t.readout;
+}
+
+std::string token_legend(const AttentionTrace& t) {
+  std::vector<std::string> parts;
+  int next = 0;
+  const auto range = [&](int count, const std::string& one, const std::string& many) {
+    if (count <= 0) return;
+    parts.push_back(count == 1 ? "token " + std::to_string(next) + " = " + one
+                               : "tokens " + std::to_string(next) + "-" + std::to_string(next + count - 1) + " = " +
+                                     many);
+    next += count;
+  };
+  range(t.class_tokens, "class token", "class tokens");
+  range(t.dist_tokens, "distillation token", "distillation tokens");
+  range(t.registers, "register", "registers");
+  // Patches are numbered from 1: patch n is token n - 1 + prefix.
+  const std::string patch_token = next == 0 ? "n-1" : next == 1 ? "n" : "n+" + std::to_string(next - 1);
+  parts.push_back("token " + patch_token + " = patch n");
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  out[0] = static_cast<char>(std::toupper(out[0]));
+  return out;
 }
 
 const Vocabulary<HeadFusion>& head_fusion_names() {
@@ -57,7 +87,8 @@ namespace {
 
 // One layer's rollout matrix (T, T): its heads fused, the lowest `discard` entries zeroed
 // (never the class token's attention to itself), averaged with the identity, rows summing to 1.
-std::vector<double> rollout_layer(const float* a, size_t T, int heads, HeadFusion fusion, size_t discard) {
+std::vector<double> rollout_layer(const float* a, size_t T, int heads, HeadFusion fusion, size_t discard,
+                                  bool class_token) {
   const size_t TT = T * T;
   std::vector<float> fused(TT);
   for (size_t i = 0; i < TT; ++i) {
@@ -77,7 +108,7 @@ std::vector<double> rollout_layer(const float* a, size_t T, int heads, HeadFusio
     std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(discard - 1), order.end(),
                      [&](size_t x, size_t y) { return fused[x] < fused[y] || (fused[x] == fused[y] && x < y); });
     for (size_t k = 0; k < discard; ++k)
-      if (order[k] != 0) fused[order[k]] = 0;  // the class token's attention to itself stays
+      if (order[k] != 0 || !class_token) fused[order[k]] = 0;  // the class token's attention to itself stays
   }
   std::vector<double> m(TT);
   for (size_t i = 0; i < T; ++i) {
@@ -100,13 +131,12 @@ std::vector<float> attention_rollout(const AttentionTrace& t, HeadFusion fusion,
     throw UsageError("--discard-ratio must be in [0, 1), got " + std::to_string(discard_ratio));
   const size_t T = static_cast<size_t>(t.tokens), TT = T * T;
   const size_t discard = static_cast<size_t>(static_cast<double>(TT) * discard_ratio);  // Python's int(n * ratio)
-  // The product A_L ... A_1 is only needed in its first row: v = e_0ᵀ A_L ... A_1, built from
-  // the last layer down.
-  std::vector<double> v(T, 0.0), next(T);
-  v[0] = 1;
+  // The product A_L ... A_1 is only needed in the row the head reads: v = rᵀ A_L ... A_1 with r
+  // the readout weights (e_0 for the class token), built from the last layer down.
+  std::vector<double> v(t.readout_weights.begin(), t.readout_weights.end()), next(T);
   for (int l = t.layers - 1; l >= 0; --l) {
-    const auto m =
-        rollout_layer(t.attention.data() + static_cast<size_t>(l) * t.heads * TT, T, t.heads, fusion, discard);
+    const auto m = rollout_layer(t.attention.data() + static_cast<size_t>(l) * t.heads * TT, T, t.heads, fusion,
+                                 discard, t.class_tokens > 0);
     std::fill(next.begin(), next.end(), 0.0);
     for (size_t i = 0; i < T; ++i)
       if (v[i] != 0)
@@ -124,7 +154,7 @@ std::vector<float> attention_rollout(const AttentionTrace& t, HeadFusion fusion,
 std::vector<float> position_similarity(const AttentionTrace& t) {
   check_trace(t);
   const int N = t.grid * t.grid, D = t.dim;
-  const float* p = t.pos_embed.data() + static_cast<size_t>(t.prefix) * D;  // (N, D)
+  const float* p = t.pos_embed.data() + static_cast<size_t>(t.pos_prefix) * D;  // (N, D)
   std::vector<double> norm(static_cast<size_t>(N));
   for (int i = 0; i < N; ++i) {
     double s = 0;
@@ -142,17 +172,20 @@ std::vector<float> position_similarity(const AttentionTrace& t) {
   return out;
 }
 
-std::vector<float> cls_attention(const AttentionTrace& t, int layer) {
+std::vector<float> readout_attention(const AttentionTrace& t, int layer) {
   check_trace(t);
   if (layer < 0 || layer >= t.layers)
     throw UsageError("layer " + std::to_string(layer) + " out of range: the model has " + std::to_string(t.layers) +
                      " blocks");
   const size_t T = static_cast<size_t>(t.tokens), N = T - static_cast<size_t>(t.prefix);
-  std::vector<float> out;
-  out.reserve(static_cast<size_t>(t.heads) * N);
+  std::vector<float> out(static_cast<size_t>(t.heads) * N, 0.0f);
   for (int h = 0; h < t.heads; ++h) {
-    const float* row = t.attention.data() + (static_cast<size_t>(layer) * t.heads + h) * T * T;  // query 0
-    out.insert(out.end(), row + t.prefix, row + T);
+    const float* a = t.attention.data() + (static_cast<size_t>(layer) * t.heads + h) * T * T;
+    for (size_t q = 0; q < T; ++q) {  // the queries the head reads, weighted as it reads them
+      const float w = t.readout_weights[q];
+      if (w == 0) continue;
+      for (size_t n = 0; n < N; ++n) out[h * N + n] += w * a[q * T + t.prefix + n];
+    }
   }
   return out;  // (heads, N)
 }

@@ -149,7 +149,7 @@ Figure draw_patches(const cv::Mat& rgb, int patch) {
       "The input cut into " + std::to_string(gh) + "x" + std::to_string(gw) + " = " + std::to_string(gh * gw) +
       " patches of " + std::to_string(patch) + "x" + std::to_string(patch) +
       " px (rows and columns numbered)\nThe model reads them in this order: patch n = (row - 1) x " +
-      std::to_string(gw) + " + column, its token n after the class token";
+      std::to_string(gw) + " + column, its token n after the prefix tokens (class token, registers: see the attention matrix)";
   return framed(g.canvas, title, g.cells);
 }
 
@@ -186,12 +186,12 @@ cv::Mat head_panel(const cv::Mat& img, const float* row, int grid, float hi, con
   return draw::titled(panel, title, 0.5);
 }
 
-std::string head_attention_title(int layer1, HeadScale scale, size_t high_norm) {
-  const std::string head = "Layer " + std::to_string(layer1) + ": where the class token looks, one panel per head\n";
+std::string head_attention_title(int layer1, HeadScale scale, size_t high_norm, const std::string& reader) {
+  const std::string head = "Layer " + std::to_string(layer1) + ": where " + reader + " looks, one panel per head\n";
   const std::string outlined = std::to_string(high_norm) + " high-norm patch" + (high_norm == 1 ? "" : "es") +
                                " outlined (token norm over twice the median: scratch space, Darcet et al. 2023)";
   if (scale == HeadScale::Shared)
-    return head + "Colour = attention weight from the class token to each patch, one scale for all heads\n" + outlined;
+    return head + "Colour = attention weight to each patch, one scale for all heads\n" + outlined;
   return head + "Colour = share of the panel's largest weight on an ordinary patch (each head its own scale)\n" +
          outlined + ",\nleft out of the scale: they saturate";
 }
@@ -199,7 +199,7 @@ std::string head_attention_title(int layer1, HeadScale scale, size_t high_norm) 
 }  // namespace
 
 Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, int heads, int grid, int layer1,
-                           HeadScale scale, const std::vector<bool>& high_norm) {
+                           HeadScale scale, const std::vector<bool>& high_norm, const std::string& reader) {
   const int N = grid * grid;
   if (heads <= 0 || cls.size() != static_cast<size_t>(heads) * N || high_norm.size() != static_cast<size_t>(N))
     throw Error("draw_head_attention: " + std::to_string(cls.size()) + " values for " + std::to_string(heads) +
@@ -224,10 +224,11 @@ Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, in
   const cv::Mat bar = scale == HeadScale::Shared ? draw::colour_bar(grid_img.rows, 0, shared, "attention weight")
                                                  : draw::colour_bar(grid_img.rows, 0, 1, "share of the panel's top");
   const auto outlined = static_cast<size_t>(std::count(high_norm.begin(), high_norm.end(), true));
-  return framed(draw::hstack({grid_img, bar}, 12), head_attention_title(layer1, scale, outlined));
+  return framed(draw::hstack({grid_img, bar}, 12), head_attention_title(layer1, scale, outlined, reader));
 }
 
-Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix, int layer1, int head1) {
+Figure draw_attention_matrix(const std::vector<float>& m, int tokens, const std::string& legend, int layer1,
+                             int head1) {
   if (tokens <= 0 || m.size() != static_cast<size_t>(tokens) * tokens)
     throw Error("draw_attention_matrix: " + std::to_string(m.size()) + " values for " + std::to_string(tokens) +
                 " tokens");
@@ -242,17 +243,15 @@ Figure draw_attention_matrix(const std::vector<float>& m, int tokens, int prefix
   draw_token_axes(canvas, left, top, scale, tokens);
   const cv::Mat bar = draw::colour_bar(heat.rows + top, 0, hi, "attention weight");
   const cv::Mat body = draw::hstack({canvas, bar}, 12);
-  const std::string tok0 = prefix == 2 ? "Tokens 0, 1 = class and distillation tokens, token n+1 = patch n"
-                                       : "Token 0 = class token, token n = patch n";
   const std::string title = "Layer " + std::to_string(layer1) + ", head " + std::to_string(head1) +
                             ": full attention matrix (" + std::to_string(tokens) + "x" + std::to_string(tokens) +
                             ")\nRow = the token that looks, column = " + "the token it looks at; each row sums to 1\n" +
-                            tok0 + " (patches in reading order, see patches.png)";
+                            legend + " (patches in reading order, see patches.png)";
   return framed(body, title);
 }
 
 Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int grid, HeadFusion fusion,
-                    double discard_ratio, int layers) {
+                    double discard_ratio, int layers, const std::string& reader) {
   if (rollout.size() != static_cast<size_t>(grid) * grid)
     throw Error("draw_rollout: " + std::to_string(rollout.size()) + " values for a " + std::to_string(grid) + "x" +
                 std::to_string(grid) + " grid");
@@ -264,7 +263,7 @@ Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int g
   const cv::Mat bar = draw::colour_bar(over.rows, 0, 1, "share of the largest value");
   const cv::Mat body = draw::hstack({photo, over, bar}, 12);
   const std::string title =
-      "Attention rollout: how much each patch reaches the class token through all " + std::to_string(layers) +
+      "Attention rollout: how much each patch reaches " + reader + " through all " + std::to_string(layers) +
       " layers\nHeads fused by " + head_fusion_name(fusion) + ", lowest " + fmt("%.0f", discard_ratio * 100) +
       "% of weights discarded; 1 = the patch that contributes most\n" +
       "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";

@@ -49,17 +49,24 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
                        const std::vector<std::string>& names, int side, int patch) {
   const int layer = n.layer, g = trace.grid;
   const std::string L = std::to_string(layer + 1), H = std::to_string(o.head + 1), S = std::to_string(side);
+  const std::string reader = reader_name(trace);
+  const std::string registers =
+      trace.registers ? " The model's " + std::to_string(trace.registers) +
+                            " register token(s) take part in attention but are not patches: they are left out of "
+                            "the patch maps and shown in the attention matrix."
+                      : "";
   const std::vector<std::pair<std::string, std::string>> captions{
       {"The model's input",
        "The " + S + "x" + S +
            " picture after resizing and cropping, before normalisation: exactly what the model sees."},
       {"Patches", "The input cut into " + std::to_string(g) + "x" + std::to_string(g) + " patches of " +
-                      std::to_string(patch) + " px. Each becomes one token, read row by row after the class token."},
+                      std::to_string(patch) + " px. Each becomes one token, read row by row after the prefix tokens (" +
+                      token_legend(trace) + ")." + registers},
       {"Position embeddings",
        "Cosine similarity of each patch's learned position embedding with every other patch's. "
        "Bright spots near each map's own position mean the model learned where patches are."},
       {"Attention per head, layer " + L,
-       "How much the class token (which makes the prediction) attends to each patch in layer " + L +
+       "How much " + reader + " (what the classifier reads) attends to each patch in layer " + L +
            ", one panel per head, " +
            (o.head_scale == HeadScale::Panel
                 ? std::string("each on its own colour scale up to its largest weight on an ordinary patch; the "
@@ -73,7 +80,8 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
        std::string("Attention combined through all ") + std::to_string(trace.layers) + " layers (heads fused by " +
            head_fusion_name(o.fusion) +
            ", identity added for the skip "
-           "connections): which patches the class token's information comes from. Scaled so the top patch is 1. "
+           "connections): which patches the information " + reader + " carries comes from. Scaled so the top "
+           "patch is 1. "
            "Bright corners or plain-background patches are usually not about the object: ViTs store "
            "global information in a few unimportant tokens (Darcet et al. 2023, Vision Transformers Need Registers)."},
       {"Prediction", "The top " + std::to_string(r.top.size()) + " classes with their probabilities."},
@@ -112,6 +120,8 @@ std::string explain_json(const ExplainOptions& o, const AttentionTrace& trace, c
   j["layers"] = trace.layers;
   j["heads"] = trace.heads;
   j["prefix_tokens"] = trace.prefix;
+  j["register_tokens"] = trace.registers;
+  j["readout"] = reader_name(trace);
   for (const auto& p : r.top)
     j["predictions"].push_back({{"index", p.index}, {"label", p.label}, {"probability", p.probability}});
   j["head_scale"] = name_of(head_scale_names(), o.head_scale);
@@ -132,8 +142,9 @@ std::string explain_json(const ExplainOptions& o, const AttentionTrace& trace, c
         std::vector<float>(similarity.begin() + static_cast<std::ptrdiff_t>(i * N),
                            similarity.begin() + static_cast<std::ptrdiff_t>((i + 1) * N)));
   j["notes"] =
-      "layer and heads are numbered from 1; cls_attention[h][n] is head h+1's attention from the class token to "
-      "patch n+1 (reading order); rollout grid is [row][column], divided by its maximum; position_similarity is (N, N)";
+      "layer and heads are numbered from 1; cls_attention[h][n] is head h+1's attention from the readout (the class "
+      "token, or the readout's mix of tokens for models without one) to patch n+1 (reading order); rollout grid is "
+      "[row][column], divided by its maximum; position_similarity is (N, N)";
   return j.dump() + "\n";
 }
 
@@ -187,7 +198,7 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
                      " patches of " + std::to_string(patch) + " px; use the model's own crop");
   Numbers n;
   n.layer = o.layer < 0 ? trace.layers - 1 : o.layer;
-  n.cls = cls_attention(trace, n.layer);
+  n.cls = readout_attention(trace, n.layer);
   n.matrix = attention_matrix(trace, n.layer, o.head);
   n.rollout = attention_rollout(trace, o.fusion, o.discard_ratio);
   n.similarity = position_similarity(trace);
@@ -202,9 +213,10 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
       png_bytes(draw_input(rgb, o.preprocess).bgr),
       png_bytes(draw_patches(rgb, patch).bgr),
       png_bytes(draw_position_similarity(n.similarity, g).bgr),
-      png_bytes(draw_head_attention(rgb, n.cls, trace.heads, g, layer1, o.head_scale, n.high_norm).bgr),
-      png_bytes(draw_attention_matrix(n.matrix, trace.tokens, trace.prefix, layer1, o.head + 1).bgr),
-      png_bytes(draw_rollout(rgb, n.rollout, g, o.fusion, o.discard_ratio, trace.layers).bgr),
+      png_bytes(draw_head_attention(rgb, n.cls, trace.heads, g, layer1, o.head_scale, n.high_norm, reader_name(trace))
+                    .bgr),
+      png_bytes(draw_attention_matrix(n.matrix, trace.tokens, token_legend(trace), layer1, o.head + 1).bgr),
+      png_bytes(draw_rollout(rgb, n.rollout, g, o.fusion, o.discard_ratio, trace.layers, reader_name(trace)).bgr),
       png_bytes(draw_result(rgb, r.top).bgr),
       index_html(o, trace, n, r, names, rgb.cols, patch),
   };

@@ -1,6 +1,7 @@
 // Presets, overrides, crop and normalisation; see include/vit/image/preprocess.h.
 #include "vit/image/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
@@ -14,6 +15,8 @@ std::string PreprocessConfig::describe() const {
   o << "preset " << preset << ": ";
   if (resize_width > 0 && resize_height > 0)
     o << "resize to " << resize_width << "x" << resize_height;
+  else if (resize_long > 0)
+    o << "resize longer side to " << resize_long;
   else if (resize_short > 0)
     o << "resize shorter side to " << resize_short;
   else
@@ -21,7 +24,9 @@ std::string PreprocessConfig::describe() const {
   o << " (" << interpolation_name(interpolation) << "), ";
   if (crop > 0)
     o << "center crop " << crop;
-  else
+  if (crop > 0 && pad_color != std::array<uint8_t, 3>{0, 0, 0})
+    o << " (padded with " << int(pad_color[0]) << "," << int(pad_color[1]) << "," << int(pad_color[2]) << ")";
+  if (crop <= 0)
     o << "no crop";
   o << ", mean " << mean[0] << "," << mean[1] << "," << mean[2] << ", std " << std[0] << "," << std[1] << "," << std[2];
   return o.str();
@@ -31,6 +36,34 @@ const Vocabulary<Preset>& preset_names() {
   static const Vocabulary<Preset> names{
       {"timm", Preset::Timm}, {"torchvision", Preset::Torchvision}, {"hf", Preset::Hf}, {"deit", Preset::Deit}};
   return names;
+}
+
+const Vocabulary<CropMode>& crop_mode_names() {
+  static const Vocabulary<CropMode> names{
+      {"center", CropMode::Center}, {"squash", CropMode::Squash}, {"border", CropMode::Border}};
+  return names;
+}
+
+PreprocessConfig timm_eval_preprocess(const TimmEvalConfig& t, int side) {
+  PreprocessConfig c;
+  c.preset = "timm pretrained_cfg";
+  const int scale = static_cast<int>(std::floor(side / t.crop_pct));  // math.floor(img_size / crop_pct)
+  c.resize_short = 0;
+  switch (t.crop_mode) {
+    case CropMode::Center: c.resize_short = scale; break;
+    case CropMode::Squash: c.resize_width = c.resize_height = scale; break;
+    case CropMode::Border:
+      c.resize_long = scale;
+      // fill = [round(255 * v) for v in mean], Python's round
+      for (int i = 0; i < 3; ++i)
+        c.pad_color[i] = static_cast<uint8_t>(std::clamp(std::nearbyint(255.0 * t.mean[i]), 0.0, 255.0));
+      break;
+  }
+  c.crop = side;
+  c.interpolation = t.interpolation;
+  c.mean = t.mean;
+  c.std = t.std;
+  return c;
 }
 
 PreprocessConfig preset_config(const std::string& name, int image_size) {
@@ -79,6 +112,7 @@ PreprocessConfig choose_preprocess(const PreprocessOverrides& o, const Preproces
     c.resize_short = o.resize->shorter;
     c.resize_width = o.resize->width;
     c.resize_height = o.resize->height;
+    c.resize_long = 0;
   }
   if (o.crop) c.crop = *o.crop;
   if (o.interpolation) c.interpolation = *o.interpolation;
@@ -112,14 +146,15 @@ int center_offset(int size, int crop) { return static_cast<int>(std::nearbyint((
 
 }  // namespace
 
-cv::Mat center_crop(const cv::Mat& rgb, int width, int height) {
+cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_t, 3> fill) {
   cv::Mat img = rgb;
   if (width > img.cols || height > img.rows) {
     const int left = width > img.cols ? (width - img.cols) / 2 : 0;
     const int top = height > img.rows ? (height - img.rows) / 2 : 0;
     const int right = width > img.cols ? (width - img.cols + 1) / 2 : 0;
     const int bottom = height > img.rows ? (height - img.rows + 1) / 2 : 0;
-    cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+    cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT,
+                       cv::Scalar(fill[0], fill[1], fill[2]));
     if (img.cols == width && img.rows == height) return img;
   }
   return img(cv::Rect(center_offset(img.cols, width), center_offset(img.rows, height), width, height)).clone();
@@ -141,7 +176,7 @@ cv::Mat resize_then_crop(const cv::Mat& rgb, int64_t width, int64_t height, cons
   const int w = static_cast<int>(width), h = static_cast<int>(height);
   if (!window) {
     const cv::Mat img = w == rgb.cols && h == rgb.rows ? rgb : resize_pil(rgb, w, h, cfg.interpolation);
-    return cfg.crop > 0 ? center_crop(img, cfg.crop, cfg.crop) : img;
+    return cfg.crop > 0 ? center_crop(img, cfg.crop, cfg.crop, cfg.pad_color) : img;
   }
   const cv::Rect crop_window(center_offset(w, cfg.crop), center_offset(h, cfg.crop), cfg.crop, cfg.crop);
   return resize_pil(rgb, w, h, cfg.interpolation, crop_window);
@@ -152,6 +187,17 @@ cv::Mat resize_then_crop(const cv::Mat& rgb, int64_t width, int64_t height, cons
 cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg) {
   if (cfg.resize_width > 0 && cfg.resize_height > 0)
     return resize_then_crop(rgb, cfg.resize_width, cfg.resize_height, cfg);
+  if (cfg.resize_long > 0) {
+    // timm ResizeKeepRatio(longest=1): ratio = max(h / size, w / size); each side round(side / ratio).
+    const double ratio = std::max(rgb.rows / double(cfg.resize_long), rgb.cols / double(cfg.resize_long));
+    const auto w = static_cast<int64_t>(std::nearbyint(rgb.cols / ratio));
+    const auto h = static_cast<int64_t>(std::nearbyint(rgb.rows / ratio));
+    if (w < 1 || h < 1)
+      throw ImageError("the image is " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
+                       ": scaling its longer side to " + std::to_string(cfg.resize_long) +
+                       " leaves the shorter one under a pixel");
+    return resize_then_crop(rgb, w, h, cfg);
+  }
   if (cfg.resize_short > 0) {
     // torchvision Resize(int): the shorter side becomes size, the longer int(size * long / short).
     const bool wide = rgb.cols >= rgb.rows;

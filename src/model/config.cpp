@@ -1,4 +1,4 @@
-// The ViT blueprint and the standard sizes; see include/vit/model/config.h.
+// The ViT blueprint; see include/vit/model/config.h.
 #include "vit/model/config.h"
 
 #include <cmath>
@@ -6,37 +6,51 @@
 
 namespace vit {
 
-namespace {
+const char* pool_name(Pool p) {
+  switch (p) {
+    case Pool::Token: return "token";
+    case Pool::Avg: return "avg";
+    case Pool::Max: return "max";
+    case Pool::AvgMax: return "avgmax";
+    case Pool::Map: return "map";
+    case Pool::TokenAndAvg: return "token+avg";
+  }
+  return "?";
+}
 
-// The sizes of Dosovitskiy et al. and DeiT, as timm names them.
-struct StandardSize {
-  const char* timm_name;  // as it appears in timm architectures: vit_<name>_patch16_224
-  int64_t dim, heads;
-};
-constexpr StandardSize kSizes[] = {
-    {"tiny", 192, 3}, {"small", 384, 6}, {"base", 768, 12}, {"large", 1024, 16}, {"huge", 1280, 16},
-};
-
-}  // namespace
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::Gelu: return "gelu";
+    case Activation::GeluTanh: return "gelu_tanh";
+    case Activation::QuickGelu: return "quick_gelu";
+    case Activation::SwiGlu: return "swiglu";
+  }
+  return "?";
+}
 
 std::string ViTConfig::describe() const {
   std::ostringstream o;
   o << (distilled ? "DeiT-distilled " : "") << "ViT D=" << dim << " depth=" << depth << " heads=" << heads
     << " mlp=" << mlp_dim << " patch=" << patch_size << " image=" << image_size << " classes=" << num_classes
     << " eps=" << eps;
+  // The parts that differ from the paper's ViT, so a log line says which model this is.
+  if (!class_token) o << " no-class-token";
+  if (reg_tokens) o << " registers=" << reg_tokens;
+  if (no_embed_class) o << " pos-embed-patches-only";
+  if (pool != Pool::Token) o << " pool=" << pool_name(pool);
+  if (fc_norm) o << " fc_norm";
+  if (!final_norm) o << " no-final-norm";
+  if (norm_pre) o << " norm_pre";
+  if (layer_scale) o << " layer-scale";
+  if (qk_norm) o << " qk_norm";
+  if (attn_norm || mlp_norm) o << " scale-norms";
+  if (!qkv_bias) o << " no-qkv-bias";
+  if (!proj_bias) o << " no-proj-bias";
+  if (block == BlockKind::PostNorm) o << " post-norm-blocks";
+  if (block == BlockKind::Parallel) o << " parallel-blocks";
+  if (act != Activation::Gelu) o << " act=" << activation_name(act);
+  if (pos_grid != grid()) o << " pos-embed-resampled-from=" << pos_grid * patch_size;
   return o.str();
-}
-
-int64_t default_heads_for_dim(int64_t dim) {
-  for (const auto& s : kSizes)
-    if (s.dim == dim) return s.heads;
-  return 0;
-}
-
-int64_t default_heads_for_timm_name(const std::string& architecture) {
-  for (const auto& s : kSizes)
-    if (architecture.find(std::string("_") + s.timm_name + "_") != std::string::npos) return s.heads;
-  return 0;
 }
 
 int64_t grid_side(int64_t tokens, int64_t prefix) {

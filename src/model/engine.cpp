@@ -70,6 +70,23 @@ PreprocessConfig auto_preprocess(const std::optional<Family>& family, bool deit,
   return preset_config(p, image_size);
 }
 
+// The published preprocessing for a model run at `side`: timm's pretrained_cfg recomputed for
+// that side; another config's only when it already feeds that side (else the family's preset
+// at that side, and a log line saying why).
+std::optional<PreprocessConfig> published_at(const ModelHints& hints, int side) {
+  if (hints.timm_eval) {
+    PreprocessConfig c = timm_eval_preprocess(*hints.timm_eval, side);
+    c.preset = hints.preprocess ? hints.preprocess->preset : c.preset;
+    return c;
+  }
+  if (!hints.preprocess) return std::nullopt;
+  const auto out = output_size(*hints.preprocess);
+  if (out && out->first == side && out->second == side) return hints.preprocess;
+  spdlog::info("the published preprocessing ({}) does not give {}x{} images: using the family's preset",
+               hints.preprocess->describe(), side, side);
+  return std::nullopt;
+}
+
 // Family and geometry of a TorchScript module, read from its parameter names and shapes.
 std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info) {
   std::vector<std::string> names;
@@ -157,8 +174,8 @@ struct Engine::Impl {
     info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);
   }
 
-  void load_native(const std::string& path, const ModelHints& hints, int heads) {
-    LoadedViT loaded = load_vit(path, hints, heads);
+  void load_native(const std::string& path, const ModelHints& hints, const LoadOptions& options) {
+    LoadedViT loaded = load_vit(path, hints, options);
     vit = loaded.model;
     if (!device.is_cpu()) vit->to(device);
     const ViTConfig& cfg = vit->config();
@@ -173,7 +190,8 @@ struct Engine::Impl {
     // Facebook's DeiT files wrap timm-named weights in {"model": ...}; a torchvision or HF
     // checkpoint saved the same way by a training loop is not DeiT.
     const bool deit = cfg.distilled || (loaded.wrapper_key == "model" && loaded.family == Family::Timm);
-    info.preprocess = auto_preprocess(loaded.family, deit, info.image_size, hints.preprocess, &info.preprocess_reason);
+    info.preprocess = auto_preprocess(loaded.family, deit, info.image_size, published_at(hints, info.image_size),
+                                      &info.preprocess_reason);
   }
 };
 
@@ -195,10 +213,15 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
   const ModelHints hints = read_model_hints(o.model_path);
   for (const auto& s : hints.sources) spdlog::info("read {}", s);
   info.labels = hints.labels;
-  if (format == FileFormat::TorchScript)
+  if (format == FileFormat::TorchScript) {
+    if (o.image_size > 0)
+      throw UsageError("--image-size: '" + o.model_path +
+                       "' is a TorchScript module, whose position embeddings cannot be resampled from outside; "
+                       "use the weights file (safetensors or .pth) to run at another size");
     impl_->load_torchscript(o.model_path, hints);
-  else
-    impl_->load_native(o.model_path, hints, o.heads);
+  } else {
+    impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size});
+  }
 }
 
 Engine::~Engine() = default;
@@ -229,29 +252,68 @@ std::vector<float> Engine::probabilities(const float* batch, int n) {
   return to_vector(softmax_rows(torch::from_blob(l.data(), {n, static_cast<int64_t>(l.size()) / n}, torch::kFloat32)));
 }
 
+namespace {
+
+// The weights the head reads the last block's T tokens with (see AttentionTrace::readout).
+std::vector<float> readout_weights(const ViTConfig& cfg, const ForwardTrace& ft, std::string* what) {
+  const int64_t T = cfg.num_tokens(), prefix = cfg.num_prefix_tokens(), N = cfg.num_patches();
+  std::vector<float> w(static_cast<size_t>(T), 0.0f);
+  const auto patches_uniform = [&](float total) {
+    for (int64_t i = prefix; i < T; ++i) w[static_cast<size_t>(i)] += total / static_cast<float>(N);
+  };
+  switch (cfg.pool) {
+    case Pool::Token:
+      w[0] = 1;
+      *what = cfg.dist_head ? "the class token (its head averaged with the distillation token's)" : "the class token";
+      break;
+    case Pool::TokenAndAvg:
+      w[0] = 0.5f;
+      patches_uniform(0.5f);
+      *what = "the class token and the mean of the patch tokens, side by side";
+      break;
+    case Pool::Map: {
+      const auto a = ft.pool_attention[0].mean(0).reshape({N});  // (heads, 1, N) -> (N)
+      for (int64_t i = 0; i < N; ++i) w[static_cast<size_t>(prefix + i)] = a[i].item<float>();
+      *what = "attention pooling (a learned query over the patch tokens; its weights, mean over heads)";
+      break;
+    }
+    default:
+      patches_uniform(1.0f);
+      *what = std::string("the ") + (cfg.pool == Pool::Avg ? "mean" : cfg.pool == Pool::Max ? "maximum" : "mean and maximum") +
+              " of the patch tokens (no class token; each patch weighted equally)";
+  }
+  return w;
+}
+
+}  // namespace
+
 AttentionTrace Engine::trace_attention(const float* image) {
   if (!impl_->vit)
     throw ModelError(
         "this model is a TorchScript module: its forward() returns only logits, and the attention "
         "weights inside it cannot be asked for. Use the weights file (safetensors or .pth) to explain");
   torch::InferenceMode guard;
-  std::vector<torch::Tensor> attn;
-  torch::Tensor tokens;
-  const torch::Tensor logits =
-      impl_->vit->forward_with_attention(impl_->to_input(image, 1), attn, &tokens).to(torch::kCPU);
+  ForwardTrace ft;
+  const torch::Tensor logits = impl_->vit->forward_traced(impl_->to_input(image, 1), ft).to(torch::kCPU);
+  if (ft.pool_attention.defined()) ft.pool_attention = ft.pool_attention.to(torch::kCPU, torch::kFloat32);
   const ViTConfig& cfg = impl_->vit->config();
   AttentionTrace t;
-  t.layers = static_cast<int>(attn.size());
+  t.layers = static_cast<int>(ft.attentions.size());
   t.heads = static_cast<int>(cfg.heads);
+  t.class_tokens = cfg.class_token ? 1 : 0;
+  t.dist_tokens = cfg.distilled ? 1 : 0;
+  t.registers = static_cast<int>(cfg.reg_tokens);
   t.prefix = static_cast<int>(cfg.num_prefix_tokens());
   t.grid = static_cast<int>(cfg.grid());
-  t.tokens = static_cast<int>(cfg.num_prefix_tokens() + cfg.num_patches());
+  t.tokens = static_cast<int>(cfg.num_tokens());
   t.dim = static_cast<int>(cfg.dim);
-  t.attention = to_vector(torch::stack(attn, 0).squeeze(1));           // (L, heads, T, T)
-  t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));  // (T, D)
+  t.attention = to_vector(torch::stack(ft.attentions, 0).squeeze(1));  // (L, heads, T, T)
+  t.readout_weights = readout_weights(cfg, ft, &t.readout);
+  t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));  // (pos_prefix + N, D)
+  t.pos_prefix = static_cast<int>(cfg.no_embed_class ? 0 : cfg.num_prefix_tokens());
   t.logits = to_vector(logits);
   t.probabilities = to_vector(softmax_rows(logits.to(torch::kFloat32)));
-  t.token_norms = to_vector(tokens[0].norm(2, -1));  // (T)
+  t.token_norms = to_vector(ft.tokens[0].norm(2, -1));  // (T)
   return t;
 }
 

@@ -8,6 +8,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/model/architecture.h"
 #include "vit/model/config.h"
 
 namespace vit {
@@ -85,41 +86,107 @@ std::optional<Labels> id2label(const json& map, const std::string& path) {
   return Labels(labels);
 }
 
-// timm's pretrained_cfg: input_size, crop_pct, crop_mode, interpolation, mean, std.
-PreprocessConfig timm_pretrained_cfg(const json& p, const std::string& path) {
-  const int side = p.contains("input_size") ? int_in(p["input_size"].at(2), 1, kMaxSide, "input_size", path) : 224;
-  PreprocessConfig pc = preset_config(Preset::Timm, side);
-  pc.preset = "timm (from config.json)";
-  if (p.contains("crop_pct"))
-    pc.resize_short = static_cast<int>(std::floor(side / number_in(p["crop_pct"], 0.01, 4.0, "crop_pct", path)));
+// timm's pretrained_cfg: input_size, crop_pct, crop_mode, interpolation, mean, std (the
+// defaults are timm's: resolve_data_config and transforms_imagenet_eval).
+TimmEvalConfig timm_pretrained_cfg(const json& p, const std::string& path) {
+  TimmEvalConfig t;
+  t.input_size = 224;
+  if (p.contains("input_size")) {
+    const auto& s = p["input_size"];
+    if (!s.is_array() || s.size() != 3) throw ModelError("'" + path + "': pretrained_cfg.input_size is not [C, H, W]");
+    t.input_size = int_in(s[2], 1, kMaxSide, "pretrained_cfg.input_size", path);
+    if (int_in(s[1], 1, kMaxSide, "pretrained_cfg.input_size", path) != t.input_size)
+      throw ModelError("'" + path + "': pretrained_cfg.input_size " + s.dump() + " is not square");
+  }
+  if (p.contains("crop_pct")) t.crop_pct = number_in(p["crop_pct"], 0.01, 4.0, "crop_pct", path);
+  if (p.contains("crop_mode") && !p["crop_mode"].is_null()) {
+    try {
+      t.crop_mode = parse_named(crop_mode_names(), p["crop_mode"].get<std::string>(), "pretrained_cfg crop_mode");
+    } catch (const UsageError& e) {
+      throw ModelError("'" + path + "': " + e.what());
+    }
+  }
+  t.interpolation = Interpolation::Bicubic;  // timm's default for ViTs when the cfg is silent
   if (p.contains("interpolation")) {
     try {
-      pc.interpolation = parse_interpolation(p["interpolation"].get<std::string>());
+      t.interpolation = parse_interpolation(p["interpolation"].get<std::string>());
     } catch (const UsageError& e) {
       throw ModelError("'" + path + "': pretrained_cfg " + e.what());
     }
   }
-  if (p.contains("mean")) pc.mean = three_floats(p["mean"], "pretrained_cfg.mean", path, false);
-  if (p.contains("std")) pc.std = three_floats(p["std"], "pretrained_cfg.std", path, true);
-  if (p.value("crop_mode", "center") == "squash") {
-    pc.resize_short = 0;
-    pc.resize_width = pc.resize_height = side;
-    pc.crop = 0;
-  }
-  return pc;
+  t.mean = {0.485f, 0.456f, 0.406f};
+  t.std = {0.229f, 0.224f, 0.225f};
+  if (p.contains("mean")) t.mean = three_floats(p["mean"], "pretrained_cfg.mean", path, false);
+  if (p.contains("std")) t.std = three_floats(p["std"], "pretrained_cfg.std", path, true);
+  return t;
 }
 
-// timm's hub config.json: the architecture name, label_names, pretrained_cfg.
+Pool timm_global_pool(const json& j, const std::string& path) {
+  static const std::pair<const char*, Pool> pools[] = {
+      {"token", Pool::Token}, {"avg", Pool::Avg}, {"max", Pool::Max}, {"avgmax", Pool::AvgMax}, {"map", Pool::Map}};
+  const std::string v = j.is_string() ? j.get<std::string>() : j.dump();
+  for (const auto& [name, pool] : pools)
+    if (v == name) return pool;
+  throw ModelError("'" + path + "': global_pool '" + v + "' is not supported (token, avg, max, avgmax or map)");
+}
+
+Activation activation_named(const std::string& v, const std::string& what, const std::string& path) {
+  if (v == "gelu") return Activation::Gelu;
+  if (v == "quick_gelu") return Activation::QuickGelu;
+  if (v == "gelu_tanh" || v == "gelu_pytorch_tanh" || v == "gelu_new") return Activation::GeluTanh;
+  throw ModelError("'" + path + "': " + what + " '" + v + "' is not supported (gelu, gelu_tanh or quick_gelu)");
+}
+
+// timm's model_args: the keyword arguments the architecture was built with beyond its
+// defaults. Those the tensors show are accepted as they are; those that change the
+// computation without a tensor of their own are read; anything else is refused by name.
+void read_timm_model_args(const json& a, const std::string& path, ModelHints& h) {
+  static const char* shown_by_tensors[] = {
+      "embed_dim", "depth", "patch_size", "in_chans", "num_classes", "mlp_ratio", "class_token", "reg_tokens",
+      "no_embed_class", "qkv_bias", "qk_norm", "init_values", "pre_norm", "fc_norm", "final_norm", "proj_bias",
+      "scale_attn_norm", "scale_mlp_norm", "drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate",
+      "attn_drop_rate", "drop_path_rate", "dynamic_img_size", "dynamic_img_pad", "img_size", "weight_init"};
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "num_heads") {
+      h.heads = int_in(it.value(), 1, 4096, "model_args.num_heads", path);
+    } else if (k == "global_pool") {
+      h.pool = timm_global_pool(it.value(), path);
+    } else if (k == "act_layer") {
+      if (!it.value().is_string()) throw ModelError("'" + path + "': model_args.act_layer is not a name");
+      h.act = activation_named(it.value().get<std::string>(), "model_args.act_layer", path);
+    } else if (std::find_if(std::begin(shown_by_tensors), std::end(shown_by_tensors),
+                            [&](const char* s) { return k == s; }) == std::end(shown_by_tensors)) {
+      throw ModelError("'" + path + "': model_args." + k + " = " + it.value().dump() +
+                       " is not supported: vit-classify cannot build that variant exactly");
+    }
+  }
+}
+
+// timm's hub config.json: the architecture name, global_pool, model_args, label_names,
+// pretrained_cfg.
 void read_timm_config(const json& c, const std::string& path, ModelHints& h) {
-  if (h.heads == 0) h.heads = default_heads_for_timm_name(c["architecture"].get<std::string>());
+  if (!c["architecture"].is_string()) throw ModelError("'" + path + "': architecture is not a name");
+  h.architecture = c["architecture"].get<std::string>();
+  const ArchitectureFacts facts = timm_architecture_facts(h.architecture);
+  if (h.heads == 0) h.heads = facts.heads;
+  if (facts.eps) h.eps = facts.eps;
+  if (facts.act) h.act = facts.act;
+  if (facts.block) h.block = facts.block;
+  if (c.contains("global_pool")) h.pool = timm_global_pool(c["global_pool"], path);
+  if (c.contains("model_args") && c["model_args"].is_object()) read_timm_model_args(c["model_args"], path, h);
   if (c.contains("label_names") && c["label_names"].is_array() && !c["label_names"].empty() &&
-      !looks_like_wnid(c["label_names"][0].get<std::string>())) {
+      c["label_names"][0].is_string() && !looks_like_wnid(c["label_names"][0].get<std::string>())) {
     std::vector<Label> labels;
     for (const auto& n : c["label_names"]) labels.push_back({"", n.get<std::string>()});
     h.labels = Labels(labels);
   }
-  if (c.contains("pretrained_cfg") && c["pretrained_cfg"].is_object())
-    h.preprocess = timm_pretrained_cfg(c["pretrained_cfg"], path);
+  if (c.contains("pretrained_cfg") && c["pretrained_cfg"].is_object()) {
+    h.timm_eval = timm_pretrained_cfg(c["pretrained_cfg"], path);
+    h.preprocess = timm_eval_preprocess(*h.timm_eval, h.timm_eval->input_size);
+    h.preprocess->preset = "timm (pretrained_cfg in config.json)";
+    h.input_size = h.timm_eval->input_size;
+  }
 }
 
 void read_config(const json& c, const std::string& path, ModelHints& h) {
@@ -127,10 +194,13 @@ void read_config(const json& c, const std::string& path, ModelHints& h) {
     h.heads = int_in(c["num_attention_heads"], 1, 4096, "num_attention_heads", path);
   if (c.contains("num_heads")) h.heads = int_in(c["num_heads"], 1, 4096, "num_heads", path);
   if (c.contains("layer_norm_eps")) h.eps = number_in(c["layer_norm_eps"], 0, 1, "layer_norm_eps", path);
-  if (c.contains("hidden_act") && c["hidden_act"] != "gelu")
-    throw ModelError("'" + path + "': hidden_act " + c["hidden_act"].dump() + " is not supported (only exact gelu)");
+  if (c.contains("hidden_act")) {
+    if (!c["hidden_act"].is_string()) throw ModelError("'" + path + "': hidden_act is not a name");
+    h.act = activation_named(c["hidden_act"].get<std::string>(), "hidden_act", path);
+  }
+  if (c.contains("model_type") && c["model_type"].is_string()) h.architecture = c["model_type"].get<std::string>();
   if (c.contains("id2label") && c["id2label"].is_object()) h.labels = id2label(c["id2label"], path);
-  if (c.contains("architecture") && c["architecture"].is_string()) read_timm_config(c, path, h);
+  if (c.contains("architecture")) read_timm_config(c, path, h);
 }
 
 // Hugging Face's image processor: size, crop, resample, normalisation.
@@ -183,6 +253,9 @@ ModelHints read_model_hints(const std::string& weights_path) {
     if (auto pre = read_json(pre_path)) {
       h.sources.push_back(pre_path);
       h.preprocess = read_preprocessor_config(*pre, pre_path);
+      // Dinov2 always interpolates its (518-pixel) position embeddings to the input it is given.
+      const auto out = output_size(*h.preprocess);
+      if (h.architecture == "dinov2" && out && out->first == out->second) h.input_size = out->first;
     }
   } catch (const json::exception& e) {
     throw ModelError("config beside '" + weights_path + "' has an unexpected field type: " + e.what());

@@ -23,13 +23,18 @@ struct FamilyNames {
   std::vector<Rule> rules;
 };
 
+// timm's names are the canonical ones: the rules only say which of them a ViT may hold.
 std::vector<Rule> timm_rules() {
+  const std::string wb = R"(\.(?:weight|bias))";
   return {
-      {std::regex(
-           R"(^(patch_embed\.proj\.(weight|bias)|cls_token|dist_token|pos_embed|norm\.(weight|bias)|head\.(weight|bias)|head_dist\.(weight|bias))$)"),
-       "$1"},
-      {std::regex(R"(^blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)$)"),
-       "blocks.$1.$2.$3"},
+      {std::regex(R"(^(patch_embed\.proj)" + wb + R"(|cls_token|dist_token|reg_token|pos_embed)$)"), "$&"},
+      {std::regex(R"(^(?:norm_pre|norm|fc_norm|head|head_dist))" + wb + "$"), "$&"},
+      {std::regex(R"(^attn_pool\.(?:latent|(?:q|kv|proj|norm|mlp\.fc1|mlp\.fc2))" + wb + ")$"), "$&"},
+      {std::regex(R"(^blocks\.\d+\.(?:norm1|norm2|attn\.qkv|attn\.proj|attn\.q_norm|attn\.k_norm|attn\.norm|)"
+                  R"(mlp\.fc1|mlp\.fc2|mlp\.norm|in_norm|in_proj|q_norm|k_norm|attn_out_proj|mlp_out_proj))" +
+                  wb + "$"),
+       "$&"},
+      {std::regex(R"(^blocks\.\d+\.(?:(?:ls1|ls2|ls)\.gamma|mlp_bias)$)"), "$&"},
   };
 }
 
@@ -50,15 +55,21 @@ std::vector<Rule> torchvision_rules() {
   };
 }
 
-// Hugging Face ViT (vit.) and DeiT (deit.) models; q/k/v become "#q"/"#k"/"#v" parts of qkv.
+// Hugging Face ViT (vit.), DeiT (deit.) and Dinov2 (dinov2.) models; q/k/v become
+// "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
 std::vector<Rule> huggingface_rules() {
-  const std::string hf = R"(^(?:vit\.|deit\.)?)";
+  const std::string hf = R"(^(?:vit\.|deit\.|dinov2\.)?)";
   const std::string layer = hf + R"(encoder\.layer\.(\d+)\.)";
   return {
       {std::regex(hf + R"(embeddings\.patch_embeddings\.projection\.(weight|bias)$)"), "patch_embed.proj.$1"},
       {std::regex(hf + R"(embeddings\.cls_token$)"), "cls_token"},
       {std::regex(hf + R"(embeddings\.distillation_token$)"), "dist_token"},
       {std::regex(hf + R"(embeddings\.position_embeddings$)"), "pos_embed"},
+      {std::regex(hf + R"(embeddings\.mask_token$)"), "-"},  // Dinov2's masked-image pre-training token
+      {std::regex(layer + R"(norm(1|2)\.(weight|bias)$)"), "blocks.$1.norm$2.$3"},               // Dinov2
+      {std::regex(layer + R"(layer_scale(1|2)\.lambda1$)"), "blocks.$1.ls$2.gamma"},             // Dinov2
+      {std::regex(layer + R"(mlp\.(?:fc1|weights_in)\.(weight|bias)$)"), "blocks.$1.mlp.fc1.$2"},  // Dinov2 (SwiGLU)
+      {std::regex(layer + R"(mlp\.(?:fc2|weights_out)\.(weight|bias)$)"), "blocks.$1.mlp.fc2.$2"},
       {std::regex(layer + R"(layernorm_before\.(weight|bias)$)"), "blocks.$1.norm1.$2"},
       {std::regex(layer + R"(attention\.attention\.query\.(weight|bias)$)"), "blocks.$1.attn.qkv.$2#q"},
       {std::regex(layer + R"(attention\.attention\.key\.(weight|bias)$)"), "blocks.$1.attn.qkv.$2#k"},
@@ -93,11 +104,16 @@ bool ends_with(const std::string& s, const std::string& end) {
   return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
 }
 
+// What an unknown tensor shows about the model, for the error message.
 std::string hint_for_unknown(const std::string& name) {
-  if (name.find("fc_norm") != std::string::npos)
-    return " (timm models with global average pooling are not supported: only class-token ViTs)";
-  if (name.find("reg_token") != std::string::npos) return " (ViTs with register tokens are not supported)";
-  if (name.find("pre_logits") != std::string::npos) return " (a pre-logits layer: not supported)";
+  const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+  if (has("lambda_q1") || has("lambda_k1") || has("sub_norm"))
+    return " (differential attention, timm's DiffAttention / DiffParallelScalingBlock: not supported)";
+  if (has("attn.gate")) return " (gated attention: not supported)";
+  if (has("rope")) return " (rotary position embeddings: an EVA-style model, not supported)";
+  if (has("patch_embed.norm")) return " (a normalised patch embedding: not supported)";
+  if (has("register_tokens")) return " (Dinov2 with registers: not supported; timm's *_reg* models are)";
+  if (has("pre_logits")) return " (a pre-logits layer: not supported)";
   if (name.find("pooler") != std::string::npos)
     return " (a Hugging Face ViTModel pooler: use a ViTForImageClassification checkpoint)";
   return "";
@@ -161,6 +177,7 @@ std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::strin
     std::string name = kv.first;
     if (name.rfind("module.", 0) == 0) name = name.substr(7);  // DistributedDataParallel prefix
     const std::string mapped = map_name(name, rules);
+    if (mapped == "-") continue;
     if (mapped.empty()) {
       unknown.push_back(kv.first);
       continue;

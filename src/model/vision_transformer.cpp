@@ -1,102 +1,100 @@
-// ViT modules; see include/vit/model/vision_transformer.h.
+// The ViT module; see include/vit/model/vision_transformer.h.
 #include "vit/model/vision_transformer.h"
-
-#include <cmath>
 
 namespace vit {
 
 PatchEmbedImpl::PatchEmbedImpl(const ViTConfig& cfg) {
-  proj = register_module(
-      "proj",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size).stride(cfg.patch_size)));
+  proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size)
+                                                       .stride(cfg.patch_size)
+                                                       .bias(cfg.patch_bias)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
   return proj(x).flatten(2).transpose(1, 2);  // (B, D, g, g) -> (B, N, D)
 }
 
-AttentionImpl::AttentionImpl(int64_t dim, int64_t heads_) : heads(heads_) {
-  TORCH_CHECK(heads > 0 && dim % heads == 0, "[Attention] dim ", dim, " is not divisible by heads ", heads);
-  scale = 1.0 / std::sqrt(static_cast<double>(dim / heads));
-  qkv = register_module("qkv", torch::nn::Linear(dim, 3 * dim));
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
-}
-
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
-  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
-  // (B, T, 3D) -> (3, B, heads, T, hd)
-  auto qkv_ = qkv(x).reshape({B, T, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});
-  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
-  auto attn = torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1);  // (B, heads, T, T)
-  if (attn_out) *attn_out = attn;
-  auto out = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, D});  // (B, T, D)
-  return proj(out);
-}
-
-MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
-  fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
-  fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
-}
-
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2(torch::gelu(fc1(x))); }
-
-BlockImpl::BlockImpl(const ViTConfig& cfg) {
-  auto ln = [&] { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.dim}).eps(cfg.eps)); };
-  norm1 = register_module("norm1", ln());
-  attn = register_module("attn", Attention(cfg.dim, cfg.heads));
-  norm2 = register_module("norm2", ln());
-  mlp = register_module("mlp", Mlp(cfg.dim, cfg.mlp_dim));
-}
-
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
-  auto h = x + attn(norm1(x), attn_out);
-  return h + mlp(norm2(h));
-}
-
 VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   TORCH_CHECK(cfg.patch_size > 0 && cfg.image_size % cfg.patch_size == 0, "[VisionTransformer] image size ",
               cfg.image_size, " is not a multiple of patch size ", cfg.patch_size);
+  const int64_t D = cfg.dim;
   patch_embed = register_module("patch_embed", PatchEmbed(cfg));
-  cls_token = register_parameter("cls_token", torch::zeros({1, 1, cfg.dim}));
-  if (cfg.distilled) dist_token = register_parameter("dist_token", torch::zeros({1, 1, cfg.dim}));
-  pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.num_prefix_tokens() + cfg.num_patches(), cfg.dim}));
+  if (cfg.class_token) cls_token = register_parameter("cls_token", torch::zeros({1, 1, D}));
+  if (cfg.distilled) dist_token = register_parameter("dist_token", torch::zeros({1, 1, D}));
+  if (cfg.reg_tokens) reg_token = register_parameter("reg_token", torch::zeros({1, cfg.reg_tokens, D}));
+  pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.pos_tokens(cfg.grid()), D}));
+  if (cfg.norm_pre) norm_pre = register_module("norm_pre", layer_norm(D, cfg.eps));
   blocks = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(Block(cfg));
-  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.dim}).eps(cfg.eps)));
-  head = register_module("head", torch::nn::Linear(cfg.dim, cfg.num_classes));
-  if (cfg.distilled) head_dist = register_module("head_dist", torch::nn::Linear(cfg.dim, cfg.num_classes));
+  for (int64_t i = 0; i < cfg.depth; ++i) {
+    if (cfg.block == BlockKind::Parallel)
+      blocks->push_back(ParallelBlock(cfg));
+    else
+      blocks->push_back(Block(cfg));
+  }
+  if (cfg.final_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
+  if (cfg.pool == Pool::Map) attn_pool = register_module("attn_pool", AttentionPool(cfg));
+  if (cfg.fc_norm) fc_norm = register_module("fc_norm", layer_norm(D, cfg.eps));
+  head = register_module("head", torch::nn::Linear(cfg.head_in(), cfg.num_classes));
+  if (cfg.dist_head) head_dist = register_module("head_dist", torch::nn::Linear(D, cfg.num_classes));
 }
 
-torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, std::vector<torch::Tensor>* attentions,
-                                         torch::Tensor* tokens) {
+// Patches, prefix tokens and position embeddings, in timm's order: [class, dist, registers,
+// patches]; pos_embed added after the concatenation, or to the patches alone (no_embed_class).
+torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& images) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == cfg_.in_chans && images.size(2) == cfg_.image_size &&
                   images.size(3) == cfg_.image_size,
               "[VisionTransformer] expected images (B, ", cfg_.in_chans, ", ", cfg_.image_size, ", ", cfg_.image_size,
               "), got ", images.sizes());
   const int64_t B = images.size(0);
   auto x = patch_embed(images);  // (B, N, D)
-  std::vector<torch::Tensor> parts{cls_token.expand({B, -1, -1})};
-  if (cfg_.distilled) parts.push_back(dist_token.expand({B, -1, -1}));
-  parts.push_back(x);
-  x = torch::cat(parts, 1) + pos_embed;  // (B, prefix + N, D)
-  if (attentions) attentions->clear();
-  for (const auto& m : *blocks) {
-    torch::Tensor a;
-    x = m->as<Block>()->forward(x, attentions ? &a : nullptr);
-    if (attentions) attentions->push_back(a);
+  std::vector<torch::Tensor> parts;
+  if (cls_token.defined()) parts.push_back(cls_token.expand({B, -1, -1}));
+  if (dist_token.defined()) parts.push_back(dist_token.expand({B, -1, -1}));
+  if (reg_token.defined()) parts.push_back(reg_token.expand({B, -1, -1}));
+  if (cfg_.no_embed_class) x = x + pos_embed;
+  if (!parts.empty()) {
+    parts.push_back(x);
+    x = torch::cat(parts, 1);
   }
-  if (tokens) *tokens = x;
-  x = norm(x);
-  if (cfg_.distilled) return (head(x.select(1, 0)) + head_dist(x.select(1, 1))) / 2;
-  return head(x.select(1, 0));  // (B, classes)
+  if (!cfg_.no_embed_class) x = x + pos_embed;
+  return norm_pre ? norm_pre(x) : x;
 }
 
-torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) { return run(images, nullptr, nullptr); }
+// The sequence (B, T, D) after the final norm -> the head's input (B, head_in).
+torch::Tensor VisionTransformerImpl::pool(const torch::Tensor& x, ForwardTrace* trace) {
+  const int64_t prefix = cfg_.num_prefix_tokens();
+  const auto patches = [&] { return x.slice(1, prefix); };
+  torch::Tensor pooled;
+  switch (cfg_.pool) {
+    case Pool::Token: pooled = x.select(1, 0); break;
+    case Pool::Avg: pooled = patches().mean(1); break;
+    case Pool::Max: pooled = patches().amax(1); break;
+    case Pool::AvgMax: pooled = 0.5 * (patches().amax(1) + patches().mean(1)); break;
+    case Pool::Map: pooled = attn_pool(patches(), trace ? &trace->pool_attention : nullptr); break;
+    case Pool::TokenAndAvg: pooled = torch::cat({x.select(1, 0), patches().mean(1)}, 1); break;
+  }
+  return fc_norm ? fc_norm(pooled) : pooled;
+}
 
-torch::Tensor VisionTransformerImpl::forward_with_attention(const torch::Tensor& images,
-                                                            std::vector<torch::Tensor>& attentions,
-                                                            torch::Tensor* tokens) {
-  return run(images, &attentions, tokens);
+torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTrace* trace) {
+  auto x = embed(images);
+  if (trace) trace->attentions.clear();
+  for (const auto& m : *blocks) {
+    torch::Tensor a;
+    torch::Tensor* attn = trace ? &a : nullptr;
+    x = cfg_.block == BlockKind::Parallel ? m->as<ParallelBlock>()->forward(x, attn)
+                                          : m->as<Block>()->forward(x, attn);
+    if (trace) trace->attentions.push_back(a);
+  }
+  if (trace) trace->tokens = x;
+  if (norm) x = norm(x);
+  if (cfg_.dist_head) return (head(x.select(1, 0)) + head_dist(x.select(1, 1))) / 2;
+  return head(pool(x, trace));  // (B, classes)
+}
+
+torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) { return run(images, nullptr); }
+
+torch::Tensor VisionTransformerImpl::forward_traced(const torch::Tensor& images, ForwardTrace& trace) {
+  return run(images, &trace);
 }
 
 }  // namespace vit

@@ -8,92 +8,11 @@
 #include "vit/errors.h"
 #include "vit/model/checkpoint.h"
 #include "vit/model/names.h"
+#include "vit/model/layers.h"
 
 namespace vit {
 
-ViTConfig infer_config(const std::map<std::string, torch::Tensor>& t, const ModelHints& hints) {
-  auto need = [&](const std::string& name) -> const torch::Tensor& {
-    auto it = t.find(name);
-    if (it == t.end()) throw ModelError("missing tensor '" + name + "' (canonical timm name)");
-    return it->second;
-  };
-  ViTConfig c;
-  const auto& pw = need("patch_embed.proj.weight");
-  if (pw.dim() != 4 || pw.size(2) != pw.size(3))
-    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + c10::str(pw.sizes()) + ", expected (D, C, P, P)");
-  c.dim = pw.size(0);
-  c.in_chans = pw.size(1);
-  c.patch_size = pw.size(2);
-  if (c.in_chans != 3)
-    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + c10::str(pw.sizes()) + ": " +
-                     std::to_string(c.in_chans) + " input channels, but images are fed as RGB (3)");
-  if (c.dim <= 0 || c.patch_size <= 0)
-    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + c10::str(pw.sizes()) + ": no width or patch");
-  c.distilled = t.count("dist_token") > 0;
-  int64_t depth = 0;
-  while (t.count("blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
-  if (depth == 0) throw ModelError("missing tensor 'blocks.0.norm1.weight': the checkpoint has no encoder blocks");
-  c.depth = depth;
-  const auto& fc1 = need("blocks.0.mlp.fc1.weight");
-  if (fc1.dim() != 2) throw ModelError("tensor 'blocks.0.mlp.fc1.weight' is not a matrix");
-  c.mlp_dim = fc1.size(0);
-  auto head = t.find("head.weight");
-  if (head == t.end())
-    throw ModelError("missing tensor 'head.weight': the checkpoint has no classification head (a feature extractor?)");
-  if (head->second.dim() != 2) throw ModelError("tensor 'head.weight' is not a matrix");
-  c.num_classes = head->second.size(0);
-  const auto& pos = need("pos_embed");
-  if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + c10::str(pos.sizes()));
-  const int64_t tokens = pos.size(pos.dim() - 2);
-  const int64_t g = grid_side(tokens, c.num_prefix_tokens());
-  if (g == 0)
-    throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " +
-                     std::to_string(c.num_prefix_tokens()) + " prefix token(s) plus a square grid of patches");
-  c.image_size = g * c.patch_size;
-  c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
-  if (c.heads <= 0)
-    throw ModelError("cannot tell the number of attention heads for width " + std::to_string(c.dim) +
-                     ": pass --heads N or put the model's config.json beside the weights");
-  if (c.dim % c.heads != 0)
-    throw ModelError("width " + std::to_string(c.dim) + " is not divisible by " + std::to_string(c.heads) + " heads");
-  if (hints.eps) c.eps = *hints.eps;
-  return c;
-}
-
 namespace {
-
-// Every parameter's shape for a configuration, under its canonical name: what the module will
-// allocate, known before it does.
-std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) {
-  const int64_t D = c.dim, H = c.mlp_dim, K = c.num_classes;
-  std::map<std::string, std::vector<int64_t>> s{
-      {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
-      {"patch_embed.proj.bias", {D}},
-      {"cls_token", {1, 1, D}},
-      {"pos_embed", {1, c.num_prefix_tokens() + c.num_patches(), D}},
-      {"norm.weight", {D}},
-      {"norm.bias", {D}},
-      {"head.weight", {K, D}},
-      {"head.bias", {K}},
-  };
-  if (c.distilled) {
-    s["dist_token"] = {1, 1, D};
-    s["head_dist.weight"] = {K, D};
-    s["head_dist.bias"] = {K};
-  }
-  for (int64_t i = 0; i < c.depth; ++i) {
-    const std::string b = "blocks." + std::to_string(i) + ".";
-    for (const char* n : {"norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias", "attn.proj.bias", "mlp.fc2.bias"})
-      s[b + n] = {D};
-    s[b + "attn.qkv.weight"] = {3 * D, D};
-    s[b + "attn.qkv.bias"] = {3 * D};
-    s[b + "attn.proj.weight"] = {D, D};
-    s[b + "mlp.fc1.weight"] = {H, D};
-    s[b + "mlp.fc1.bias"] = {H};
-    s[b + "mlp.fc2.weight"] = {D, H};
-  }
-  return s;
-}
 
 // Before anything is allocated: each tensor has the shape the configuration needs (a leading
 // 1 may be left out), so the module is never larger than the tensors in the file.
@@ -126,6 +45,8 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     torch::Tensor src = it->second;
     // torchvision and timm store pos/cls tokens with a leading 1; accept (T, D) too.
     if (src.dim() + 1 == p.value().dim() && p.value().size(0) == 1) src = src.unsqueeze(0);
+    if (p.key() == "pos_embed" && cfg.pos_grid != cfg.grid())
+      src = resample_pos_embed(src, cfg.no_embed_class ? 0 : cfg.num_prefix_tokens(), cfg.grid(), cfg.pos_resample);
     if (src.sizes() != p.value().sizes())
       throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " +
                        cfg.describe() + " needs " + c10::str(p.value().sizes()));
@@ -148,7 +69,8 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
 
 }  // namespace
 
-LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, int64_t heads_override) {
+LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const LoadOptions& options) {
+  const int64_t heads_override = options.heads;
   RawCheckpoint raw = read_checkpoint(path);
   std::vector<std::string> names;
   for (const auto& kv : raw.tensors) names.push_back(kv.first);
@@ -168,7 +90,7 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, int64_t 
                        " heads that " + (hints.sources.empty() ? "the config" : hints.sources.front()) +
                        " gives; --heads is only for weights without a config.json");
     if (heads_override > 0) hints.heads = heads_override;
-    const ViTConfig cfg = infer_config(tensors, hints);
+    const ViTConfig cfg = infer_config(tensors, hints, out.family, options.image_size);
     check_shapes(tensors, cfg);
     out.model = VisionTransformer(cfg);
     copy_weights(out.model, tensors, raw);

@@ -28,6 +28,7 @@ struct ModelOptions {
   DeviceSpec device;
   int threads = 0;  // math threads; 0 = one per core
   int heads = 0;    // --heads; 0 = from config.json or the width
+  int image_size = 0;  // --image-size; 0 = the model's own
   std::string labels_path;
   PreprocessOverrides preprocess;
 };

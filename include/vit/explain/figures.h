@@ -21,13 +21,16 @@ struct Figure {
 Figure draw_input(const cv::Mat& rgb, const std::string& preprocess);
 Figure draw_patches(const cv::Mat& rgb, int patch);
 Figure draw_position_similarity(const std::vector<float>& similarity, int grid);
-// cls: (heads, N) from cls_attention; layer and head numbers as shown to people (1-based);
-// high_norm: (N) patches outlined and, with HeadScale::Panel, left out of each panel's scale.
+// cls: (heads, N) from readout_attention; reader: reader_name(); layer and head numbers as
+// shown to people (1-based); high_norm: (N) patches outlined and, with HeadScale::Panel, left
+// out of each panel's scale.
 Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, int heads, int grid, int layer1,
-                           HeadScale scale, const std::vector<bool>& high_norm);
-Figure draw_attention_matrix(const std::vector<float>& matrix, int tokens, int prefix, int layer1, int head1);
+                           HeadScale scale, const std::vector<bool>& high_norm, const std::string& reader);
+// legend: token_legend()
+Figure draw_attention_matrix(const std::vector<float>& matrix, int tokens, const std::string& legend, int layer1,
+                             int head1);
 Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int grid, HeadFusion fusion,
-                    double discard_ratio, int layers);
+                    double discard_ratio, int layers, const std::string& reader);
 Figure draw_result(const cv::Mat& rgb, const std::vector<Prediction>& top);
 
 // "81.3%"

@@ -26,13 +26,36 @@ struct PreprocessConfig {
   int resize_short = 256;
   int resize_width = 0;
   int resize_height = 0;
-  int crop = 224;  // center crop side; 0 = none (padding with zeros when the image is smaller)
+  // timm's border mode: the longer side to resize_long (aspect kept, timm ResizeKeepRatio).
+  int resize_long = 0;
+  int crop = 224;  // center crop side; 0 = none (padding with pad_color when the image is smaller)
+  std::array<uint8_t, 3> pad_color{0, 0, 0};  // RGB
   Interpolation interpolation = Interpolation::Bilinear;
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 
   std::string describe() const;
 };
+
+// timm's pretrained_cfg for evaluation (timm.data.transforms_imagenet_eval): resize to
+// floor(side / crop_pct) by crop_mode, then crop side x side.
+enum class CropMode {
+  Center,  // shorter side to floor(side / crop_pct), center crop
+  Squash,  // both sides to floor(side / crop_pct) (aspect not kept), center crop
+  Border,  // longer side to floor(side / crop_pct) (aspect kept), center crop or pad with the mean colour
+};
+const Vocabulary<CropMode>& crop_mode_names();  // center, squash, border
+struct TimmEvalConfig {
+  int input_size = 224;
+  double crop_pct = 0.875;
+  CropMode crop_mode = CropMode::Center;
+  Interpolation interpolation = Interpolation::Bilinear;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+// The preprocessing that config gives at input side `side` (its own input_size, or another
+// one the model is run at).
+PreprocessConfig timm_eval_preprocess(const TimmEvalConfig& cfg, int side);
 
 // A preset for a model whose input side is image_size.
 PreprocessConfig preset_config(Preset preset, int image_size);
@@ -64,8 +87,9 @@ std::optional<std::pair<int, int>> output_size(const PreprocessConfig& cfg);
 // Throws UsageError unless every photo comes out side x side, the model's input.
 void check_preprocess_fits(const PreprocessConfig& cfg, int side);
 
-// torchvision CenterCrop: offsets rounded half-to-even, zero padding when the image is smaller.
-cv::Mat center_crop(const cv::Mat& rgb, int width, int height);
+// torchvision CenterCrop: offsets rounded half-to-even, padding with `fill` (RGB; torchvision's
+// is black, timm's border mode the mean colour) when the image is smaller.
+cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_t, 3> fill = {0, 0, 0});
 // Resize and crop per config: the 8-bit picture the model sees (before normalisation).
 // Throws ImageError when the photo's aspect ratio would make the resize enormous.
 cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg);

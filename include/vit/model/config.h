@@ -1,11 +1,46 @@
-// The blueprint of a Vision Transformer: sizes only, no weights and no compute.
-// Filled in from checkpoint tensor shapes plus, where present, a config.json (see hints.h).
+// The blueprint of a Vision Transformer: sizes and the choice of each part, no weights and no
+// compute. Filled in from checkpoint tensor shapes plus, where present, a config.json (see
+// hints.h and architecture.h); the module (vision_transformer.h) builds exactly this.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 namespace vit {
+
+// How the token sequence becomes one vector for the head (timm's global_pool).
+enum class Pool {
+  Token,        // the class token (the paper's ViT, DeiT)
+  Avg,          // mean of the patch tokens (timm 'avg', the *_gap_* models)
+  Max,          // max over the patch tokens (timm 'max')
+  AvgMax,       // 0.5 * (max + mean) (timm 'avgmax')
+  Map,          // attention pooling with a learned latent query (timm 'map', SigLIP)
+  TokenAndAvg,  // [class token, mean of patch tokens] (Hugging Face Dinov2ForImageClassification)
+};
+const char* pool_name(Pool p);  // token | avg | max | avgmax | map | token+avg
+
+// The MLP's nonlinearity.
+enum class Activation {
+  Gelu,      // exact erf GELU
+  GeluTanh,  // tanh approximation
+  QuickGelu, // x * sigmoid(1.702 x), OpenAI CLIP
+  SwiGlu,    // fc1 gives [a, b]; silu(a) * b (Dinov2 giant's SwiGLU, timm SwiGLUPacked)
+};
+const char* activation_name(Activation a);
+
+// The encoder block's arrangement.
+enum class BlockKind {
+  PreNorm,   // x + attn(norm1(x)), x + mlp(norm2(x)) (the paper's)
+  PostNorm,  // x + norm1(attn(x)), x + norm2(mlp(x)) (timm ResPostBlock, *_rpn_*)
+  Parallel,  // x + attn(in_norm(x)) + mlp(in_norm(x)) from one fused projection (timm ParallelScalingBlock)
+};
+
+// How position embeddings trained at one grid are resampled to another, as each library does.
+enum class PosResample {
+  TimmAntialias,            // timm resample_abs_pos_embed: bicubic, antialias
+  Bicubic,                  // Hugging Face interpolate_pos_encoding: bicubic, no antialias
+  BicubicAlignCorners,      // torchvision interpolate_embeddings: bicubic, align_corners
+};
 
 struct ViTConfig {
   int64_t image_size = 224;  // input side in pixels (square)
@@ -14,25 +49,51 @@ struct ViTConfig {
   int64_t dim = 768;       // D: token width
   int64_t depth = 12;      // L: number of encoder blocks
   int64_t heads = 12;      // attention heads; D % heads == 0
-  int64_t mlp_dim = 3072;  // hidden width of the MLP
+  int64_t mlp_dim = 3072;  // fc1's output width (twice the hidden width for SwiGLU)
   int64_t num_classes = 1000;
-  double eps = 1e-6;       // LayerNorm epsilon
-  bool distilled = false;  // DeiT: extra dist_token and head_dist
+  double eps = 1e-6;  // LayerNorm epsilon
+
+  // Tokens before the patches: [class] [distillation] [registers...].
+  bool class_token = true;
+  bool distilled = false;   // DeiT: a distillation token
+  bool dist_head = false;   // ... and its own head averaged with the class head (timm, HF WithTeacher)
+  int64_t reg_tokens = 0;   // register tokens (Darcet et al. 2023)
+  bool no_embed_class = false;  // position embeddings cover the patches only (DeiT-III, *_reg*)
+
+  // Parts that are there or not (read from the tensors present).
+  bool patch_bias = true;   // patch_embed.proj.bias (CLIP models have none)
+  bool norm_pre = false;    // LayerNorm after the embeddings (CLIP)
+  bool qkv_bias = true;
+  bool proj_bias = true;    // attn.proj, mlp.fc1/fc2 biases
+  bool qk_norm = false;     // LayerNorm on each head's q and k
+  bool attn_norm = false;   // LayerNorm on the attention output before proj (BEiT-3)
+  bool mlp_norm = false;    // LayerNorm on the MLP hidden layer (BEiT-3)
+  bool layer_scale = false; // ls1/ls2 per-channel gains (CaiT, DeiT-III, Dinov2)
+  bool final_norm = true;   // norm after the blocks, before pooling
+  bool fc_norm = false;     // norm after pooling instead (timm's avg heads)
+  BlockKind block = BlockKind::PreNorm;
+  Activation act = Activation::Gelu;
+  Pool pool = Pool::Token;
+  int64_t pool_mlp_dim = 0;  // attention pooling's MLP width (Pool::Map)
+
+  // Position embeddings as stored in the file: their grid side, and how to resample them when
+  // image_size asks for another grid.
+  int64_t pos_grid = 14;
+  PosResample pos_resample = PosResample::TimmAntialias;
 
   int64_t grid() const { return image_size / patch_size; }  // patches per side
   int64_t num_patches() const { return grid() * grid(); }   // N
-  int64_t num_prefix_tokens() const { return distilled ? 2 : 1; }
+  int64_t num_prefix_tokens() const { return (class_token ? 1 : 0) + (distilled ? 1 : 0) + reg_tokens; }
+  int64_t num_tokens() const { return num_prefix_tokens() + num_patches(); }  // T
+  // Rows of pos_embed for a grid of side g: the prefix tokens' too unless no_embed_class.
+  int64_t pos_tokens(int64_t g) const { return (no_embed_class ? 0 : num_prefix_tokens()) + g * g; }
   int64_t head_dim() const { return dim / heads; }
-  std::string describe() const;  // "ViT D=192 L=12 H=3 P=16 224px ..."
+  int64_t head_in() const { return pool == Pool::TokenAndAvg ? 2 * dim : dim; }  // the head's input width
+  std::string describe() const;  // "ViT D=192 depth=12 ..."
 };
 
-// The usual head count of the standard sizes (Ti 3, S 6, B 12, L 16, H 16), from the token
-// width or from a timm architecture name ("vit_base_patch16_224"); 0 when unknown.
-int64_t default_heads_for_dim(int64_t dim);
-int64_t default_heads_for_timm_name(const std::string& architecture);
-
 // The side of the square patch grid behind `tokens` position embeddings of which `prefix`
-// are class/distillation tokens; 0 when the rest is not a square number.
+// are class/distillation/register tokens; 0 when the rest is not a square number.
 int64_t grid_side(int64_t tokens, int64_t prefix);
 
 }  // namespace vit

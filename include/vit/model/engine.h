@@ -26,6 +26,7 @@ struct EngineOptions {
   std::string model_path;
   DeviceSpec device;
   int heads = 0;  // --heads: attention heads for weights whose count nothing else tells
+  int image_size = 0;  // --image-size: run at this side, position embeddings resampled (0 = the model's own)
 };
 
 struct ModelInfo {
@@ -47,10 +48,19 @@ struct ModelInfo {
 // Attention of one image through every block, for `explain`.
 struct AttentionTrace {
   int layers = 0, heads = 0, tokens = 0;  // tokens T = prefix + N
-  int prefix = 1;                         // 1 (class token) or 2 (DeiT distilled)
-  int grid = 0;                           // patches per side
-  std::vector<float> attention;           // (layers, heads, T, T) softmax weights
-  std::vector<float> pos_embed;           // (T, D) learned position embeddings
+  // The prefix tokens before the patches, in this order: class token (0 or 1), distillation
+  // token (0 or 1), registers (0 or more).
+  int class_tokens = 1, dist_tokens = 0, registers = 0;
+  int prefix = 1;                // their sum
+  int grid = 0;                  // patches per side
+  std::vector<float> attention;  // (layers, heads, T, T) softmax weights
+  // How the head reads the last block's tokens: a weight per token (T), summing to 1. The
+  // class token (1 on token 0), the mean of the patch tokens, or an attention pool's weights
+  // (mean over its heads); readout says which in words.
+  std::vector<float> readout_weights;
+  std::string readout;
+  std::vector<float> pos_embed;  // (pos_prefix + N, D) learned position embeddings
+  int pos_prefix = 1;            // prefix tokens with a position embedding (0 for DeiT-III, *_reg*)
   int dim = 0;
   std::vector<float> logits;         // (classes)
   std::vector<float> probabilities;  // (classes), as Engine::probabilities gives them

@@ -9,14 +9,25 @@
 
 #include "vit/image/preprocess.h"
 #include "vit/io/labels.h"
+#include "vit/model/config.h"
 
 namespace vit {
 
+// What the config files tell that the tensors cannot: each field unset when they are silent.
 struct ModelHints {
   int64_t heads = 0;  // 0 = unknown
   std::optional<double> eps;
+  std::optional<Pool> pool;             // timm's global_pool
+  std::optional<Activation> act;        // timm act_layer / architecture, HF hidden_act
+  std::optional<BlockKind> block;       // timm ResPostBlock architectures
+  std::string architecture;             // timm's architecture name, or HF's model_type
+  // The side the published preprocessing feeds, when the model resamples its position
+  // embeddings to it as its library does on load (timm's pretrained_cfg input_size, Hugging
+  // Face Dinov2's crop); 0 = run at the grid the position embeddings were stored at.
+  int64_t input_size = 0;
   std::optional<Labels> labels;
   std::optional<PreprocessConfig> preprocess;  // the preprocessing the authors published
+  std::optional<TimmEvalConfig> timm_eval;     // ... when it is timm's pretrained_cfg
   std::vector<std::string> sources;            // files read, for logs
 };
 

@@ -1,0 +1,123 @@
+// The parts of a Vision Transformer's encoder as LibTorch modules: attention, MLP, layer
+// scale, the encoder blocks and attention pooling. Each part registers its submodules and
+// parameters under timm's checkpoint names (attn.qkv, attn.q_norm, ls1.gamma, mlp.fc1, ...),
+// and a part that a configuration leaves out is not registered at all, so named_parameters()
+// lists exactly the tensors a checkpoint of that configuration holds.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "vit/model/config.h"
+
+namespace vit {
+
+torch::nn::LayerNorm layer_norm(int64_t width, double eps);
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias);
+
+// Multi-head self-attention with a fused qkv projection (rows [q; k; v], head h at rows
+// h*hd..h*hd+hd-1 of each). Optional: q/k LayerNorm per head, LayerNorm before proj. When
+// attn_out is given, the softmax weights (B, heads, T, T) are stored there (explain).
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const ViTConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
+
+  int64_t heads;
+  double scale;  // 1 / sqrt(head_dim)
+  torch::nn::Linear qkv{nullptr};
+  torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};  // qk_norm only
+  torch::nn::LayerNorm norm{nullptr};                     // attn_norm only
+  torch::nn::Linear proj{nullptr};
+};
+TORCH_MODULE(Attention);
+
+// Scaled dot-product attention of q (B, h, Tq, hd) over k, v (B, h, T, hd), as timm writes it
+// unfused: softmax((q * scale) k^T) v. Stores the weights in attn_out when given.
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                     torch::Tensor* attn_out);
+
+// The configured nonlinearity on an MLP's hidden layer (SwiGLU halves the width).
+torch::Tensor activate(const torch::Tensor& x, Activation act);
+
+// fc2(norm(act(fc1(x)))); norm only with mlp_norm.
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int64_t dim, int64_t hidden, Activation act, bool bias, bool norm, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  Activation act;
+  torch::nn::Linear fc1{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear fc2{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+// x * gamma, one learned gain per channel (timm LayerScale: "ls1.gamma").
+class LayerScaleImpl : public torch::nn::Module {
+ public:
+  explicit LayerScaleImpl(int64_t dim);
+  torch::Tensor forward(const torch::Tensor& x) { return x * gamma; }
+  torch::Tensor gamma;
+};
+TORCH_MODULE(LayerScale);
+
+// One encoder block, pre-norm (the paper's) or post-norm (timm ResPostBlock), with optional
+// layer scale.
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ViTConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
+
+  bool post_norm;
+  torch::nn::LayerNorm norm1{nullptr};
+  Attention attn{nullptr};
+  LayerScale ls1{nullptr};
+  torch::nn::LayerNorm norm2{nullptr};
+  Mlp mlp{nullptr};
+  LayerScale ls2{nullptr};
+};
+TORCH_MODULE(Block);
+
+// timm's ParallelScalingBlock (Dehghani et al. 2023, ViT-22B): one LayerNorm and one fused
+// projection feed attention and the MLP side by side; x + ls(attn_out_proj(a) + mlp_out_proj(m)).
+class ParallelBlockImpl : public torch::nn::Module {
+ public:
+  explicit ParallelBlockImpl(const ViTConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
+
+  int64_t heads, hidden;
+  Activation act;
+  torch::nn::LayerNorm in_norm{nullptr};
+  torch::nn::Linear in_proj{nullptr};  // (hidden + 3D, D): [mlp; q; k; v]
+  torch::Tensor mlp_bias;              // (hidden), when in_proj has no bias
+  torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};
+  torch::nn::Linear attn_out_proj{nullptr}, mlp_out_proj{nullptr};
+  LayerScale ls{nullptr};
+};
+TORCH_MODULE(ParallelBlock);
+
+// Attention pooling with a learned latent query (timm AttentionPoolLatent, global_pool='map'):
+// the latent attends over the tokens, then x + mlp(norm(x)); returns (B, D).
+class AttentionPoolImpl : public torch::nn::Module {
+ public:
+  explicit AttentionPoolImpl(const ViTConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
+
+  int64_t heads;
+  torch::Tensor latent;  // (1, 1, D)
+  torch::nn::Linear q{nullptr}, kv{nullptr}, proj{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(AttentionPool);
+
+// Running a model at another resolution than its position embeddings were trained for:
+// pos (1, prefix + g*g, D) -> (1, prefix + new_grid^2, D), the first `prefix` rows (class,
+// distillation, register tokens) kept as they are, the grid resampled in float32 the way the
+// model's own library does on load:
+//   TimmAntialias: timm resample_abs_pos_embed (bicubic, antialias=True);
+//   Bicubic: Hugging Face interpolate_pos_encoding (bicubic, align_corners=False);
+//   BicubicAlignCorners: torchvision interpolate_embeddings (bicubic, align_corners=True).
+torch::Tensor resample_pos_embed(const torch::Tensor& pos, int64_t prefix, int64_t new_grid, PosResample how);
+
+}  // namespace vit

@@ -1,0 +1,52 @@
+// Facts of timm architecture names; see include/vit/model/architecture.h.
+#include "vit/model/architecture.h"
+
+#include <regex>
+#include <utility>
+
+namespace vit {
+
+namespace {
+
+// timm's size names, as they appear in architectures (vit_<size>_patch16_224), and their heads.
+struct SizeName {
+  const char* name;
+  int64_t heads;
+};
+constexpr SizeName kSizes[] = {
+    {"tiny", 3},      {"small", 6},    {"medium", 8},    {"mediumd", 8}, {"base", 12},    {"large", 16},
+    {"huge", 16},     {"giant", 16},   {"gigantic", 16}, {"so400m", 16}, {"so150m", 14},  {"so150m2", 13},
+    {"betwixt", 10},  {"little", 5},   {"dlittle", 5},   {"wee", 4},     {"dwee", 4},     {"pwee", 4},
+    {"dpwee", 4},
+};
+
+}  // namespace
+
+ArchitectureFacts timm_architecture_facts(const std::string& architecture) {
+  ArchitectureFacts f;
+  // vit_<size>_..., deit_<size>_..., deit3_<size>_..., beit3_<size>_..., eva_<size>_...,
+  // flexivit_<size>
+  static const std::regex size_re(R"(^[a-z0-9]+_([a-z0-9]+?)(?:_|$))");
+  std::smatch m;
+  if (std::regex_search(architecture, m, size_re))
+    for (const auto& s : kSizes)
+      if (m[1] == s.name) f.heads = s.heads;
+  // OpenAI/LAION CLIP towers and BEiT-3 use LayerNorm eps 1e-5; timm's default is 1e-6.
+  if (architecture.find("_clip_") != std::string::npos || architecture.rfind("beit3_", 0) == 0) f.eps = 1e-5;
+  if (architecture.find("_quickgelu") != std::string::npos) f.act = Activation::QuickGelu;
+  if (architecture.find("_rpn_") != std::string::npos) f.block = BlockKind::PostNorm;  // ResPostBlock
+  return f;
+}
+
+int64_t default_heads_for_dim(int64_t dim) {
+  // Every width of timm's ViT sizes, with its heads.
+  static const std::pair<int64_t, int64_t> widths[] = {
+      {192, 3},   {256, 4},   {320, 5},   {384, 6},    {512, 8},    {640, 10},   {768, 12},
+      {832, 13},  {896, 14},  {1024, 16}, {1152, 16},  {1280, 16},  {1408, 16},  {1664, 16},
+  };
+  for (const auto& [width, heads] : widths)
+    if (dim == width) return heads;
+  return 0;
+}
+
+}  // namespace vit

@@ -1,0 +1,220 @@
+// Tensors + hints -> ViTConfig; see include/vit/model/blueprint.h.
+#include "vit/model/blueprint.h"
+
+#include "vit/errors.h"
+#include "vit/model/architecture.h"
+
+namespace vit {
+
+namespace {
+
+using Tensors = std::map<std::string, torch::Tensor>;
+
+const torch::Tensor& need(const Tensors& t, const std::string& name, int64_t dims) {
+  auto it = t.find(name);
+  if (it == t.end()) throw ModelError("missing tensor '" + name + "' (canonical timm name)");
+  if (it->second.dim() != dims)
+    throw ModelError("tensor '" + name + "' has shape " + c10::str(it->second.sizes()) + ", expected " +
+                     std::to_string(dims) + " dimensions");
+  return it->second;
+}
+
+std::string shape_of(const torch::Tensor& x) { return c10::str(x.sizes()); }
+
+// Patch embedding, prefix tokens, depth and widths.
+void read_sizes(const Tensors& t, ViTConfig& c) {
+  const auto& pw = need(t, "patch_embed.proj.weight", 4);
+  if (pw.size(2) != pw.size(3))
+    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + shape_of(pw) + ", expected (D, C, P, P)");
+  c.dim = pw.size(0);
+  c.in_chans = pw.size(1);
+  c.patch_size = pw.size(2);
+  if (c.in_chans != 3)
+    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + shape_of(pw) + ": " + std::to_string(c.in_chans) +
+                     " input channels, but images are fed as RGB (3)");
+  if (c.dim <= 0 || c.patch_size <= 0)
+    throw ModelError("tensor 'patch_embed.proj.weight' has shape " + shape_of(pw) + ": no width or patch");
+  c.patch_bias = t.count("patch_embed.proj.bias") > 0;
+  c.class_token = t.count("cls_token") > 0;
+  c.distilled = t.count("dist_token") > 0;
+  if (t.count("reg_token")) c.reg_tokens = need(t, "reg_token", 3).size(1);
+  c.block = t.count("blocks.0.in_proj.weight") ? BlockKind::Parallel : BlockKind::PreNorm;
+  const std::string first = c.block == BlockKind::Parallel ? ".in_norm.weight" : ".norm1.weight";
+  int64_t depth = 0;
+  while (t.count("blocks." + std::to_string(depth) + first)) ++depth;
+  if (depth == 0) throw ModelError("missing tensor 'blocks.0.norm1.weight': the checkpoint has no encoder blocks");
+  c.depth = depth;
+  if (c.block == BlockKind::Parallel) {
+    c.mlp_dim = need(t, "blocks.0.in_proj.weight", 2).size(0) - 3 * c.dim;
+    if (c.mlp_dim <= 0) throw ModelError("tensor 'blocks.0.in_proj.weight' is narrower than q, k and v together");
+  } else {
+    c.mlp_dim = need(t, "blocks.0.mlp.fc1.weight", 2).size(0);
+    // SwiGLU's fc1 gives both halves: fc2 reads half of fc1's width (Dinov2 giant).
+    if (need(t, "blocks.0.mlp.fc2.weight", 2).size(1) * 2 == c.mlp_dim) c.act = Activation::SwiGlu;
+  }
+}
+
+// The optional parts: each is there when its tensors are.
+void read_parts(const Tensors& t, ViTConfig& c) {
+  const auto has = [&](const std::string& n) { return t.count(n) > 0; };
+  const bool parallel = c.block == BlockKind::Parallel;
+  c.qkv_bias = has(parallel ? "blocks.0.in_proj.bias" : "blocks.0.attn.qkv.bias");
+  c.proj_bias = has(parallel ? "blocks.0.attn_out_proj.bias" : "blocks.0.attn.proj.bias");
+  c.qk_norm = has(parallel ? "blocks.0.q_norm.weight" : "blocks.0.attn.q_norm.weight");
+  c.attn_norm = has("blocks.0.attn.norm.weight");
+  c.mlp_norm = has("blocks.0.mlp.norm.weight");
+  c.layer_scale = has(parallel ? "blocks.0.ls.gamma" : "blocks.0.ls1.gamma");
+  c.norm_pre = has("norm_pre.weight");
+  c.final_norm = has("norm.weight");
+  c.fc_norm = has("fc_norm.weight");
+  if (has("attn_pool.latent")) {
+    c.pool = Pool::Map;
+    c.pool_mlp_dim = need(t, "attn_pool.mlp.fc1.weight", 2).size(0);
+  }
+}
+
+// The head: its classes, its input (the class token, a pooled vector, or both side by side),
+// and DeiT's distillation head.
+void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConfig& c) {
+  if (!t.count("head.weight"))
+    throw ModelError("missing tensor 'head.weight': the checkpoint has no classification head (a feature extractor?)");
+  const auto& head = need(t, "head.weight", 2);
+  c.num_classes = head.size(0);
+  c.dist_head = c.distilled && t.count("head_dist.weight");
+  if (c.distilled && !c.dist_head && family != Family::HuggingFace)
+    throw ModelError("tensor 'dist_token' without 'head_dist.weight': a DeiT distilled model needs both heads");
+  if (c.pool != Pool::Map) {
+    if (head.size(1) == 2 * c.dim && c.class_token)
+      c.pool = Pool::TokenAndAvg;  // Dinov2ForImageClassification
+    else if (hints.pool)
+      c.pool = *hints.pool;
+    else if (!c.class_token || c.fc_norm)
+      c.pool = Pool::Avg;  // timm: no class token, or fc_norm (which timm adds for 'avg')
+  } else if (hints.pool && *hints.pool != Pool::Map) {
+    throw ModelError("the config says global_pool '" + std::string(pool_name(*hints.pool)) +
+                     "' but the checkpoint has attention-pooling tensors ('attn_pool.latent')");
+  }
+  if (hints.pool == Pool::Map && c.pool != Pool::Map)
+    throw ModelError("the config says global_pool 'map' but the checkpoint has no 'attn_pool.*' tensors");
+  if ((c.pool == Pool::Token || c.pool == Pool::TokenAndAvg) && !c.class_token)
+    throw ModelError(std::string("pooling '") + pool_name(c.pool) + "' needs a class token, and there is no 'cls_token'");
+  if (c.dist_head && c.pool != Pool::Token)
+    throw ModelError("a DeiT distillation head with pooling '" + std::string(pool_name(c.pool)) + "' is not supported");
+  if (head.size(1) != c.head_in())
+    throw ModelError("tensor 'head.weight' has shape " + shape_of(head) + " but pooling '" + pool_name(c.pool) +
+                     "' gives " + std::to_string(c.head_in()) + " features");
+}
+
+// Position embeddings: which rows they cover, the grid they were stored for, and the grid the
+// model runs at.
+void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size, ViTConfig& c) {
+  const auto it = t.find("pos_embed");
+  if (it == t.end()) throw ModelError("missing tensor 'pos_embed' (canonical timm name)");
+  const auto& pos = it->second;
+  if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
+  const int64_t tokens = pos.size(pos.dim() - 2), prefix = c.num_prefix_tokens();
+  int64_t g = grid_side(tokens, prefix);
+  if (g == 0 && prefix > 0) {
+    g = grid_side(tokens, 0);  // DeiT-III, the *_reg* models: position embeddings for the patches only
+    c.no_embed_class = g > 0;
+  }
+  if (g == 0)
+    throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " + std::to_string(prefix) +
+                     " prefix token(s) plus a square grid of patches, nor a square grid alone");
+  c.pos_grid = g;
+  c.pos_resample = family == Family::Timm          ? PosResample::TimmAntialias
+                   : family == Family::Torchvision ? PosResample::BicubicAlignCorners
+                                                   : PosResample::Bicubic;
+  c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
+  if (c.image_size % c.patch_size != 0)
+    throw ModelError("image size " + std::to_string(c.image_size) + " is not a multiple of the patch size " +
+                     std::to_string(c.patch_size));
+  if (c.image_size > 16384) throw ModelError("image size " + std::to_string(c.image_size) + " is over 16384");
+}
+
+}  // namespace
+
+ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size) {
+  ViTConfig c;
+  read_sizes(t, c);
+  read_parts(t, c);
+  if (hints.block && c.block != BlockKind::Parallel) c.block = *hints.block;
+  if (hints.act && c.act != Activation::SwiGlu) c.act = *hints.act;
+  read_head(t, hints, family, c);
+  read_grid(t, hints, family, image_size, c);
+  c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
+  if (c.heads <= 0)
+    throw ModelError("cannot tell the number of attention heads for width " + std::to_string(c.dim) +
+                     ": pass --heads N or put the model's config.json beside the weights");
+  if (c.dim % c.heads != 0)
+    throw ModelError("width " + std::to_string(c.dim) + " is not divisible by " + std::to_string(c.heads) + " heads");
+  if (hints.eps) c.eps = *hints.eps;
+  return c;
+}
+
+namespace {
+
+void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string, std::vector<int64_t>>& s) {
+  const int64_t D = c.dim, H = c.mlp_dim, hd = c.head_dim();
+  auto lin = [&](const std::string& n, int64_t out, int64_t in, bool bias) {
+    s[b + n + ".weight"] = {out, in};
+    if (bias) s[b + n + ".bias"] = {out};
+  };
+  auto ln = [&](const std::string& n, int64_t w) { s[b + n + ".weight"] = s[b + n + ".bias"] = {w}; };
+  if (c.block == BlockKind::Parallel) {
+    ln("in_norm", D);
+    lin("in_proj", H + 3 * D, D, c.qkv_bias);
+    if (!c.qkv_bias) s[b + "mlp_bias"] = {H};
+    if (c.qk_norm) ln("q_norm", hd), ln("k_norm", hd);
+    lin("attn_out_proj", D, D, c.proj_bias);
+    lin("mlp_out_proj", D, H, c.proj_bias);
+    if (c.layer_scale) s[b + "ls.gamma"] = {D};
+    return;
+  }
+  const int64_t inner = c.act == Activation::SwiGlu ? H / 2 : H;
+  ln("norm1", D);
+  ln("norm2", D);
+  lin("attn.qkv", 3 * D, D, c.qkv_bias);
+  if (c.qk_norm) ln("attn.q_norm", hd), ln("attn.k_norm", hd);
+  if (c.attn_norm) ln("attn.norm", D);
+  lin("attn.proj", D, D, c.proj_bias);
+  lin("mlp.fc1", H, D, c.proj_bias);
+  if (c.mlp_norm) ln("mlp.norm", inner);
+  lin("mlp.fc2", D, inner, c.proj_bias);
+  if (c.layer_scale) s[b + "ls1.gamma"] = s[b + "ls2.gamma"] = {D};
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) {
+  const int64_t D = c.dim, K = c.num_classes;
+  std::map<std::string, std::vector<int64_t>> s{
+      {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
+      {"pos_embed", {1, c.pos_tokens(c.pos_grid), D}},
+      {"head.weight", {K, c.head_in()}},
+      {"head.bias", {K}},
+  };
+  if (c.patch_bias) s["patch_embed.proj.bias"] = {D};
+  if (c.class_token) s["cls_token"] = {1, 1, D};
+  if (c.distilled) s["dist_token"] = {1, 1, D};
+  if (c.reg_tokens) s["reg_token"] = {1, c.reg_tokens, D};
+  for (const auto& [on, name] : {std::pair{c.norm_pre, "norm_pre"}, {c.final_norm, "norm"}, {c.fc_norm, "fc_norm"}})
+    if (on) s[std::string(name) + ".weight"] = s[std::string(name) + ".bias"] = {D};
+  if (c.dist_head) {
+    s["head_dist.weight"] = {K, D};
+    s["head_dist.bias"] = {K};
+  }
+  if (c.pool == Pool::Map) {
+    s["attn_pool.latent"] = {1, 1, D};
+    for (const auto& [n, out, in] : {std::tuple{"q", D, D}, {"kv", 2 * D, D}, {"proj", D, D},
+                                     {"mlp.fc1", c.pool_mlp_dim, D}, {"mlp.fc2", D, c.pool_mlp_dim}}) {
+      s[std::string("attn_pool.") + n + ".weight"] = {out, in};
+      s[std::string("attn_pool.") + n + ".bias"] = {out};
+    }
+    s["attn_pool.norm.weight"] = s["attn_pool.norm.bias"] = {D};
+  }
+  for (int64_t i = 0; i < c.depth; ++i) block_shapes(c, "blocks." + std::to_string(i) + ".", s);
+  return s;
+}
+
+}  // namespace vit

@@ -1,0 +1,167 @@
+// Encoder parts; see include/vit/model/layers.h.
+#include "vit/model/layers.h"
+
+#include <cmath>
+
+#include "vit/errors.h"
+
+namespace vit {
+
+torch::nn::LayerNorm layer_norm(int64_t width, double eps) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps));
+}
+
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                     torch::Tensor* attn_out) {
+  auto attn = torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
+  if (attn_out) *attn_out = attn;
+  return torch::matmul(attn, v);
+}
+
+torch::Tensor activate(const torch::Tensor& x, Activation act) {
+  switch (act) {
+    case Activation::Gelu: return torch::gelu(x);
+    case Activation::GeluTanh: return torch::gelu(x, "tanh");
+    case Activation::QuickGelu: return x * torch::sigmoid(1.702 * x);
+    case Activation::SwiGlu: {
+      const auto halves = x.chunk(2, -1);
+      return torch::silu(halves[0]) * halves[1];
+    }
+  }
+  return x;
+}
+
+AttentionImpl::AttentionImpl(const ViTConfig& cfg) : heads(cfg.heads) {
+  const int64_t D = cfg.dim;
+  TORCH_CHECK(heads > 0 && D % heads == 0, "[Attention] dim ", D, " is not divisible by heads ", heads);
+  scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
+  qkv = register_module("qkv", linear(D, 3 * D, cfg.qkv_bias));
+  if (cfg.qk_norm) {
+    q_norm = register_module("q_norm", layer_norm(D / heads, cfg.eps));
+    k_norm = register_module("k_norm", layer_norm(D / heads, cfg.eps));
+  }
+  if (cfg.attn_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
+  proj = register_module("proj", linear(D, D, cfg.proj_bias));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
+  auto qkv_ = qkv(x).reshape({B, T, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});  // (3, B, h, T, hd)
+  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
+  if (q_norm) {
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  auto out = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
+  if (norm) out = norm(out);
+  return proj(out);
+}
+
+MlpImpl::MlpImpl(int64_t dim, int64_t hidden, Activation act_, bool bias, bool with_norm, double eps) : act(act_) {
+  const int64_t inner = act == Activation::SwiGlu ? hidden / 2 : hidden;
+  fc1 = register_module("fc1", linear(dim, hidden, bias));
+  if (with_norm) norm = register_module("norm", layer_norm(inner, eps));
+  fc2 = register_module("fc2", linear(inner, dim, bias));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  auto h = activate(fc1(x), act);
+  if (norm) h = norm(h);
+  return fc2(h);
+}
+
+LayerScaleImpl::LayerScaleImpl(int64_t dim) { gamma = register_parameter("gamma", torch::ones({dim})); }
+
+BlockImpl::BlockImpl(const ViTConfig& cfg) : post_norm(cfg.block == BlockKind::PostNorm) {
+  norm1 = register_module("norm1", layer_norm(cfg.dim, cfg.eps));
+  attn = register_module("attn", Attention(cfg));
+  if (cfg.layer_scale) ls1 = register_module("ls1", LayerScale(cfg.dim));
+  norm2 = register_module("norm2", layer_norm(cfg.dim, cfg.eps));
+  mlp = register_module("mlp", Mlp(cfg.dim, cfg.mlp_dim, cfg.act, cfg.proj_bias, cfg.mlp_norm, cfg.eps));
+  if (cfg.layer_scale) ls2 = register_module("ls2", LayerScale(cfg.dim));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
+  if (post_norm) {
+    auto h = x + norm1(attn(x, attn_out));
+    return h + norm2(mlp(h));
+  }
+  auto a = attn(norm1(x), attn_out);
+  auto h = x + (ls1 ? ls1(a) : a);
+  auto m = mlp(norm2(h));
+  return h + (ls2 ? ls2(m) : m);
+}
+
+ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg)
+    : heads(cfg.heads), hidden(cfg.mlp_dim), act(cfg.act) {
+  const int64_t D = cfg.dim;
+  TORCH_CHECK(heads > 0 && D % heads == 0, "[ParallelBlock] dim ", D, " is not divisible by heads ", heads);
+  in_norm = register_module("in_norm", layer_norm(D, cfg.eps));
+  in_proj = register_module("in_proj", linear(D, hidden + 3 * D, cfg.qkv_bias));
+  if (!cfg.qkv_bias) mlp_bias = register_parameter("mlp_bias", torch::zeros({hidden}));
+  if (cfg.qk_norm) {
+    q_norm = register_module("q_norm", layer_norm(D / heads, cfg.eps));
+    k_norm = register_module("k_norm", layer_norm(D / heads, cfg.eps));
+  }
+  attn_out_proj = register_module("attn_out_proj", linear(D, D, cfg.proj_bias));
+  mlp_out_proj = register_module("mlp_out_proj", linear(hidden, D, cfg.proj_bias));
+  if (cfg.layer_scale) ls = register_module("ls", LayerScale(D));
+}
+
+torch::Tensor ParallelBlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
+  const auto parts = in_proj(in_norm(x)).split_with_sizes({hidden, D, D, D}, -1);
+  auto m = mlp_bias.defined() ? parts[0] + mlp_bias : parts[0];
+  auto heads_of = [&](const torch::Tensor& t) { return t.reshape({B, T, heads, D / heads}).transpose(1, 2); };
+  auto q = heads_of(parts[1]), k = heads_of(parts[2]), v = heads_of(parts[3]);
+  if (q_norm) {
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
+  auto a = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
+  auto y = attn_out_proj(a) + mlp_out_proj(activate(m, act));
+  return x + (ls ? ls(y) : y);
+}
+
+AttentionPoolImpl::AttentionPoolImpl(const ViTConfig& cfg) : heads(cfg.heads) {
+  const int64_t D = cfg.dim;
+  latent = register_parameter("latent", torch::zeros({1, 1, D}));
+  q = register_module("q", linear(D, D, true));
+  kv = register_module("kv", linear(D, 2 * D, true));
+  proj = register_module("proj", linear(D, D, true));
+  norm = register_module("norm", layer_norm(D, cfg.eps));
+  mlp = register_module("mlp", Mlp(D, cfg.pool_mlp_dim, cfg.act, true, false, cfg.eps));
+}
+
+torch::Tensor AttentionPoolImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2), hd = D / heads;
+  auto q_ = q(latent.expand({B, -1, -1})).reshape({B, 1, heads, hd}).transpose(1, 2);  // (B, h, 1, hd)
+  auto kv_ = kv(x).reshape({B, T, 2, heads, hd}).permute({2, 0, 3, 1, 4});             // (2, B, h, T, hd)
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  auto out = proj(attend(q_, kv_[0], kv_[1], scale, attn_out).transpose(1, 2).reshape({B, 1, D}));
+  out = out + mlp(norm(out));
+  return out.select(1, 0);  // timm pool_type 'token': the latent's output
+}
+
+torch::Tensor resample_pos_embed(const torch::Tensor& pos, int64_t prefix, int64_t new_grid, PosResample how) {
+  const auto p = pos.dim() == 2 ? pos.unsqueeze(0) : pos;
+  const int64_t D = p.size(2), old_tokens = p.size(1) - prefix;
+  const auto old_grid = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(old_tokens))));
+  if (old_grid * old_grid != old_tokens) throw ModelError("position embeddings are not a square grid");
+  if (old_grid == new_grid) return p;
+  namespace F = torch::nn::functional;
+  auto opts = F::InterpolateFuncOptions().size(std::vector<int64_t>{new_grid, new_grid}).mode(torch::kBicubic);
+  opts.align_corners(how == PosResample::BicubicAlignCorners);
+  opts.antialias(how == PosResample::TimmAntialias);
+  const auto dtype = p.scalar_type();
+  auto grid = p.slice(1, prefix).to(torch::kFloat32).reshape({1, old_grid, old_grid, D}).permute({0, 3, 1, 2});
+  auto resized = F::interpolate(grid, opts).permute({0, 2, 3, 1}).reshape({1, new_grid * new_grid, D}).to(dtype);
+  return prefix > 0 ? torch::cat({p.slice(1, 0, prefix), resized}, 1) : resized;
+}
+
+}  // namespace vit
