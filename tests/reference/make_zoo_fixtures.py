@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""Fixtures for the architecture tests (CTest group `zoo`), with timm as the oracle:
+
+  OUT/models/NAME/   one small timm model per ViT feature (random weights, reduced depth and
+                     width), saved as timm's hub saves it, with an input batch and timm's
+                     logits (io.safetensors) and what it exercises (feature.txt);
+  OUT/hf/NAME/       the Hugging Face layouts of the same ideas (DeiT with and without the
+                     teacher head, Dinov2 with its 518-px position embeddings run at 224, and
+                     its SwiGLU variant), the reference computed from timm's modules;
+  OUT/resized/NAME/  models run at another --image-size than they were saved for, the
+                     reference being timm (and torchvision) loading the same weights at that
+                     size, position embeddings resampled by their own code;
+  OUT/pcfg/NN/       every distinct pretrained_cfg among the 71 ImageNet-1k ViT architectures
+                     (and the border crop mode), with timm's eval transform of real photos.
+
+    /usr/bin/python3 tests/reference/make_zoo_fixtures.py OUT_DIR --shared ../shared
+
+Writes nothing but a note when ../shared/reference/timm is absent (the tests then skip)."""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timm_zoo  # noqa: E402
+import vitref  # noqa: E402
+
+# name, timm tag, overrides, what it exercises
+SUBSET = [
+    ("vit_tiny", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", dict(depth=2, img_size=64),
+     "the paper's ViT: class token, token pooling"),
+    ("deit_distilled", "deit_tiny_distilled_patch16_224.fb_in1k", dict(depth=2, img_size=64),
+     "distillation token and head"),
+    ("deit3", "deit3_small_patch16_224.fb_in1k", dict(depth=2, embed_dim=96, num_heads=3, img_size=64),
+     "layer scale; position embeddings without the class token (no_embed_class)"),
+    ("clip", "vit_base_patch32_clip_224.laion2b_ft_in1k", dict(depth=2, embed_dim=96, num_heads=3, img_size=96),
+     "norm_pre, no patch-embedding bias, LayerNorm eps 1e-5 (from the architecture name)"),
+    ("clip_quickgelu", "vit_base_patch32_clip_quickgelu_224.openai",
+     dict(depth=2, embed_dim=96, num_heads=3, img_size=96, num_classes=1000),
+     "QuickGELU (from the architecture name)"),
+    ("reg4_gap", "vit_medium_patch16_reg4_gap_256.sbb_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "4 register tokens, no class token, average pooling with fc_norm, layer scale"),
+    ("gap_no_fc_norm", "vit_medium_patch16_gap_256.sw_in12k_ft_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "average pooling after the final norm (fc_norm=False), no qkv bias"),
+    ("siglip_map", "vit_so400m_patch14_siglip_378.webli_ft_in1k", dict(depth=2, embed_dim=64, num_heads=4, img_size=56),
+     "attention pooling with a latent query (global_pool='map'), patch 14"),
+    ("rpn", "vit_base_patch16_rpn_224.sw_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "post-norm blocks (ResPostBlock, from the architecture name), no class token"),
+    ("beit3", "beit3_base_patch16_224.in22k_ft_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "LayerNorm inside attention and MLP (scale norms), class token with average pooling, eps 1e-5"),
+    ("flexivit", "flexivit_small.1200ep_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "class token without a position embedding"),
+    ("pwee", "vit_pwee_patch16_reg1_gap_256.sbb_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "parallel blocks (ParallelScalingBlock), 1 register token"),
+    ("pwee_no_bias", "vit_pwee_patch16_reg1_gap_256.sbb_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64, qkv_bias=False, qk_norm=True),
+     "parallel blocks without in_proj bias (mlp_bias), with q/k norm"),
+    ("qk_norm", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", dict(depth=2, qk_norm=True, img_size=64),
+     "q/k LayerNorm per head"),
+    ("so150m2", "vit_so150m2_patch16_reg1_gap_256.sbb_e200_in12k_ft_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "1 register token, no qkv bias, MLP ratio 2.6"),
+]
+
+# name, saved model (subset name), run size, what it exercises
+RESIZED = [
+    ("vit_tiny_96", "vit_tiny", 96, "class token: resampled with the prefix row kept"),
+    ("deit3_48", "deit3", 48, "no_embed_class: only patch rows resampled, downscaled (antialias)"),
+    ("reg4_gap_96", "reg4_gap", 96, "registers + no class token"),
+]
+
+
+def subset_models(timm, out):
+    built = {}
+    for i, (name, tag, kw, feature) in enumerate(SUBSET):
+        model = timm_zoo.build(timm, tag, seed=100 + i, **kw)
+        d = f"{out}/models/{name}"
+        timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
+        timm_zoo.write_io(d, model, seed=200 + i)
+        with open(f"{d}/feature.txt", "w") as f:
+            f.write(f"{tag} {json.dumps(kw)}: {feature}\n")
+        built[name] = (tag, kw, model)
+    return built
+
+
+def resized_models(timm, out, built):
+    from timm.models.vision_transformer import checkpoint_filter_fn
+    for i, (name, source, size, feature) in enumerate(RESIZED):
+        tag, kw, model = built[source]
+        d = f"{out}/resized/{name}"
+        timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
+        at_size = timm.create_model(tag, pretrained=False, **dict(kw, img_size=size)).eval()
+        at_size.load_state_dict(checkpoint_filter_fn(model.state_dict(), at_size))
+        timm_zoo.write_io(d, at_size, seed=300 + i, size=size)
+        with open(f"{d}/feature.txt", "w") as f:
+            f.write(f"{size}\n{tag} saved at {timm_zoo.input_size(model)}, run at {size}: {feature}\n")
+    # torchvision: interpolate_embeddings (bicubic, align_corners=True)
+    from torchvision.models.vision_transformer import interpolate_embeddings
+    small = vitref.build_torchvision(64, 16, 2, 3, 192, 384, 1000)  # width 192: 3 heads, as for ViT-Ti
+    vitref.randomize(small, 7)
+    d = f"{out}/resized/torchvision_96"
+    os.makedirs(d, exist_ok=True)
+    torch.save(small.state_dict(), f"{d}/model.pth")
+    big = vitref.build_torchvision(96, 16, 2, 3, 192, 384, 1000)
+    big.load_state_dict(interpolate_embeddings(96, 16, small.state_dict()))
+    timm_zoo.write_io(d, big, seed=310, size=96)
+    with open(f"{d}/feature.txt", "w") as f:
+        f.write("96\ntorchvision ViT saved at 64, run at 96: interpolate_embeddings\n")
+
+
+def timm_to_hf(sd, prefix, dinov2):
+    """timm names -> Hugging Face ViT/DeiT/Dinov2 names (q, k, v split out of qkv)."""
+    out = {}
+    for k, v in sd.items():
+        p = k.split(".")
+        if k == "cls_token":
+            out[f"{prefix}embeddings.cls_token"] = v
+        elif k == "dist_token":
+            out[f"{prefix}embeddings.distillation_token"] = v
+        elif k == "pos_embed":
+            out[f"{prefix}embeddings.position_embeddings"] = v
+        elif k.startswith("patch_embed.proj."):
+            out[f"{prefix}embeddings.patch_embeddings.projection.{p[-1]}"] = v
+        elif k.startswith("norm."):
+            out[f"{prefix}layernorm.{p[-1]}"] = v
+        elif p[0] == "blocks":
+            layer = f"{prefix}encoder.layer.{p[1]}."
+            rest = ".".join(p[2:])
+            if rest.startswith("attn.qkv."):
+                for part, t in zip(("query", "key", "value"), v.chunk(3, 0)):
+                    out[f"{layer}attention.attention.{part}.{p[-1]}"] = t
+                continue
+            names = {"attn.proj": "attention.output.dense"}
+            if dinov2:
+                names.update({"ls1.gamma": "layer_scale1.lambda1", "ls2.gamma": "layer_scale2.lambda1",
+                              "norm1": "norm1", "norm2": "norm2", "mlp.fc1": "mlp.weights_in" if dinov2 == "swiglu"
+                              else "mlp.fc1", "mlp.fc2": "mlp.weights_out" if dinov2 == "swiglu" else "mlp.fc2"})
+            else:
+                names.update({"norm1": "layernorm_before", "norm2": "layernorm_after", "mlp.fc1": "intermediate.dense",
+                              "mlp.fc2": "output.dense"})
+            key = rest if rest.endswith("gamma") else rest.rsplit(".", 1)[0]
+            new = names[key] if rest.endswith("gamma") else f"{names[key]}.{p[-1]}"
+            out[layer + new] = v
+    return out
+
+
+def hf_dinov2(timm, out, name, seed, swiglu):
+    """Dinov2ForImageClassification: weights from a 518-px timm Dinov2, run at 224 (HF always
+    interpolates: bicubic, align_corners=False, no antialias), head on [cls, mean(patches)]."""
+    import torch.nn.functional as F
+    kw = dict(depth=2, embed_dim=64, num_heads=2, img_size=518, num_classes=0)
+    if swiglu:
+        kw.update(mlp_layer=timm.layers.SwiGLUPacked, act_layer=torch.nn.SiLU, mlp_ratio=4)
+    m518 = timm_zoo.build(timm, "vit_small_patch14_dinov2.lvd142m", seed, **kw)
+    m224 = timm.create_model("vit_small_patch14_dinov2.lvd142m", pretrained=False, **dict(kw, img_size=224)).eval()
+    sd = dict(m518.state_dict())
+    pos = sd["pos_embed"]
+    grid = pos[:, 1:].reshape(1, 37, 37, -1).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(16, 16), mode="bicubic", align_corners=False)
+    m224.load_state_dict(dict(sd, pos_embed=torch.cat([pos[:, :1], grid.permute(0, 2, 3, 1).reshape(1, 256, -1)], 1)))
+    g = torch.Generator().manual_seed(seed + 2)
+    head = torch.nn.Linear(128, 1000)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(1000, 128, generator=g) * 0.05)
+        head.bias.copy_(torch.randn(1000, generator=g) * 0.05)
+    d = f"{out}/hf/{name}"
+    os.makedirs(d, exist_ok=True)
+    hf = timm_to_hf(sd, "dinov2.", "swiglu" if swiglu else True)
+    hf["dinov2.embeddings.mask_token"] = torch.zeros(1, 64)
+    hf["classifier.weight"], hf["classifier.bias"] = head.weight.detach(), head.bias.detach()
+    vitref.save_safetensors(f"{d}/model.safetensors", hf, {"format": "pt"})
+    with open(f"{d}/config.json", "w") as f:
+        json.dump({"architectures": ["Dinov2ForImageClassification"], "model_type": "dinov2", "hidden_size": 64,
+                   "num_attention_heads": 2, "num_hidden_layers": 2, "layer_norm_eps": 1e-6, "hidden_act": "gelu",
+                   "image_size": 518, "patch_size": 14, "use_swiglu_ffn": swiglu}, f, indent=1)
+    with open(f"{d}/preprocessor_config.json", "w") as f:
+        json.dump({"do_resize": True, "size": {"shortest_edge": 256}, "resample": 3, "do_center_crop": True,
+                   "crop_size": {"height": 224, "width": 224}, "do_rescale": True, "rescale_factor": 1 / 255,
+                   "do_normalize": True, "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}, f)
+    x = torch.randn(2, 3, 224, 224, generator=g)
+    with torch.inference_mode():
+        feats = m224.forward_features(x)
+        logits = head(torch.cat([feats[:, 0], feats[:, 1:].mean(1)], 1))
+    vitref.save_safetensors(f"{d}/io.safetensors", {"input": x, "logits": logits})
+    with open(f"{d}/feature.txt", "w") as f:
+        f.write("Dinov2ForImageClassification" + (" with SwiGLU" if swiglu else "") +
+                ": layer scale, 518-px position embeddings run at 224, head on [class token, mean of patches]\n")
+
+
+def hf_deit(timm, out, seed):
+    """DeiTForImageClassificationWithTeacher (both heads averaged) and DeiTForImageClassification
+    (distillation token present, classifier on the class token only)."""
+    model = timm_zoo.build(timm, "deit_tiny_distilled_patch16_224.fb_in1k", seed, depth=2, img_size=64)
+    sd = model.state_dict()
+    g = torch.Generator().manual_seed(seed + 5)
+    x = torch.randn(2, 3, 64, 64, generator=g)
+    cfg = {"architectures": ["DeiTForImageClassificationWithTeacher"], "model_type": "deit", "hidden_size": 192,
+           "num_attention_heads": 3, "num_hidden_layers": 2, "layer_norm_eps": 1e-6, "hidden_act": "gelu",
+           "image_size": 64, "patch_size": 16}
+    for name, teacher in (("deit_with_teacher", True), ("deit_cls_only", False)):
+        d = f"{out}/hf/{name}"
+        os.makedirs(d, exist_ok=True)
+        hf = timm_to_hf(sd, "deit.", False)
+        if teacher:
+            hf.update({"cls_classifier.weight": sd["head.weight"], "cls_classifier.bias": sd["head.bias"],
+                       "distillation_classifier.weight": sd["head_dist.weight"],
+                       "distillation_classifier.bias": sd["head_dist.bias"]})
+        else:
+            hf.update({"classifier.weight": sd["head.weight"], "classifier.bias": sd["head.bias"]})
+        vitref.save_safetensors(f"{d}/model.safetensors", hf, {"format": "pt"})
+        with open(f"{d}/config.json", "w") as f:
+            json.dump(dict(cfg, architectures=["DeiTForImageClassification" + ("WithTeacher" if teacher else "")]), f)
+        with torch.inference_mode():
+            if teacher:
+                logits = model(x)
+            else:
+                logits = model.head(model.forward_features(x)[:, 0])
+        vitref.save_safetensors(f"{d}/io.safetensors", {"input": x, "logits": logits})
+        with open(f"{d}/feature.txt", "w") as f:
+            f.write(("DeiTForImageClassificationWithTeacher: both heads averaged\n" if teacher else
+                     "DeiTForImageClassification: distillation token, classifier on the class token only\n"))
+
+
+def photos(shared):
+    """Real photos of many sizes and aspect ratios: the shared ImageNet photos, then
+    scikit-image's."""
+    found = sorted(glob.glob(f"{shared}/images/imagenet/*.png") + glob.glob(f"{shared}/images/imagenet/*.JPEG"))
+    sk = "/usr/lib/python3/dist-packages/skimage/data"
+    found += [f"{sk}/{n}" for n in ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png")
+              if os.path.exists(f"{sk}/{n}")]
+    return found[:7] + found[-5:] if len(found) > 12 else found
+
+
+def pretrained_cfgs(timm):
+    """Every distinct eval preprocessing among the 71 architectures' ImageNet-1k tags, plus
+    the border crop mode (which none of them uses) at two crop_pct values."""
+    from timm.models import get_pretrained_cfg
+    seen = {}
+    for arch, tags in sorted(timm_zoo.in1k_architectures(timm).items()):
+        for tag in tags:
+            c = get_pretrained_cfg(tag).to_dict()
+            key = json.dumps([c.get(k) for k in ("input_size", "crop_pct", "crop_mode", "interpolation", "mean",
+                                                 "std")])
+            seen.setdefault(key, dict(c, tag=tag))
+    cfgs = list(seen.values())
+    base = dict(cfgs[0])
+    cfgs.append(dict(base, crop_mode="border", crop_pct=0.9, tag="border-0.9"))
+    cfgs.append(dict(base, crop_mode="border", crop_pct=1.0, interpolation="bilinear", tag="border-1.0-bilinear"))
+    return cfgs
+
+
+def preprocess_refs(timm, out, shared):
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+    files = photos(shared)
+    for i, c in enumerate(pretrained_cfgs(timm)):
+        d = f"{out}/pcfg/{i:02d}"
+        os.makedirs(d, exist_ok=True)
+        cfg = {k: c.get(k) for k in ("input_size", "crop_pct", "crop_mode", "interpolation", "mean", "std")
+               if c.get(k) is not None}
+        with open(f"{d}/config.json", "w") as f:
+            json.dump({"architecture": "vit_base_patch16_224", "num_classes": 1000, "pretrained_cfg": cfg}, f)
+        data = resolve_data_config({}, pretrained_cfg=cfg)
+        raw = create_transform(**data, is_training=False, normalize=False)
+        norm = create_transform(**data, is_training=False)
+        refs = {}
+        for j, path in enumerate(files):
+            img = Image.open(path).convert("RGB")
+            refs[f"u8_{j}"] = raw(img)
+            if j == 0:
+                refs["normalized_0"] = norm(img)
+        vitref.save_safetensors(f"{d}/ref.safetensors", refs)
+        with open(f"{d}/photos.txt", "w") as f:
+            f.write("\n".join(files) + "\n")
+        with open(f"{d}/tag.txt", "w") as f:
+            f.write(f"{c['tag']} {json.dumps(cfg)}\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "../../../shared"))
+    args = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for f in ("make_zoo_fixtures.py", "timm_zoo.py", "vitref.py"):
+        h.update(open(os.path.join(here, f), "rb").read())
+    h.update(os.path.abspath(args.shared).encode())
+    h.update(vitref.library_versions().encode())
+    stamp = os.path.join(args.out, ".stamp")
+    if os.path.exists(stamp) and open(stamp).read() == h.hexdigest():
+        print("make_zoo_fixtures: up to date")
+        return
+    timm = timm_zoo.import_timm(args.shared)
+    if timm is None:
+        return
+    torch.set_num_threads(2)
+    built = subset_models(timm, args.out)
+    resized_models(timm, args.out, built)
+    hf_deit(timm, args.out, 400)
+    hf_dinov2(timm, args.out, "dinov2", 410, swiglu=False)
+    hf_dinov2(timm, args.out, "dinov2_swiglu", 420, swiglu=True)
+    preprocess_refs(timm, args.out, args.shared)
+    with open(stamp, "w") as f:
+        f.write(h.hexdigest())
+    print(f"make_zoo_fixtures: wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

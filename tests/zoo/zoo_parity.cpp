@@ -1,0 +1,72 @@
+// See zoo_parity.h.
+#include "zoo_parity.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+#include "vit/io/safetensors.h"
+#include "vit/model/engine.h"
+
+namespace vit::test {
+
+namespace {
+
+std::vector<float> f32(const SafetensorsFile& f, const std::string& name, std::vector<int64_t>& shape) {
+  const TensorView* v = f.find(name);
+  if (!v || v->dtype != DType::F32) throw std::runtime_error("io.safetensors has no F32 '" + name + "'");
+  std::vector<float> out(v->nbytes / 4);
+  std::memcpy(out.data(), v->data, v->nbytes);
+  shape = v->shape;
+  return out;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+ZooResult check_model_dir(const std::string& dir, int image_size) {
+  ZooResult r;
+  try {
+    struct stat st {};
+    const std::string weights =
+        ::stat((dir + "/model.safetensors").c_str(), &st) == 0 ? dir + "/model.safetensors" : dir + "/model.pth";
+    SafetensorsFile io(dir + "/io.safetensors");
+    std::vector<int64_t> in_shape, out_shape;
+    const auto input = f32(io, "input", in_shape);
+    const auto want = f32(io, "logits", out_shape);
+    auto t0 = std::chrono::steady_clock::now();
+    EngineOptions o;
+    o.model_path = weights;
+    o.device.kind = DeviceSpec::Kind::Cpu;
+    o.image_size = image_size;
+    Engine engine(o);
+    r.load_seconds = seconds_since(t0);
+    r.loaded = true;
+    r.description = engine.info().description;
+    if (engine.info().image_size != in_shape[2])
+      throw std::runtime_error("the model runs at " + std::to_string(engine.info().image_size) +
+                               " px, the reference input is " + std::to_string(in_shape[2]));
+    t0 = std::chrono::steady_clock::now();
+    const auto got = engine.logits(input.data(), static_cast<int>(in_shape[0]));
+    r.run_seconds = seconds_since(t0);
+    if (got.size() != want.size())
+      throw std::runtime_error(std::to_string(got.size()) + " logits, reference has " + std::to_string(want.size()));
+    for (size_t i = 0; i < got.size(); ++i) {
+      r.max_diff = std::max(r.max_diff, std::fabs(got[i] - want[i]));
+      r.max_ref = std::max(r.max_ref, std::fabs(want[i]));
+    }
+    if (!std::isfinite(r.max_diff)) r.max_diff = INFINITY;
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+}  // namespace vit::test
