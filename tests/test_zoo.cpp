@@ -10,6 +10,8 @@
 #include <iostream>
 
 #include "test_util.h"
+#include "vit/errors.h"
+#include "vit/explain/attention.h"
 #include "vit/image/decode.h"
 #include "vit/image/preprocess.h"
 #include "vit/model/engine.h"
@@ -41,10 +43,10 @@ std::string first_line(const std::string& path, int skip = 0) {
   return line;
 }
 
-#define VIT_REQUIRE_ZOO()                                                                                        \
-  do {                                                                                                           \
-    if (!t::exists(zoo("models")))                                                                               \
-      GTEST_SKIP() << "no " << zoo("models")                                                                     \
+#define VIT_REQUIRE_ZOO()                                                                                           \
+  do {                                                                                                              \
+    if (!t::exists(zoo("models")))                                                                                  \
+      GTEST_SKIP() << "no " << zoo("models")                                                                        \
                    << ": the zoo fixtures need timm at ../shared/reference (tests/reference/make_zoo_fixtures.py)"; \
   } while (0)
 
@@ -128,4 +130,90 @@ TEST(Zoo, PretrainedCfgPreprocessingEqualsTimmsEvalTransform) {
     std::cout << "[ measured ] pcfg " << c << " (" << first_line(dir + "/tag.txt") << "): " << photos
               << " photos, worst mean |diff| " << worst_mean << " levels, max " << worst_max << "\n";
   }
+}
+
+// explain works for every architecture: register tokens are counted as prefix tokens and left
+// out of the patch maps; models without a class token explain through what their head reads.
+TEST(Zoo, ExplainWorksForEveryArchitecture) {
+  VIT_REQUIRE_ZOO();
+  const std::string photo = t::skimage("chelsea.png");
+  VIT_REQUIRE_FILE(photo);
+  t::TempDir tmp;
+  for (const std::string part : {"models", "hf"}) {
+    for (const auto& name : subdirs(zoo(part))) {
+      const std::string out = tmp.path() + "/" + part + "_" + name;
+      const auto r = t::run_cli_capture(
+          {"explain", "-m", zoo(part) + "/" + name + "/model.safetensors", photo, "-o", out, "--format", "json"});
+      ASSERT_EQ(r.code, 0) << name << ": " << r.err;
+      const auto j = nlohmann::json::parse(t::read_bytes(out + "/explain.json"));
+      const size_t N = j["grid"].get<size_t>() * j["grid"].get<size_t>();
+      EXPECT_EQ(j["position_similarity"].size(), N) << name;
+      EXPECT_EQ(j["cls_attention"][0].size(), N) << name;
+      for (size_t i = 0; i < N; ++i) EXPECT_NEAR(j["position_similarity"][i][i].get<double>(), 1.0, 1e-5) << name;
+      double top = 0;
+      for (const auto& row : j["rollout"]["grid"])
+        for (const auto& v : row) top = std::max(top, v.get<double>());
+      EXPECT_FLOAT_EQ(top, 1.0) << name;
+      std::cout << "[ measured ] explain " << part << "/" << name << ": " << j["prefix_tokens"] << " prefix tokens ("
+                << j["register_tokens"] << " registers), reads " << j["readout"] << "\n";
+      if (name == "reg4_gap") {
+        EXPECT_EQ(j["prefix_tokens"], 4);
+        EXPECT_EQ(j["register_tokens"], 4);
+        EXPECT_NE(j["readout"].get<std::string>().find("mean of the patch tokens"), std::string::npos);
+        EXPECT_NE(t::read_bytes(out + "/index.html").find("register token"), std::string::npos);
+      }
+      if (name == "siglip_map") EXPECT_NE(j["readout"].get<std::string>().find("attention pooling"), std::string::npos);
+      if (name == "vit_tiny") EXPECT_EQ(j["readout"], "the class token");
+      if (name == "beit3")  // a class token, but the head reads the mean of the patches
+        EXPECT_NE(j["readout"].get<std::string>().find("the class token is not read"), std::string::npos);
+    }
+  }
+}
+
+// What the head reads decides the rollout's first row and the per-head maps (pure functions).
+TEST(Zoo, ReadoutWeightsDriveRolloutAndHeadMaps) {
+  AttentionTrace tr;
+  tr.layers = 1, tr.heads = 1, tr.grid = 2, tr.dim = 1;
+  tr.class_tokens = 0, tr.registers = 1, tr.prefix = 1, tr.tokens = 5, tr.pos_prefix = 0;
+  tr.pos_embed.assign(4, 1.0f);
+  // Each token attends only to itself, except patch 1 (token 1), which looks at patch 2 (token 2).
+  tr.attention.assign(25, 0.0f);
+  for (int i = 0; i < 5; ++i) tr.attention[static_cast<size_t>(i * 5 + i)] = 1;
+  tr.attention[1 * 5 + 1] = 0, tr.attention[1 * 5 + 2] = 1;
+  tr.readout_weights = {0, 0.25f, 0.25f, 0.25f, 0.25f};  // mean of the patch tokens
+  const auto maps = readout_attention(tr, 0);
+  EXPECT_EQ(maps, (std::vector<float>{0, 0.5f, 0.25f, 0.25f}));
+  // (A + I) / 2 with rows summing to 1, read by the mean of the patch tokens: [1/8, 3/8, 1/4, 1/4]
+  const auto rollout = attention_rollout(tr, HeadFusion::Mean, 0);
+  const std::vector<float> want{1.0f / 3, 1.0f, 2.0f / 3, 2.0f / 3};
+  EXPECT_LE(t::max_abs_diff(rollout, want), 1e-6f);
+  EXPECT_EQ(token_legend(tr), "Token 0 = register, token n = patch n");
+  tr.readout = "the mean of the patch tokens";
+  EXPECT_EQ(reader_name(tr), "the mean of the patch tokens");
+  tr.readout_weights.pop_back();
+  EXPECT_THROW(check_trace(tr), Error);
+}
+
+// --image-size from the command line: a timm model saved at 64 px runs at 96 with its
+// pretrained_cfg preprocessing recomputed for 96; sizes that are no multiple of the patch
+// and TorchScript modules are usage errors.
+TEST(Zoo, ImageSizeOptionFromTheCommandLine) {
+  VIT_REQUIRE_ZOO();
+  const std::string photo = t::skimage("chelsea.png");
+  VIT_REQUIRE_FILE(photo);
+  const std::string model = zoo("models/reg4_gap/model.safetensors");
+  auto r = t::run_cli_capture({"-m", model, "--image-size", "96", "--format", "json", "-k", "3", "-v", photo});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("image=96"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pos-embed-resampled-from=64"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("center crop 96"), std::string::npos) << r.err;
+  EXPECT_EQ(t::json_records(r.out).size(), 1u) << r.out;
+  r = t::run_cli_capture({"-m", model, "--image-size", "100", photo});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("not a multiple of the model's patch size 16 (try 96 or 112)"), std::string::npos) << r.err;
+  const std::string scripted = t::fixtures() + "/small/scripted.pt";
+  VIT_REQUIRE_FILE(scripted);
+  r = t::run_cli_capture({"-m", scripted, "--image-size", "64", photo});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("TorchScript"), std::string::npos) << r.err;
 }

@@ -23,19 +23,16 @@ void check_trace(const AttentionTrace& t) {
                 " position values for D=" + std::to_string(t.dim));
 }
 
-std::string reader_name(const AttentionTrace& t) {
-  if (t.class_tokens && !t.readout_weights.empty() && t.readout_weights[0] == 1.0f) return "the class token";
-  return t.readout.empty() ? "the class token" : t.readout;
-}
+std::string reader_name(const AttentionTrace& t) { return t.readout.empty() ? "the class token" : t.readout; }
 
 std::string token_legend(const AttentionTrace& t) {
   std::vector<std::string> parts;
   int next = 0;
   const auto range = [&](int count, const std::string& one, const std::string& many) {
     if (count <= 0) return;
-    parts.push_back(count == 1 ? "token " + std::to_string(next) + " = " + one
-                               : "tokens " + std::to_string(next) + "-" + std::to_string(next + count - 1) + " = " +
-                                     many);
+    parts.push_back(count == 1
+                        ? "token " + std::to_string(next) + " = " + one
+                        : "tokens " + std::to_string(next) + "-" + std::to_string(next + count - 1) + " = " + many);
     next += count;
   };
   range(t.class_tokens, "class token", "class tokens");

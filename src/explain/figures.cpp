@@ -149,7 +149,8 @@ Figure draw_patches(const cv::Mat& rgb, int patch) {
       "The input cut into " + std::to_string(gh) + "x" + std::to_string(gw) + " = " + std::to_string(gh * gw) +
       " patches of " + std::to_string(patch) + "x" + std::to_string(patch) +
       " px (rows and columns numbered)\nThe model reads them in this order: patch n = (row - 1) x " +
-      std::to_string(gw) + " + column, its token n after the prefix tokens (class token, registers: see the attention matrix)";
+      std::to_string(gw) +
+      " + column, its token n after the prefix tokens (class token, registers: see the attention matrix)";
   return framed(g.canvas, title, g.cells);
 }
 

@@ -80,7 +80,9 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
        std::string("Attention combined through all ") + std::to_string(trace.layers) + " layers (heads fused by " +
            head_fusion_name(o.fusion) +
            ", identity added for the skip "
-           "connections): which patches the information " + reader + " carries comes from. Scaled so the top "
+           "connections): which patches the information " +
+           reader +
+           " carries comes from. Scaled so the top "
            "patch is 1. "
            "Bright corners or plain-background patches are usually not about the object: ViTs store "
            "global information in a few unimportant tokens (Darcet et al. 2023, Vision Transformers Need Registers)."},
@@ -213,8 +215,8 @@ ExplainResult run_explain(const cv::Mat& rgb, const AttentionTrace& trace, int p
       png_bytes(draw_input(rgb, o.preprocess).bgr),
       png_bytes(draw_patches(rgb, patch).bgr),
       png_bytes(draw_position_similarity(n.similarity, g).bgr),
-      png_bytes(draw_head_attention(rgb, n.cls, trace.heads, g, layer1, o.head_scale, n.high_norm, reader_name(trace))
-                    .bgr),
+      png_bytes(
+          draw_head_attention(rgb, n.cls, trace.heads, g, layer1, o.head_scale, n.high_norm, reader_name(trace)).bgr),
       png_bytes(draw_attention_matrix(n.matrix, trace.tokens, token_legend(trace), layer1, o.head + 1).bgr),
       png_bytes(draw_rollout(rgb, n.rollout, g, o.fusion, o.discard_ratio, trace.layers, reader_name(trace)).bgr),
       png_bytes(draw_result(rgb, r.top).bgr),

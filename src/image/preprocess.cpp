@@ -22,12 +22,10 @@ std::string PreprocessConfig::describe() const {
   else
     o << "no resize";
   o << " (" << interpolation_name(interpolation) << "), ";
-  if (crop > 0)
-    o << "center crop " << crop;
+  if (crop > 0) o << "center crop " << crop;
   if (crop > 0 && pad_color != std::array<uint8_t, 3>{0, 0, 0})
     o << " (padded with " << int(pad_color[0]) << "," << int(pad_color[1]) << "," << int(pad_color[2]) << ")";
-  if (crop <= 0)
-    o << "no crop";
+  if (crop <= 0) o << "no crop";
   o << ", mean " << mean[0] << "," << mean[1] << "," << mean[2] << ", std " << std[0] << "," << std[1] << "," << std[2];
   return o.str();
 }
@@ -153,8 +151,7 @@ cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_
     const int top = height > img.rows ? (height - img.rows) / 2 : 0;
     const int right = width > img.cols ? (width - img.cols + 1) / 2 : 0;
     const int bottom = height > img.rows ? (height - img.rows + 1) / 2 : 0;
-    cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT,
-                       cv::Scalar(fill[0], fill[1], fill[2]));
+    cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar(fill[0], fill[1], fill[2]));
     if (img.cols == width && img.rows == height) return img;
   }
   return img(cv::Rect(center_offset(img.cols, width), center_offset(img.rows, height), width, height)).clone();

@@ -14,10 +14,9 @@ struct SizeName {
   int64_t heads;
 };
 constexpr SizeName kSizes[] = {
-    {"tiny", 3},      {"small", 6},    {"medium", 8},    {"mediumd", 8}, {"base", 12},    {"large", 16},
-    {"huge", 16},     {"giant", 16},   {"gigantic", 16}, {"so400m", 16}, {"so150m", 14},  {"so150m2", 13},
-    {"betwixt", 10},  {"little", 5},   {"dlittle", 5},   {"wee", 4},     {"dwee", 4},     {"pwee", 4},
-    {"dpwee", 4},
+    {"tiny", 3},    {"small", 6},     {"medium", 8},  {"mediumd", 8}, {"base", 12},    {"large", 16},   {"huge", 16},
+    {"giant", 16},  {"gigantic", 16}, {"so400m", 16}, {"so150m", 14}, {"so150m2", 13}, {"betwixt", 10}, {"little", 5},
+    {"dlittle", 5}, {"wee", 4},       {"dwee", 4},    {"pwee", 4},    {"dpwee", 4},
 };
 
 }  // namespace
@@ -41,8 +40,8 @@ ArchitectureFacts timm_architecture_facts(const std::string& architecture) {
 int64_t default_heads_for_dim(int64_t dim) {
   // Every width of timm's ViT sizes, with its heads.
   static const std::pair<int64_t, int64_t> widths[] = {
-      {192, 3},   {256, 4},   {320, 5},   {384, 6},    {512, 8},    {640, 10},   {768, 12},
-      {832, 13},  {896, 14},  {1024, 16}, {1152, 16},  {1280, 16},  {1408, 16},  {1664, 16},
+      {192, 3},  {256, 4},  {320, 5},   {384, 6},   {512, 8},   {640, 10},  {768, 12},
+      {832, 13}, {896, 14}, {1024, 16}, {1152, 16}, {1280, 16}, {1408, 16}, {1664, 16},
   };
   for (const auto& [width, heads] : widths)
     if (dim == width) return heads;

@@ -97,7 +97,8 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
   if (hints.pool == Pool::Map && c.pool != Pool::Map)
     throw ModelError("the config says global_pool 'map' but the checkpoint has no 'attn_pool.*' tensors");
   if ((c.pool == Pool::Token || c.pool == Pool::TokenAndAvg) && !c.class_token)
-    throw ModelError(std::string("pooling '") + pool_name(c.pool) + "' needs a class token, and there is no 'cls_token'");
+    throw ModelError(std::string("pooling '") + pool_name(c.pool) +
+                     "' needs a class token, and there is no 'cls_token'");
   if (c.dist_head && c.pool != Pool::Token)
     throw ModelError("a DeiT distillation head with pooling '" + std::string(pool_name(c.pool)) + "' is not supported");
   if (head.size(1) != c.head_in())
@@ -126,6 +127,11 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
                    : family == Family::Torchvision ? PosResample::BicubicAlignCorners
                                                    : PosResample::Bicubic;
   c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
+  if (image_size > 0 && image_size % c.patch_size != 0)
+    throw UsageError("--image-size " + std::to_string(image_size) + " is not a multiple of the model's patch size " +
+                     std::to_string(c.patch_size) + " (try " +
+                     std::to_string(image_size / c.patch_size * c.patch_size) + " or " +
+                     std::to_string((image_size / c.patch_size + 1) * c.patch_size) + ")");
   if (c.image_size % c.patch_size != 0)
     throw ModelError("image size " + std::to_string(c.image_size) + " is not a multiple of the patch size " +
                      std::to_string(c.patch_size));
@@ -206,8 +212,11 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) 
   }
   if (c.pool == Pool::Map) {
     s["attn_pool.latent"] = {1, 1, D};
-    for (const auto& [n, out, in] : {std::tuple{"q", D, D}, {"kv", 2 * D, D}, {"proj", D, D},
-                                     {"mlp.fc1", c.pool_mlp_dim, D}, {"mlp.fc2", D, c.pool_mlp_dim}}) {
+    for (const auto& [n, out, in] : {std::tuple{"q", D, D},
+                                     {"kv", 2 * D, D},
+                                     {"proj", D, D},
+                                     {"mlp.fc1", c.pool_mlp_dim, D},
+                                     {"mlp.fc2", D, c.pool_mlp_dim}}) {
       s[std::string("attn_pool.") + n + ".weight"] = {out, in};
       s[std::string("attn_pool.") + n + ".bias"] = {out};
     }

@@ -264,7 +264,9 @@ std::vector<float> readout_weights(const ViTConfig& cfg, const ForwardTrace& ft,
   switch (cfg.pool) {
     case Pool::Token:
       w[0] = 1;
-      *what = cfg.dist_head ? "the class token (its head averaged with the distillation token's)" : "the class token";
+      *what = cfg.dist_head ? "the class token (the distillation token's head is averaged in too; the maps follow "
+                              "the class token)"
+                            : "the class token";
       break;
     case Pool::TokenAndAvg:
       w[0] = 0.5f;
@@ -279,8 +281,12 @@ std::vector<float> readout_weights(const ViTConfig& cfg, const ForwardTrace& ft,
     }
     default:
       patches_uniform(1.0f);
-      *what = std::string("the ") + (cfg.pool == Pool::Avg ? "mean" : cfg.pool == Pool::Max ? "maximum" : "mean and maximum") +
-              " of the patch tokens (no class token; each patch weighted equally)";
+      *what = std::string("the ") +
+              (cfg.pool == Pool::Avg   ? "mean"
+               : cfg.pool == Pool::Max ? "maximum"
+                                       : "mean and maximum") +
+              " of the patch tokens (each patch weighted equally" +
+              (cfg.class_token ? "; the class token is not read)" : ")");
   }
   return w;
 }

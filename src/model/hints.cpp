@@ -142,10 +142,11 @@ Activation activation_named(const std::string& v, const std::string& what, const
 // computation without a tensor of their own are read; anything else is refused by name.
 void read_timm_model_args(const json& a, const std::string& path, ModelHints& h) {
   static const char* shown_by_tensors[] = {
-      "embed_dim", "depth", "patch_size", "in_chans", "num_classes", "mlp_ratio", "class_token", "reg_tokens",
-      "no_embed_class", "qkv_bias", "qk_norm", "init_values", "pre_norm", "fc_norm", "final_norm", "proj_bias",
-      "scale_attn_norm", "scale_mlp_norm", "drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate",
-      "attn_drop_rate", "drop_path_rate", "dynamic_img_size", "dynamic_img_pad", "img_size", "weight_init"};
+      "embed_dim",        "depth",           "patch_size",      "in_chans",       "num_classes",     "mlp_ratio",
+      "class_token",      "reg_tokens",      "no_embed_class",  "qkv_bias",       "qk_norm",         "init_values",
+      "pre_norm",         "fc_norm",         "final_norm",      "proj_bias",      "scale_attn_norm", "scale_mlp_norm",
+      "drop_rate",        "pos_drop_rate",   "patch_drop_rate", "proj_drop_rate", "attn_drop_rate",  "drop_path_rate",
+      "dynamic_img_size", "dynamic_img_pad", "img_size",        "weight_init"};
   for (auto it = a.begin(); it != a.end(); ++it) {
     const std::string& k = it.key();
     if (k == "num_heads") {

@@ -96,8 +96,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out
   return h + (ls2 ? ls2(m) : m);
 }
 
-ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg)
-    : heads(cfg.heads), hidden(cfg.mlp_dim), act(cfg.act) {
+ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg) : heads(cfg.heads), hidden(cfg.mlp_dim), act(cfg.act) {
   const int64_t D = cfg.dim;
   TORCH_CHECK(heads > 0 && D % heads == 0, "[ParallelBlock] dim ", D, " is not divisible by heads ", heads);
   in_norm = register_module("in_norm", layer_norm(D, cfg.eps));

@@ -35,6 +35,7 @@ std::vector<Rule> timm_rules() {
                   wb + "$"),
        "$&"},
       {std::regex(R"(^blocks\.\d+\.(?:(?:ls1|ls2|ls)\.gamma|mlp_bias)$)"), "$&"},
+      {std::regex(R"(^blocks\.(\d+)\.gamma_(1|2)$)"), "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
   };
 }
 
@@ -66,8 +67,8 @@ std::vector<Rule> huggingface_rules() {
       {std::regex(hf + R"(embeddings\.distillation_token$)"), "dist_token"},
       {std::regex(hf + R"(embeddings\.position_embeddings$)"), "pos_embed"},
       {std::regex(hf + R"(embeddings\.mask_token$)"), "-"},  // Dinov2's masked-image pre-training token
-      {std::regex(layer + R"(norm(1|2)\.(weight|bias)$)"), "blocks.$1.norm$2.$3"},               // Dinov2
-      {std::regex(layer + R"(layer_scale(1|2)\.lambda1$)"), "blocks.$1.ls$2.gamma"},             // Dinov2
+      {std::regex(layer + R"(norm(1|2)\.(weight|bias)$)"), "blocks.$1.norm$2.$3"},                 // Dinov2
+      {std::regex(layer + R"(layer_scale(1|2)\.lambda1$)"), "blocks.$1.ls$2.gamma"},               // Dinov2
       {std::regex(layer + R"(mlp\.(?:fc1|weights_in)\.(weight|bias)$)"), "blocks.$1.mlp.fc1.$2"},  // Dinov2 (SwiGLU)
       {std::regex(layer + R"(mlp\.(?:fc2|weights_out)\.(weight|bias)$)"), "blocks.$1.mlp.fc2.$2"},
       {std::regex(layer + R"(layernorm_before\.(weight|bias)$)"), "blocks.$1.norm1.$2"},

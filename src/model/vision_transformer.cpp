@@ -4,9 +4,10 @@
 namespace vit {
 
 PatchEmbedImpl::PatchEmbedImpl(const ViTConfig& cfg) {
-  proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size)
-                                                       .stride(cfg.patch_size)
-                                                       .bias(cfg.patch_bias)));
+  proj = register_module(
+      "proj",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size).stride(cfg.patch_size).bias(cfg.patch_bias)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
@@ -81,8 +82,7 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTra
   for (const auto& m : *blocks) {
     torch::Tensor a;
     torch::Tensor* attn = trace ? &a : nullptr;
-    x = cfg_.block == BlockKind::Parallel ? m->as<ParallelBlock>()->forward(x, attn)
-                                          : m->as<Block>()->forward(x, attn);
+    x = cfg_.block == BlockKind::Parallel ? m->as<ParallelBlock>()->forward(x, attn) : m->as<Block>()->forward(x, attn);
     if (trace) trace->attentions.push_back(a);
   }
   if (trace) trace->tokens = x;

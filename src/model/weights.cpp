@@ -7,8 +7,8 @@
 
 #include "vit/errors.h"
 #include "vit/model/checkpoint.h"
-#include "vit/model/names.h"
 #include "vit/model/layers.h"
+#include "vit/model/names.h"
 
 namespace vit {
 

@@ -16,9 +16,14 @@ int main(int argc, char** argv) {
   }
   vit::set_math_threads(0);
   const auto r = vit::test::check_model_dir(argv[1], argc == 3 ? std::atoi(argv[2]) : 0);
-  nlohmann::json j{{"dir", argv[1]},          {"loaded", r.loaded},       {"error", r.error},
-                   {"description", r.description}, {"max_diff", r.max_diff}, {"max_ref", r.max_ref},
-                   {"load_seconds", r.load_seconds}, {"run_seconds", r.run_seconds}};
+  nlohmann::json j{{"dir", argv[1]},
+                   {"loaded", r.loaded},
+                   {"error", r.error},
+                   {"description", r.description},
+                   {"max_diff", r.max_diff},
+                   {"max_ref", r.max_ref},
+                   {"load_seconds", r.load_seconds},
+                   {"run_seconds", r.run_seconds}};
   std::cout << j.dump() << "\n";
   return 0;
 }

@@ -26,8 +26,8 @@ namespace vit {
 struct ModelOptions {
   std::string model;  // -m; "" = $VIT_CLASSIFY_MODEL, else the one in models/
   DeviceSpec device;
-  int threads = 0;  // math threads; 0 = one per core
-  int heads = 0;    // --heads; 0 = from config.json or the width
+  int threads = 0;     // math threads; 0 = one per core
+  int heads = 0;       // --heads; 0 = from config.json or the width
   int image_size = 0;  // --image-size; 0 = the model's own
   std::string labels_path;
   PreprocessOverrides preprocess;

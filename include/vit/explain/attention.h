@@ -30,8 +30,8 @@ std::vector<bool> high_norm_patches(const AttentionTrace& t);
 // of them when every patch is excluded), at least 1e-6.
 float panel_scale(const float* row, size_t n, const std::vector<bool>& excluded);
 
-// What the head reads, for captions: "the class token", or the trace's readout for models
-// without one ("the mean of the patch tokens ...").
+// What the head reads, for captions: the trace's readout ("the class token", "the mean of the
+// patch tokens ..."), "the class token" when it does not say.
 std::string reader_name(const AttentionTrace& t);
 // Which token is which: "Token 0 = class token, tokens 1-4 = registers, token n+4 = patch n".
 std::string token_legend(const AttentionTrace& t);

@@ -21,10 +21,10 @@ const char* pool_name(Pool p);  // token | avg | max | avgmax | map | token+avg
 
 // The MLP's nonlinearity.
 enum class Activation {
-  Gelu,      // exact erf GELU
-  GeluTanh,  // tanh approximation
-  QuickGelu, // x * sigmoid(1.702 x), OpenAI CLIP
-  SwiGlu,    // fc1 gives [a, b]; silu(a) * b (Dinov2 giant's SwiGLU, timm SwiGLUPacked)
+  Gelu,       // exact erf GELU
+  GeluTanh,   // tanh approximation
+  QuickGelu,  // x * sigmoid(1.702 x), OpenAI CLIP
+  SwiGlu,     // fc1 gives [a, b]; silu(a) * b (Dinov2 giant's SwiGLU, timm SwiGLUPacked)
 };
 const char* activation_name(Activation a);
 
@@ -37,9 +37,9 @@ enum class BlockKind {
 
 // How position embeddings trained at one grid are resampled to another, as each library does.
 enum class PosResample {
-  TimmAntialias,            // timm resample_abs_pos_embed: bicubic, antialias
-  Bicubic,                  // Hugging Face interpolate_pos_encoding: bicubic, no antialias
-  BicubicAlignCorners,      // torchvision interpolate_embeddings: bicubic, align_corners
+  TimmAntialias,        // timm resample_abs_pos_embed: bicubic, antialias
+  Bicubic,              // Hugging Face interpolate_pos_encoding: bicubic, no antialias
+  BicubicAlignCorners,  // torchvision interpolate_embeddings: bicubic, align_corners
 };
 
 struct ViTConfig {
@@ -55,22 +55,22 @@ struct ViTConfig {
 
   // Tokens before the patches: [class] [distillation] [registers...].
   bool class_token = true;
-  bool distilled = false;   // DeiT: a distillation token
-  bool dist_head = false;   // ... and its own head averaged with the class head (timm, HF WithTeacher)
-  int64_t reg_tokens = 0;   // register tokens (Darcet et al. 2023)
+  bool distilled = false;       // DeiT: a distillation token
+  bool dist_head = false;       // ... and its own head averaged with the class head (timm, HF WithTeacher)
+  int64_t reg_tokens = 0;       // register tokens (Darcet et al. 2023)
   bool no_embed_class = false;  // position embeddings cover the patches only (DeiT-III, *_reg*)
 
   // Parts that are there or not (read from the tensors present).
-  bool patch_bias = true;   // patch_embed.proj.bias (CLIP models have none)
-  bool norm_pre = false;    // LayerNorm after the embeddings (CLIP)
+  bool patch_bias = true;  // patch_embed.proj.bias (CLIP models have none)
+  bool norm_pre = false;   // LayerNorm after the embeddings (CLIP)
   bool qkv_bias = true;
-  bool proj_bias = true;    // attn.proj, mlp.fc1/fc2 biases
-  bool qk_norm = false;     // LayerNorm on each head's q and k
-  bool attn_norm = false;   // LayerNorm on the attention output before proj (BEiT-3)
-  bool mlp_norm = false;    // LayerNorm on the MLP hidden layer (BEiT-3)
-  bool layer_scale = false; // ls1/ls2 per-channel gains (CaiT, DeiT-III, Dinov2)
-  bool final_norm = true;   // norm after the blocks, before pooling
-  bool fc_norm = false;     // norm after pooling instead (timm's avg heads)
+  bool proj_bias = true;     // attn.proj, mlp.fc1/fc2 biases
+  bool qk_norm = false;      // LayerNorm on each head's q and k
+  bool attn_norm = false;    // LayerNorm on the attention output before proj (BEiT-3)
+  bool mlp_norm = false;     // LayerNorm on the MLP hidden layer (BEiT-3)
+  bool layer_scale = false;  // ls1/ls2 per-channel gains (CaiT, DeiT-III, Dinov2)
+  bool final_norm = true;    // norm after the blocks, before pooling
+  bool fc_norm = false;      // norm after pooling instead (timm's avg heads)
   BlockKind block = BlockKind::PreNorm;
   Activation act = Activation::Gelu;
   Pool pool = Pool::Token;
@@ -89,7 +89,7 @@ struct ViTConfig {
   int64_t pos_tokens(int64_t g) const { return (no_embed_class ? 0 : num_prefix_tokens()) + g * g; }
   int64_t head_dim() const { return dim / heads; }
   int64_t head_in() const { return pool == Pool::TokenAndAvg ? 2 * dim : dim; }  // the head's input width
-  std::string describe() const;  // "ViT D=192 depth=12 ..."
+  std::string describe() const;                                                  // "ViT D=192 depth=12 ..."
 };
 
 // The side of the square patch grid behind `tokens` position embeddings of which `prefix`

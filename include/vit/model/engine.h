@@ -25,7 +25,7 @@ struct DeviceSpec {
 struct EngineOptions {
   std::string model_path;
   DeviceSpec device;
-  int heads = 0;  // --heads: attention heads for weights whose count nothing else tells
+  int heads = 0;       // --heads: attention heads for weights whose count nothing else tells
   int image_size = 0;  // --image-size: run at this side, position embeddings resampled (0 = the model's own)
 };
 
