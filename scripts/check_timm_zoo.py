@@ -31,6 +31,13 @@ import timm_zoo  # noqa: E402
 TOLERANCE = 1e-4  # on logits, relative to their scale when that is over 1
 
 
+def features(description):
+    """The parts of vit-classify's description after the sizes: what the model needed."""
+    words = description.split()
+    rest = [w for w in words[words.index(next(w for w in words if w.startswith("eps="))) + 1:]] if words else []
+    return " ".join(rest) or "-"
+
+
 def check(timm, arch, tag, tool, work, max_params, seed):
     t0 = time.time()
     shape = timm.create_model(tag, pretrained=False, device="meta")  # sizes only, no memory
@@ -85,7 +92,7 @@ def main():
     cpu += " (AVX-512)" if "avx512f" in flags else " (AVX2)" if "avx2" in flags else ""
     print(f"# {len(archs)} timm {timm.__version__} ViT architectures with ImageNet-1k weights; CPU: {cpu}, "
           f"{os.cpu_count()} cores")
-    print(f"{'architecture':44} {'status':9} {'max|diff|':>10} {'max|ref|':>9} {'px':>4} {'timm s':>7} {'ours s':>7}  notes")
+    print(f"{'architecture':44} {'status':9} {'max|diff|':>10} {'max|ref|':>9} {'px':>4} {'timm s':>7} {'ours s':>7}  features (notes)")
     results = []
     work = tempfile.mkdtemp(prefix="vit-zoo-")
     try:
@@ -97,7 +104,7 @@ def main():
             if r["status"] in ("match", "MISMATCH"):
                 ours = r["load_seconds"] + r["run_seconds"]
                 print(f"{arch:44} {r['status']:9} {r['max_diff']:10.2e} {r['max_ref']:9.3f} {r['size']:4d} "
-                      f"{r['timm_seconds']:7.1f} {ours:7.1f}  {r['note']}", flush=True)
+                      f"{r['timm_seconds']:7.1f} {ours:7.1f}  {features(r['description'])} {r['note']}", flush=True)
             else:
                 print(f"{arch:44} {r['status']:9} {'':10} {'':9} {'':4} {'':7} {'':7}  {r['why']} {r['note']}",
                       flush=True)

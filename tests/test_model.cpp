@@ -197,8 +197,8 @@ TEST_F(BadWeights, ZeroByteTensorsCannotInflateTheModel) {
 // A timm feature vit-classify does not build is refused by name, never run without it.
 TEST_F(BadWeights, UnsupportedTimmFeatureIsNamed) {
   auto e = entries_;
-  e.push_back({"blocks.0.attn.lambda_q1", "F32", {16}, std::string(16 * 4, '\0')});
-  expect_model_error(write(e), "differential attention");
+  e.push_back({"blocks.0.attn.gate.weight", "F32", {48, 48}, std::string(48 * 48 * 4, '\0')});
+  expect_model_error(write(e), "gated attention");
   e = entries_;
   e.push_back({"fc_norm.weight", "F32", {48}, std::string(48 * 4, '\0')});  // half of a LayerNorm
   expect_model_error(write(e), "missing tensor 'fc_norm.bias'");

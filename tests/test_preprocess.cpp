@@ -148,6 +148,24 @@ TEST(Preprocess, CenterCropRoundsHalfToEven) {
   }
 }
 
+// transformers' center_crop floors the offset ((w - 224) // 2) and puts the odd pixel of
+// padding before the image; Hugging Face processors with a crop (Dinov2's) use it.
+TEST(Preprocess, HuggingFaceCenterCropFloorsAndPadsFirst) {
+  for (int w : {225, 227}) {
+    cv::Mat img(224, w, CV_8UC3);
+    for (int x = 0; x < w; ++x) img.col(x).setTo(cv::Scalar(x, 0, 0));
+    const cv::Mat c = center_crop(img, 224, 224, {0, 0, 0}, CropRounding::HuggingFace);
+    EXPECT_EQ(c.at<cv::Vec3b>(0, 0)[0], w == 225 ? 0 : 1) << "width " << w;
+  }
+  cv::Mat small(224, 51, CV_8UC3, cv::Scalar(200, 100, 50));  // 173 columns of padding: 87 before, 86 after
+  const cv::Mat hf = center_crop(small, 224, 224, {0, 0, 0}, CropRounding::HuggingFace);
+  EXPECT_EQ(hf.at<cv::Vec3b>(5, 86), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(hf.at<cv::Vec3b>(5, 87), cv::Vec3b(200, 100, 50));
+  const cv::Mat tv = center_crop(small, 224, 224);  // torchvision: 86 before, 87 after
+  EXPECT_EQ(tv.at<cv::Vec3b>(5, 86), cv::Vec3b(200, 100, 50));
+  EXPECT_EQ(tv.at<cv::Vec3b>(5, 85), cv::Vec3b(0, 0, 0));
+}
+
 TEST(Preprocess, CenterCropPadsSmallImages) {
   cv::Mat img(100, 50, CV_8UC3, cv::Scalar(200, 100, 50));
   const cv::Mat c = center_crop(img, 224, 224);

@@ -71,7 +71,7 @@ size_t expect_folders_match(const std::string& part, bool resized) {
 
 TEST(Zoo, EveryFeatureMatchesTimm) {
   VIT_REQUIRE_ZOO();
-  EXPECT_GE(expect_folders_match("models", false), 15u);
+  EXPECT_GE(expect_folders_match("models", false), 18u);
 }
 
 TEST(Zoo, HuggingFaceDeitAndDinov2MatchTheirReference) {

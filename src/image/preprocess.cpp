@@ -138,23 +138,28 @@ void check_preprocess_fits(const PreprocessConfig& cfg, int side) {
 
 namespace {
 
-// Where a centred crop of `crop` starts in `size`: torchvision's int(round((size - crop) / 2.0)),
-// Python's round being half-to-even.
-int center_offset(int size, int crop) { return static_cast<int>(std::nearbyint((size - crop) / 2.0)); }
+// Where a centred crop of `crop` starts in `size` (crop <= size): torchvision's
+// int(round((size - crop) / 2.0)), Python's round being half-to-even; Hugging Face's
+// (size - crop) // 2.
+int center_offset(int size, int crop, CropRounding r) {
+  return r == CropRounding::HuggingFace ? (size - crop) / 2 : static_cast<int>(std::nearbyint((size - crop) / 2.0));
+}
 
 }  // namespace
 
-cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_t, 3> fill) {
+cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_t, 3> fill, CropRounding r) {
   cv::Mat img = rgb;
   if (width > img.cols || height > img.rows) {
-    const int left = width > img.cols ? (width - img.cols) / 2 : 0;
-    const int top = height > img.rows ? (height - img.rows) / 2 : 0;
-    const int right = width > img.cols ? (width - img.cols + 1) / 2 : 0;
-    const int bottom = height > img.rows ? (height - img.rows + 1) / 2 : 0;
+    // The odd pixel of padding goes after the image (torchvision) or before it (Hugging Face).
+    const auto before = [&](int crop, int size) {
+      return crop > size ? (r == CropRounding::HuggingFace ? (crop - size + 1) / 2 : (crop - size) / 2) : 0;
+    };
+    const int left = before(width, img.cols), top = before(height, img.rows);
+    const int right = std::max(0, width - img.cols - left), bottom = std::max(0, height - img.rows - top);
     cv::copyMakeBorder(rgb, img, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar(fill[0], fill[1], fill[2]));
     if (img.cols == width && img.rows == height) return img;
   }
-  return img(cv::Rect(center_offset(img.cols, width), center_offset(img.rows, height), width, height)).clone();
+  return img(cv::Rect(center_offset(img.cols, width, r), center_offset(img.rows, height, r), width, height)).clone();
 }
 
 namespace {
@@ -173,9 +178,10 @@ cv::Mat resize_then_crop(const cv::Mat& rgb, int64_t width, int64_t height, cons
   const int w = static_cast<int>(width), h = static_cast<int>(height);
   if (!window) {
     const cv::Mat img = w == rgb.cols && h == rgb.rows ? rgb : resize_pil(rgb, w, h, cfg.interpolation);
-    return cfg.crop > 0 ? center_crop(img, cfg.crop, cfg.crop, cfg.pad_color) : img;
+    return cfg.crop > 0 ? center_crop(img, cfg.crop, cfg.crop, cfg.pad_color, cfg.crop_rounding) : img;
   }
-  const cv::Rect crop_window(center_offset(w, cfg.crop), center_offset(h, cfg.crop), cfg.crop, cfg.crop);
+  const cv::Rect crop_window(center_offset(w, cfg.crop, cfg.crop_rounding),
+                             center_offset(h, cfg.crop, cfg.crop_rounding), cfg.crop, cfg.crop);
   return resize_pil(rgb, w, h, cfg.interpolation, crop_window);
 }
 

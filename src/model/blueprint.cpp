@@ -59,11 +59,17 @@ void read_parts(const Tensors& t, ViTConfig& c) {
   const auto has = [&](const std::string& n) { return t.count(n) > 0; };
   const bool parallel = c.block == BlockKind::Parallel;
   c.qkv_bias = has(parallel ? "blocks.0.in_proj.bias" : "blocks.0.attn.qkv.bias");
-  c.proj_bias = has(parallel ? "blocks.0.attn_out_proj.bias" : "blocks.0.attn.proj.bias");
+  c.fused_out_proj = parallel && has("blocks.0.out_proj.weight");
+  c.proj_bias = has(!parallel          ? "blocks.0.attn.proj.bias"
+                    : c.fused_out_proj ? "blocks.0.out_proj.bias"
+                                       : "blocks.0.attn_out_proj.bias");
   c.qk_norm = has(parallel ? "blocks.0.q_norm.weight" : "blocks.0.attn.q_norm.weight");
   c.attn_norm = has("blocks.0.attn.norm.weight");
   c.mlp_norm = has("blocks.0.mlp.norm.weight");
   c.layer_scale = has(parallel ? "blocks.0.ls.gamma" : "blocks.0.ls1.gamma");
+  const std::string attn = parallel ? "blocks.0." : "blocks.0.attn.";
+  c.diff_attention = has(attn + "sub_norm.weight");
+  c.diff_dual_lambda = has(attn + "lambda_a");
   c.norm_pre = has("norm_pre.weight");
   c.final_norm = has("norm.weight");
   c.fc_norm = has("fc_norm.weight");
@@ -154,6 +160,9 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
                      ": pass --heads N or put the model's config.json beside the weights");
   if (c.dim % c.heads != 0)
     throw ModelError("width " + std::to_string(c.dim) + " is not divisible by " + std::to_string(c.heads) + " heads");
+  if (c.diff_attention && c.head_dim() % 2 != 0)
+    throw ModelError("differential attention needs an even head width; " + std::to_string(c.dim) + " / " +
+                     std::to_string(c.heads) + " heads is " + std::to_string(c.head_dim()));
   if (hints.eps) c.eps = *hints.eps;
   return c;
 }
@@ -161,19 +170,32 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
 namespace {
 
 void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string, std::vector<int64_t>>& s) {
-  const int64_t D = c.dim, H = c.mlp_dim, hd = c.head_dim();
+  const int64_t D = c.dim, H = c.mlp_dim, hd = c.diff_attention ? c.head_dim() / 2 : c.head_dim();
   auto lin = [&](const std::string& n, int64_t out, int64_t in, bool bias) {
     s[b + n + ".weight"] = {out, in};
     if (bias) s[b + n + ".bias"] = {out};
   };
   auto ln = [&](const std::string& n, int64_t w) { s[b + n + ".weight"] = s[b + n + ".bias"] = {w}; };
+  auto diff = [&](const std::string& at) {  // differential attention's lambdas and sub_norm
+    if (!c.diff_attention) return;
+    for (const char* n : c.diff_dual_lambda
+                             ? std::vector<const char*>{"lambda_a", "lambda_b"}
+                             : std::vector<const char*>{"lambda_q1", "lambda_k1", "lambda_q2", "lambda_k2"})
+      s[b + at + n] = c.diff_dual_lambda ? std::vector<int64_t>{} : std::vector<int64_t>{hd};
+    s[b + at + "sub_norm.weight"] = {2 * hd};
+  };
   if (c.block == BlockKind::Parallel) {
     ln("in_norm", D);
     lin("in_proj", H + 3 * D, D, c.qkv_bias);
     if (!c.qkv_bias) s[b + "mlp_bias"] = {H};
     if (c.qk_norm) ln("q_norm", hd), ln("k_norm", hd);
-    lin("attn_out_proj", D, D, c.proj_bias);
-    lin("mlp_out_proj", D, H, c.proj_bias);
+    diff("");
+    if (c.fused_out_proj) {
+      lin("out_proj", D, D + H, c.proj_bias);
+    } else {
+      lin("attn_out_proj", D, D, c.proj_bias);
+      lin("mlp_out_proj", D, H, c.proj_bias);
+    }
     if (c.layer_scale) s[b + "ls.gamma"] = {D};
     return;
   }
@@ -182,6 +204,7 @@ void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string
   ln("norm2", D);
   lin("attn.qkv", 3 * D, D, c.qkv_bias);
   if (c.qk_norm) ln("attn.q_norm", hd), ln("attn.k_norm", hd);
+  diff("attn.");
   if (c.attn_norm) ln("attn.norm", D);
   lin("attn.proj", D, D, c.proj_bias);
   lin("mlp.fc1", H, D, c.proj_bias);

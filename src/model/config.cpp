@@ -43,6 +43,7 @@ std::string ViTConfig::describe() const {
   if (norm_pre) o << " norm_pre";
   if (layer_scale) o << " layer-scale";
   if (qk_norm) o << " qk_norm";
+  if (diff_attention) o << " differential-attention";
   if (attn_norm || mlp_norm) o << " scale-norms";
   if (!qkv_bias) o << " no-qkv-bias";
   if (!proj_bias) o << " no-proj-bias";

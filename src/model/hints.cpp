@@ -221,6 +221,7 @@ PreprocessConfig read_preprocessor_config(const json& p, const std::string& path
     }
   }
   if (!p.value("do_resize", true)) pc.resize_width = pc.resize_height = pc.resize_short = 0;
+  pc.crop_rounding = CropRounding::HuggingFace;
   if (p.value("do_center_crop", false) && p.contains("crop_size")) {
     const auto& cs = p["crop_size"];
     if (!cs.is_object())

@@ -35,28 +35,84 @@ torch::Tensor activate(const torch::Tensor& x, Activation act) {
   return x;
 }
 
-AttentionImpl::AttentionImpl(const ViTConfig& cfg) : heads(cfg.heads) {
+RmsNormImpl::RmsNormImpl(int64_t width, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", torch::ones({width}));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) const {
+  return x * torch::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
+}
+
+DiffAttentionParts::DiffAttentionParts(torch::nn::Module& owner, const ViTConfig& cfg, int64_t block) {
+  const int64_t half = cfg.head_dim() / 2;
+  lambda_init = 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(block));
+  if (cfg.diff_dual_lambda) {
+    lambda_a = owner.register_parameter("lambda_a", torch::zeros({}));
+    lambda_b = owner.register_parameter("lambda_b", torch::zeros({}));
+  } else {
+    lambda_q1 = owner.register_parameter("lambda_q1", torch::zeros({half}));
+    lambda_k1 = owner.register_parameter("lambda_k1", torch::zeros({half}));
+    lambda_q2 = owner.register_parameter("lambda_q2", torch::zeros({half}));
+    lambda_k2 = owner.register_parameter("lambda_k2", torch::zeros({half}));
+  }
+  sub_norm = owner.register_module("sub_norm", RmsNorm(2 * half, 1e-5));
+}
+
+torch::Tensor DiffAttentionParts::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                         torch::Tensor* attn_out) const {
+  const int64_t B = v.size(0), h = v.size(1), T = v.size(2);
+  const auto lambda = lambda_a.defined() ? torch::exp(lambda_a) - torch::exp(lambda_b) + lambda_init
+                                         : torch::exp((lambda_q1 * lambda_k1).sum(-1)) -
+                                               torch::exp((lambda_q2 * lambda_k2).sum(-1)) + lambda_init;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto maps = torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1).view({B, h, 2, T, T});
+  auto attn = maps.select(2, 0) - lambda * maps.select(2, 1);  // (B, h, T, T)
+  if (attn_out) {
+    auto positive = attn.clamp_min(0);
+    *attn_out = positive / positive.sum(-1, true).clamp_min(1e-12);
+  }
+  auto out = sub_norm->forward(torch::matmul(attn, v)) * (1 - lambda_init);  // (B, h, T, hd)
+  return out.transpose(1, 2).reshape({B, T, -1});
+}
+
+AttentionImpl::AttentionImpl(const ViTConfig& cfg, int64_t block) : heads(cfg.heads) {
   const int64_t D = cfg.dim;
   TORCH_CHECK(heads > 0 && D % heads == 0, "[Attention] dim ", D, " is not divisible by heads ", heads);
   scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
   qkv = register_module("qkv", linear(D, 3 * D, cfg.qkv_bias));
+  // Differential attention splits each head's q and k in two: their norms are half as wide.
+  const int64_t qk_width = cfg.diff_attention ? D / heads / 2 : D / heads;
   if (cfg.qk_norm) {
-    q_norm = register_module("q_norm", layer_norm(D / heads, cfg.eps));
-    k_norm = register_module("k_norm", layer_norm(D / heads, cfg.eps));
+    q_norm = register_module("q_norm", layer_norm(qk_width, cfg.eps));
+    k_norm = register_module("k_norm", layer_norm(qk_width, cfg.eps));
   }
+  if (cfg.diff_attention) diff = DiffAttentionParts(*this, cfg, block);
   if (cfg.attn_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
   proj = register_module("proj", linear(D, D, cfg.proj_bias));
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
-  auto qkv_ = qkv(x).reshape({B, T, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});  // (3, B, h, T, hd)
-  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
-  if (q_norm) {
-    q = q_norm(q);
-    k = k_norm(k);
+  torch::Tensor out;
+  if (diff.sub_norm) {  // q, k as 2h heads of hd/2; v as h heads of hd
+    const auto parts = qkv(x).chunk(3, -1);
+    auto q = parts[0].reshape({B, T, 2 * heads, -1}).transpose(1, 2);
+    auto k = parts[1].reshape({B, T, 2 * heads, -1}).transpose(1, 2);
+    const auto v = parts[2].reshape({B, T, heads, -1}).transpose(1, 2);
+    if (q_norm) {
+      q = q_norm(q);
+      k = k_norm(k);
+    }
+    out = diff.attend(q, k, v, attn_out);
+  } else {
+    auto qkv_ = qkv(x).reshape({B, T, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});  // (3, B, h, T, hd)
+    auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
+    if (q_norm) {
+      q = q_norm(q);
+      k = k_norm(k);
+    }
+    out = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
   }
-  auto out = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
   if (norm) out = norm(out);
   return proj(out);
 }
@@ -76,9 +132,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
 
 LayerScaleImpl::LayerScaleImpl(int64_t dim) { gamma = register_parameter("gamma", torch::ones({dim})); }
 
-BlockImpl::BlockImpl(const ViTConfig& cfg) : post_norm(cfg.block == BlockKind::PostNorm) {
+BlockImpl::BlockImpl(const ViTConfig& cfg, int64_t index) : post_norm(cfg.block == BlockKind::PostNorm) {
   norm1 = register_module("norm1", layer_norm(cfg.dim, cfg.eps));
-  attn = register_module("attn", Attention(cfg));
+  attn = register_module("attn", Attention(cfg, index));
   if (cfg.layer_scale) ls1 = register_module("ls1", LayerScale(cfg.dim));
   norm2 = register_module("norm2", layer_norm(cfg.dim, cfg.eps));
   mlp = register_module("mlp", Mlp(cfg.dim, cfg.mlp_dim, cfg.act, cfg.proj_bias, cfg.mlp_norm, cfg.eps));
@@ -96,18 +152,25 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out
   return h + (ls2 ? ls2(m) : m);
 }
 
-ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg) : heads(cfg.heads), hidden(cfg.mlp_dim), act(cfg.act) {
+ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg, int64_t index)
+    : heads(cfg.heads), hidden(cfg.mlp_dim), act(cfg.act) {
   const int64_t D = cfg.dim;
   TORCH_CHECK(heads > 0 && D % heads == 0, "[ParallelBlock] dim ", D, " is not divisible by heads ", heads);
   in_norm = register_module("in_norm", layer_norm(D, cfg.eps));
   in_proj = register_module("in_proj", linear(D, hidden + 3 * D, cfg.qkv_bias));
   if (!cfg.qkv_bias) mlp_bias = register_parameter("mlp_bias", torch::zeros({hidden}));
+  const int64_t qk_width = cfg.diff_attention ? D / heads / 2 : D / heads;
   if (cfg.qk_norm) {
-    q_norm = register_module("q_norm", layer_norm(D / heads, cfg.eps));
-    k_norm = register_module("k_norm", layer_norm(D / heads, cfg.eps));
+    q_norm = register_module("q_norm", layer_norm(qk_width, cfg.eps));
+    k_norm = register_module("k_norm", layer_norm(qk_width, cfg.eps));
   }
-  attn_out_proj = register_module("attn_out_proj", linear(D, D, cfg.proj_bias));
-  mlp_out_proj = register_module("mlp_out_proj", linear(hidden, D, cfg.proj_bias));
+  if (cfg.diff_attention) diff = DiffAttentionParts(*this, cfg, index);
+  if (cfg.fused_out_proj) {
+    out_proj = register_module("out_proj", linear(D + hidden, D, cfg.proj_bias));
+  } else {
+    attn_out_proj = register_module("attn_out_proj", linear(D, D, cfg.proj_bias));
+    mlp_out_proj = register_module("mlp_out_proj", linear(hidden, D, cfg.proj_bias));
+  }
   if (cfg.layer_scale) ls = register_module("ls", LayerScale(D));
 }
 
@@ -115,15 +178,19 @@ torch::Tensor ParallelBlockImpl::forward(const torch::Tensor& x, torch::Tensor* 
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
   const auto parts = in_proj(in_norm(x)).split_with_sizes({hidden, D, D, D}, -1);
   auto m = mlp_bias.defined() ? parts[0] + mlp_bias : parts[0];
-  auto heads_of = [&](const torch::Tensor& t) { return t.reshape({B, T, heads, D / heads}).transpose(1, 2); };
-  auto q = heads_of(parts[1]), k = heads_of(parts[2]), v = heads_of(parts[3]);
+  const int64_t qk_heads = diff.sub_norm ? 2 * heads : heads;  // differential: 2h half-width q/k heads
+  auto q = parts[1].reshape({B, T, qk_heads, -1}).transpose(1, 2);
+  auto k = parts[2].reshape({B, T, qk_heads, -1}).transpose(1, 2);
+  const auto v = parts[3].reshape({B, T, heads, -1}).transpose(1, 2);
   if (q_norm) {
     q = q_norm(q);
     k = k_norm(k);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
-  auto a = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
-  auto y = attn_out_proj(a) + mlp_out_proj(activate(m, act));
+  auto a = diff.sub_norm ? diff.attend(q, k, v, attn_out)
+                         : attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
+  const auto mlp_out = activate(m, act);
+  auto y = out_proj ? out_proj(torch::cat({a, mlp_out}, -1)) : attn_out_proj(a) + mlp_out_proj(mlp_out);
   return x + (ls ? ls(y) : y);
 }
 

@@ -35,6 +35,9 @@ std::vector<Rule> timm_rules() {
                   wb + "$"),
        "$&"},
       {std::regex(R"(^blocks\.\d+\.(?:(?:ls1|ls2|ls)\.gamma|mlp_bias)$)"), "$&"},
+      {std::regex(R"(^blocks\.\d+\.(?:attn\.)?(?:lambda_(?:q1|k1|q2|k2|a|b)|sub_norm\.weight)$)"),
+       "$&"},  // DiffAttention
+      {std::regex(R"(^blocks\.\d+\.out_proj)" + wb + "$"), "$&"},
       {std::regex(R"(^blocks\.(\d+)\.gamma_(1|2)$)"), "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
   };
 }
@@ -108,8 +111,6 @@ bool ends_with(const std::string& s, const std::string& end) {
 // What an unknown tensor shows about the model, for the error message.
 std::string hint_for_unknown(const std::string& name) {
   const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
-  if (has("lambda_q1") || has("lambda_k1") || has("sub_norm"))
-    return " (differential attention, timm's DiffAttention / DiffParallelScalingBlock: not supported)";
   if (has("attn.gate")) return " (gated attention: not supported)";
   if (has("rope")) return " (rotary position embeddings: an EVA-style model, not supported)";
   if (has("patch_embed.norm")) return " (a normalised patch embedding: not supported)";

@@ -27,9 +27,9 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.depth; ++i) {
     if (cfg.block == BlockKind::Parallel)
-      blocks->push_back(ParallelBlock(cfg));
+      blocks->push_back(ParallelBlock(cfg, i));
     else
-      blocks->push_back(Block(cfg));
+      blocks->push_back(Block(cfg, i));
   }
   if (cfg.final_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
   if (cfg.pool == Pool::Map) attn_pool = register_module("attn_pool", AttentionPool(cfg));

@@ -62,6 +62,11 @@ SUBSET = [
      "parallel blocks without in_proj bias (mlp_bias), with q/k norm"),
     ("qk_norm", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", dict(depth=2, qk_norm=True, img_size=64),
      "q/k LayerNorm per head"),
+    ("diff_attention", "vit_dwee_patch16_reg1_gap_256.sbb_in1k", dict(depth=3, embed_dim=64, num_heads=2, img_size=64),
+     "differential attention (DiffAttention) in pre-norm blocks, lambda_init by block index"),
+    ("diff_parallel", "vit_dpwee_patch16_reg1_gap_256.sbb_in1k",
+     dict(depth=3, embed_dim=64, num_heads=2, img_size=64, qk_norm=True),
+     "differential attention in parallel blocks with one out_proj (DiffParallelScalingBlock), q/k norm"),
     ("so150m2", "vit_so150m2_patch16_reg1_gap_256.sbb_e200_in12k_ft_in1k",
      dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
      "1 register token, no qkv bias, MLP ratio 2.6"),
@@ -73,6 +78,28 @@ RESIZED = [
     ("deit3_48", "deit3", 48, "no_embed_class: only patch rows resampled, downscaled (antialias)"),
     ("reg4_gap_96", "reg4_gap", 96, "registers + no class token"),
 ]
+
+
+def dual_lambda_model(timm, out, seed):
+    """DiffAttention with dual_lambda=True (lambda_a, lambda_b scalars), which no registered
+    architecture passes: a vit_dwee whose attention modules are rebuilt that way."""
+    from timm.layers.diff_attention import DiffAttention
+    model = timm_zoo.build(timm, "vit_dwee_patch16_reg1_gap_256.sbb_in1k", seed, depth=2, embed_dim=64, num_heads=2,
+                           img_size=64)
+    for i, blk in enumerate(model.blocks):
+        old = blk.attn
+        blk.attn = DiffAttention(64, num_heads=2, qkv_bias=old.qkv.bias is not None, depth=i, dual_lambda=True)
+        blk.attn.load_state_dict({k: v for k, v in old.state_dict().items() if not k.startswith("lambda")},
+                                 strict=False)
+        with torch.no_grad():
+            blk.attn.lambda_a.fill_(0.3 + 0.1 * i)
+            blk.attn.lambda_b.fill_(-0.2)
+    model.eval()
+    d = f"{out}/models/diff_dual_lambda"
+    timm_zoo.save_timm_layout(model, d, timm, {"depth": 2, "embed_dim": 64, "num_heads": 2})
+    timm_zoo.write_io(d, model, seed=seed + 1)
+    with open(f"{d}/feature.txt", "w") as f:
+        f.write("vit_dwee_patch16_reg1_gap_256 with DiffAttention(dual_lambda=True): lambda_a, lambda_b\n")
 
 
 def subset_models(timm, out):
@@ -301,6 +328,7 @@ def main():
         return
     torch.set_num_threads(2)
     built = subset_models(timm, args.out)
+    dual_lambda_model(timm, args.out, 500)
     resized_models(timm, args.out, built)
     hf_deit(timm, args.out, 400)
     hf_dinov2(timm, args.out, "dinov2", 410, swiglu=False)

@@ -16,6 +16,12 @@
 namespace vit {
 
 enum class Preset { Timm, Torchvision, Hf, Deit };
+
+// Where a center crop starts when the margin is odd, and where the odd pixel of padding goes.
+enum class CropRounding {
+  Torchvision,  // offset round-half-even((size - crop) / 2); padding's odd pixel after (torchvision, timm)
+  HuggingFace,  // offset (size - crop) // 2; padding's odd pixel before (transformers' center_crop)
+};
 // timm, torchvision, hf, deit (see README, "Preprocessing").
 const Vocabulary<Preset>& preset_names();
 
@@ -30,6 +36,7 @@ struct PreprocessConfig {
   int resize_long = 0;
   int crop = 224;  // center crop side; 0 = none (padding with pad_color when the image is smaller)
   std::array<uint8_t, 3> pad_color{0, 0, 0};  // RGB
+  CropRounding crop_rounding = CropRounding::Torchvision;
   Interpolation interpolation = Interpolation::Bilinear;
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
@@ -87,9 +94,11 @@ std::optional<std::pair<int, int>> output_size(const PreprocessConfig& cfg);
 // Throws UsageError unless every photo comes out side x side, the model's input.
 void check_preprocess_fits(const PreprocessConfig& cfg, int side);
 
-// torchvision CenterCrop: offsets rounded half-to-even, padding with `fill` (RGB; torchvision's
-// is black, timm's border mode the mean colour) when the image is smaller.
-cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_t, 3> fill = {0, 0, 0});
+// A center crop as torchvision's CenterCrop (offsets rounded half-to-even) or transformers'
+// center_crop (offsets floored) does it, padding with `fill` (RGB; black, or timm's border
+// mode's mean colour) when the image is smaller.
+cv::Mat center_crop(const cv::Mat& rgb, int width, int height, std::array<uint8_t, 3> fill = {0, 0, 0},
+                    CropRounding rounding = CropRounding::Torchvision);
 // Resize and crop per config: the 8-bit picture the model sees (before normalisation).
 // Throws ImageError when the photo's aspect ratio would make the resize enormous.
 cv::Mat resize_and_crop(const cv::Mat& rgb, const PreprocessConfig& cfg);

@@ -69,8 +69,13 @@ struct ViTConfig {
   bool attn_norm = false;    // LayerNorm on the attention output before proj (BEiT-3)
   bool mlp_norm = false;     // LayerNorm on the MLP hidden layer (BEiT-3)
   bool layer_scale = false;  // ls1/ls2 per-channel gains (CaiT, DeiT-III, Dinov2)
-  bool final_norm = true;    // norm after the blocks, before pooling
-  bool fc_norm = false;      // norm after pooling instead (timm's avg heads)
+  // Differential attention (Ye et al. 2024, timm DiffAttention: vit_dlittle, vit_dwee, vit_dpwee),
+  // its lambda as two scalars instead of four vectors, and parallel blocks' single out_proj.
+  bool diff_attention = false;
+  bool diff_dual_lambda = false;
+  bool fused_out_proj = false;
+  bool final_norm = true;  // norm after the blocks, before pooling
+  bool fc_norm = false;    // norm after pooling instead (timm's avg heads)
   BlockKind block = BlockKind::PreNorm;
   Activation act = Activation::Gelu;
   Pool pool = Pool::Token;

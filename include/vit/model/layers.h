@@ -14,16 +14,47 @@ namespace vit {
 torch::nn::LayerNorm layer_norm(int64_t width, double eps);
 torch::nn::Linear linear(int64_t in, int64_t out, bool bias);
 
+// x * rsqrt(mean(x^2) + eps) * weight over the last dimension (timm RmsNorm).
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(int64_t width, double eps);
+  torch::Tensor forward(const torch::Tensor& x) const;
+  double eps;
+  torch::Tensor weight;
+};
+TORCH_MODULE(RmsNorm);
+
+// Differential attention (Ye et al. 2024; timm DiffAttention and DiffParallelScalingBlock):
+// heads*2 half-width query/key heads give two softmax maps per head, their difference
+// A1 - lambda A2 weighs v, and the result is RMS-normed and scaled by (1 - lambda_init), with
+// lambda = exp(lq1 . lk1) - exp(lq2 . lk2) + lambda_init and lambda_init = 0.8 - 0.6
+// exp(-0.3 block). Its parameters are registered on the owner module (timm's names:
+// lambda_q1, ..., or lambda_a/lambda_b, and sub_norm).
+struct DiffAttentionParts {
+  DiffAttentionParts() = default;
+  DiffAttentionParts(torch::nn::Module& owner, const ViTConfig& cfg, int64_t block);
+  // q, k (B, 2h, T, hd/2), v (B, h, T, hd) -> (B, T, h*hd). attn_out gets the weights the
+  // output is made of, for explain: the positive part of A1 - lambda A2, rows renormalised.
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       torch::Tensor* attn_out) const;
+
+  double lambda_init = 0.8;
+  torch::Tensor lambda_q1, lambda_k1, lambda_q2, lambda_k2, lambda_a, lambda_b;
+  RmsNorm sub_norm{nullptr};
+};
+
 // Multi-head self-attention with a fused qkv projection (rows [q; k; v], head h at rows
 // h*hd..h*hd+hd-1 of each). Optional: q/k LayerNorm per head, LayerNorm before proj. When
 // attn_out is given, the softmax weights (B, heads, T, T) are stored there (explain).
 class AttentionImpl : public torch::nn::Module {
  public:
-  explicit AttentionImpl(const ViTConfig& cfg);
+  // block: the block's index (differential attention's lambda_init depends on it).
+  AttentionImpl(const ViTConfig& cfg, int64_t block);
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
 
   int64_t heads;
-  double scale;  // 1 / sqrt(head_dim)
+  double scale;             // 1 / sqrt(head_dim)
+  DiffAttentionParts diff;  // differential attention only (diff.sub_norm set)
   torch::nn::Linear qkv{nullptr};
   torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};  // qk_norm only
   torch::nn::LayerNorm norm{nullptr};                     // attn_norm only
@@ -65,7 +96,7 @@ TORCH_MODULE(LayerScale);
 // layer scale.
 class BlockImpl : public torch::nn::Module {
  public:
-  explicit BlockImpl(const ViTConfig& cfg);
+  BlockImpl(const ViTConfig& cfg, int64_t index);
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
 
   bool post_norm;
@@ -79,10 +110,11 @@ class BlockImpl : public torch::nn::Module {
 TORCH_MODULE(Block);
 
 // timm's ParallelScalingBlock (Dehghani et al. 2023, ViT-22B): one LayerNorm and one fused
-// projection feed attention and the MLP side by side; x + ls(attn_out_proj(a) + mlp_out_proj(m)).
+// projection feed attention and the MLP side by side; x + ls(attn_out_proj(a) + mlp_out_proj(m)),
+// or x + ls(out_proj([a, m])) (fused_out_proj; DiffParallelScalingBlock with differential attention).
 class ParallelBlockImpl : public torch::nn::Module {
  public:
-  explicit ParallelBlockImpl(const ViTConfig& cfg);
+  ParallelBlockImpl(const ViTConfig& cfg, int64_t index);
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
 
   int64_t heads, hidden;
@@ -91,7 +123,9 @@ class ParallelBlockImpl : public torch::nn::Module {
   torch::nn::Linear in_proj{nullptr};  // (hidden + 3D, D): [mlp; q; k; v]
   torch::Tensor mlp_bias;              // (hidden), when in_proj has no bias
   torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};
+  DiffAttentionParts diff;
   torch::nn::Linear attn_out_proj{nullptr}, mlp_out_proj{nullptr};
+  torch::nn::Linear out_proj{nullptr};  // fused_out_proj only
   LayerScale ls{nullptr};
 };
 TORCH_MODULE(ParallelBlock);
