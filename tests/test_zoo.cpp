@@ -84,6 +84,20 @@ TEST(Zoo, ImageSizeResamplesPositionEmbeddingsAsTheLibraryDoes) {
   EXPECT_EQ(expect_folders_match("resized", true), 4u);
 }
 
+// Dinov2's preprocessor_config.json: shorter side 256, crop 224 centred as transformers'
+// center_crop does (offset floored: a 303-pixel-wide image starts at column 39, not 40).
+TEST(Zoo, HuggingFaceCropFromPreprocessorConfig) {
+  VIT_REQUIRE_ZOO();
+  const ModelHints hints = read_model_hints(zoo("hf/dinov2/model.safetensors"));
+  ASSERT_TRUE(hints.preprocess);
+  EXPECT_EQ(hints.input_size, 224);
+  cv::Mat img(256, 303, CV_8UC3);
+  for (int x = 0; x < img.cols; ++x) img.col(x).setTo(cv::Scalar(x % 256, x / 256, 0));
+  const cv::Mat crop = resize_and_crop(img, *hints.preprocess);
+  ASSERT_EQ(crop.size(), cv::Size(224, 224));
+  EXPECT_EQ(crop.at<cv::Vec3b>(0, 0)[0], 39);
+}
+
 // timm's transforms_imagenet_eval for each distinct pretrained_cfg, on real photos: the 8-bit
 // picture before normalisation (identical, or within one level on average), and one photo's
 // normalised tensor.

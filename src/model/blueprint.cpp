@@ -170,7 +170,7 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
 namespace {
 
 void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string, std::vector<int64_t>>& s) {
-  const int64_t D = c.dim, H = c.mlp_dim, hd = c.diff_attention ? c.head_dim() / 2 : c.head_dim();
+  const int64_t D = c.dim, H = c.mlp_dim, hd = c.qk_head_dim();
   auto lin = [&](const std::string& n, int64_t out, int64_t in, bool bias) {
     s[b + n + ".weight"] = {out, in};
     if (bias) s[b + n + ".bias"] = {out};

@@ -75,16 +75,25 @@ torch::Tensor DiffAttentionParts::attend(const torch::Tensor& q, const torch::Te
   return out.transpose(1, 2).reshape({B, T, -1});
 }
 
+namespace {
+
+// q and k through their per-head LayerNorms, when the model has them (qk_norm).
+void norm_qk(torch::nn::LayerNorm& q_norm, torch::nn::LayerNorm& k_norm, torch::Tensor& q, torch::Tensor& k) {
+  if (!q_norm) return;
+  q = q_norm(q);
+  k = k_norm(k);
+}
+
+}  // namespace
+
 AttentionImpl::AttentionImpl(const ViTConfig& cfg, int64_t block) : heads(cfg.heads) {
   const int64_t D = cfg.dim;
   TORCH_CHECK(heads > 0 && D % heads == 0, "[Attention] dim ", D, " is not divisible by heads ", heads);
   scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
   qkv = register_module("qkv", linear(D, 3 * D, cfg.qkv_bias));
-  // Differential attention splits each head's q and k in two: their norms are half as wide.
-  const int64_t qk_width = cfg.diff_attention ? D / heads / 2 : D / heads;
   if (cfg.qk_norm) {
-    q_norm = register_module("q_norm", layer_norm(qk_width, cfg.eps));
-    k_norm = register_module("k_norm", layer_norm(qk_width, cfg.eps));
+    q_norm = register_module("q_norm", layer_norm(cfg.qk_head_dim(), cfg.eps));
+    k_norm = register_module("k_norm", layer_norm(cfg.qk_head_dim(), cfg.eps));
   }
   if (cfg.diff_attention) diff = DiffAttentionParts(*this, cfg, block);
   if (cfg.attn_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
@@ -99,18 +108,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attn
     auto q = parts[0].reshape({B, T, 2 * heads, -1}).transpose(1, 2);
     auto k = parts[1].reshape({B, T, 2 * heads, -1}).transpose(1, 2);
     const auto v = parts[2].reshape({B, T, heads, -1}).transpose(1, 2);
-    if (q_norm) {
-      q = q_norm(q);
-      k = k_norm(k);
-    }
+    norm_qk(q_norm, k_norm, q, k);
     out = diff.attend(q, k, v, attn_out);
   } else {
     auto qkv_ = qkv(x).reshape({B, T, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});  // (3, B, h, T, hd)
     auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
-    if (q_norm) {
-      q = q_norm(q);
-      k = k_norm(k);
-    }
+    norm_qk(q_norm, k_norm, q, k);
     out = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
   }
   if (norm) out = norm(out);
@@ -159,10 +162,9 @@ ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg, int64_t index)
   in_norm = register_module("in_norm", layer_norm(D, cfg.eps));
   in_proj = register_module("in_proj", linear(D, hidden + 3 * D, cfg.qkv_bias));
   if (!cfg.qkv_bias) mlp_bias = register_parameter("mlp_bias", torch::zeros({hidden}));
-  const int64_t qk_width = cfg.diff_attention ? D / heads / 2 : D / heads;
   if (cfg.qk_norm) {
-    q_norm = register_module("q_norm", layer_norm(qk_width, cfg.eps));
-    k_norm = register_module("k_norm", layer_norm(qk_width, cfg.eps));
+    q_norm = register_module("q_norm", layer_norm(cfg.qk_head_dim(), cfg.eps));
+    k_norm = register_module("k_norm", layer_norm(cfg.qk_head_dim(), cfg.eps));
   }
   if (cfg.diff_attention) diff = DiffAttentionParts(*this, cfg, index);
   if (cfg.fused_out_proj) {
@@ -182,10 +184,7 @@ torch::Tensor ParallelBlockImpl::forward(const torch::Tensor& x, torch::Tensor* 
   auto q = parts[1].reshape({B, T, qk_heads, -1}).transpose(1, 2);
   auto k = parts[2].reshape({B, T, qk_heads, -1}).transpose(1, 2);
   const auto v = parts[3].reshape({B, T, heads, -1}).transpose(1, 2);
-  if (q_norm) {
-    q = q_norm(q);
-    k = k_norm(k);
-  }
+  norm_qk(q_norm, k_norm, q, k);
   const double scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
   auto a = diff.sub_norm ? diff.attend(q, k, v, attn_out)
                          : attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});

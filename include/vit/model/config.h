@@ -93,6 +93,8 @@ struct ViTConfig {
   // Rows of pos_embed for a grid of side g: the prefix tokens' too unless no_embed_class.
   int64_t pos_tokens(int64_t g) const { return (no_embed_class ? 0 : num_prefix_tokens()) + g * g; }
   int64_t head_dim() const { return dim / heads; }
+  // Width of one query/key head: differential attention splits each head's q and k in two.
+  int64_t qk_head_dim() const { return diff_attention ? head_dim() / 2 : head_dim(); }
   int64_t head_in() const { return pool == Pool::TokenAndAvg ? 2 * dim : dim; }  // the head's input width
   std::string describe() const;                                                  // "ViT D=192 depth=12 ..."
 };
