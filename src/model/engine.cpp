@@ -71,15 +71,16 @@ PreprocessConfig auto_preprocess(const std::optional<Family>& family, bool deit,
 }
 
 // The published preprocessing for a model run at `side`: timm's pretrained_cfg recomputed for
-// that side; another config's only when it already feeds that side (else the family's preset
-// at that side, and a log line saying why).
-std::optional<PreprocessConfig> published_at(const ModelHints& hints, int side) {
+// that side. When --image-size asked for the side, another config is kept only if it already
+// feeds that side (else the family's preset at that side, and a log line saying why); when it
+// did not, the config is kept as published (a mismatch is then reported before any image).
+std::optional<PreprocessConfig> published_at(const ModelHints& hints, int side, bool side_from_user) {
   if (hints.timm_eval) {
     PreprocessConfig c = timm_eval_preprocess(*hints.timm_eval, side);
     c.preset = hints.preprocess ? hints.preprocess->preset : c.preset;
     return c;
   }
-  if (!hints.preprocess) return std::nullopt;
+  if (!hints.preprocess || !side_from_user) return hints.preprocess;
   const auto out = output_size(*hints.preprocess);
   if (out && out->first == side && out->second == side) return hints.preprocess;
   spdlog::info("the published preprocessing ({}) does not give {}x{} images: using the family's preset",
@@ -190,8 +191,9 @@ struct Engine::Impl {
     // Facebook's DeiT files wrap timm-named weights in {"model": ...}; a torchvision or HF
     // checkpoint saved the same way by a training loop is not DeiT.
     const bool deit = cfg.distilled || (loaded.wrapper_key == "model" && loaded.family == Family::Timm);
-    info.preprocess = auto_preprocess(loaded.family, deit, info.image_size, published_at(hints, info.image_size),
-                                      &info.preprocess_reason);
+    info.preprocess =
+        auto_preprocess(loaded.family, deit, info.image_size,
+                        published_at(hints, info.image_size, options.image_size > 0), &info.preprocess_reason);
   }
 };
 
