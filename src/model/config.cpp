@@ -41,6 +41,7 @@ std::string ViTConfig::describe() const {
   if (fc_norm) o << " fc_norm";
   if (!final_norm) o << " no-final-norm";
   if (norm_pre) o << " norm_pre";
+  if (!patch_bias) o << " no-patch-bias";
   if (layer_scale) o << " layer-scale";
   if (qk_norm) o << " qk_norm";
   if (diff_attention) o << " differential-attention";

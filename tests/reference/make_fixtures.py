@@ -9,7 +9,6 @@ that make the reference numbers changed (OUT_DIR/.stamp).
 Model weights are random (seeded) or read from ../shared/models; nothing is downloaded."""
 import argparse
 import glob
-import hashlib
 import io
 import json
 import os
@@ -287,14 +286,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "../../../shared"))
     args = ap.parse_args()
-    here = os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256()
-    for f in ("make_fixtures.py", "vitref.py"):
-        h.update(open(os.path.join(here, f), "rb").read())
-    h.update(os.path.abspath(args.shared).encode())
-    h.update(vitref.library_versions().encode())
-    stamp = os.path.join(args.out, ".stamp")
-    if os.path.exists(stamp) and open(stamp).read() == h.hexdigest():
+    stamp = vitref.Stamp(args.out, ("make_fixtures.py", "vitref.py"), args.shared)
+    if stamp.fresh:
         print("make_fixtures: up to date")
         return
     torch.set_num_threads(2)
@@ -311,8 +304,7 @@ def main():
     resize_refs(f"{args.out}/resize")
     image_cases(f"{args.out}/images")
     hostile_models(f"{args.out}/hostile")
-    with open(stamp, "w") as f:
-        f.write(h.hexdigest())
+    stamp.write()
     print(f"make_fixtures: wrote {args.out} ({vitref.library_versions()})")
 
 

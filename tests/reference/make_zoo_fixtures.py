@@ -18,7 +18,6 @@
 Writes nothing but a note when ../shared/reference/timm is absent (the tests then skip)."""
 import argparse
 import glob
-import hashlib
 import json
 import os
 import sys
@@ -313,14 +312,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "../../../shared"))
     args = ap.parse_args()
-    here = os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256()
-    for f in ("make_zoo_fixtures.py", "timm_zoo.py", "vitref.py"):
-        h.update(open(os.path.join(here, f), "rb").read())
-    h.update(os.path.abspath(args.shared).encode())
-    h.update(vitref.library_versions().encode())
-    stamp = os.path.join(args.out, ".stamp")
-    if os.path.exists(stamp) and open(stamp).read() == h.hexdigest():
+    stamp = vitref.Stamp(args.out, ("make_zoo_fixtures.py", "timm_zoo.py", "vitref.py"), args.shared)
+    if stamp.fresh:
         print("make_zoo_fixtures: up to date")
         return
     timm = timm_zoo.import_timm(args.shared)
@@ -334,8 +327,7 @@ def main():
     hf_dinov2(timm, args.out, "dinov2", 410, swiglu=False)
     hf_dinov2(timm, args.out, "dinov2_swiglu", 420, swiglu=True)
     preprocess_refs(timm, args.out, args.shared)
-    with open(stamp, "w") as f:
-        f.write(h.hexdigest())
+    stamp.write()
     print(f"make_zoo_fixtures: wrote {args.out}")
 
 

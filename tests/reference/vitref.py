@@ -181,3 +181,24 @@ def library_versions():
     import PIL
     import torchvision
     return f"torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow {PIL.__version__}, numpy {np.__version__}"
+
+
+class Stamp:
+    """OUT/.stamp: a digest of the scripts that write a fixture folder, the shared folder and
+    the library versions, so the folder is rewritten only when one of them changed."""
+
+    def __init__(self, out, scripts, shared):
+        import hashlib
+        import os
+        here = os.path.dirname(os.path.abspath(__file__))
+        h = hashlib.sha256()
+        for f in scripts:
+            h.update(open(os.path.join(here, f), "rb").read())
+        h.update(os.path.abspath(shared).encode())
+        h.update(library_versions().encode())
+        self.path, self.digest = os.path.join(out, ".stamp"), h.hexdigest()
+        self.fresh = os.path.exists(self.path) and open(self.path).read() == self.digest
+
+    def write(self):
+        with open(self.path, "w") as f:
+            f.write(self.digest)
