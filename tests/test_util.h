@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "reference_tensors.h"
 #include "vit/app/cli.h"
 #include "vit/io/safetensors.h"
 
@@ -50,18 +51,6 @@ inline int fixture_heads(const std::string& model) {
                    << " (reference fixtures come from tests/reference/make_fixtures.py; shared data from " \
                       "../shared/)";                                                                       \
   } while (0)
-
-// An F32 tensor from a reference safetensors file, as floats.
-inline std::vector<float> read_f32(const SafetensorsFile& f, const std::string& name,
-                                   std::vector<int64_t>* shape = nullptr) {
-  const TensorView* v = f.find(name);
-  if (!v) throw std::runtime_error("reference tensor '" + name + "' missing from " + f.path());
-  if (v->dtype != DType::F32) throw std::runtime_error("reference tensor '" + name + "' is not F32");
-  std::vector<float> out(v->nbytes / 4);
-  std::memcpy(out.data(), v->data, v->nbytes);
-  if (shape) *shape = v->shape;
-  return out;
-}
 
 inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());

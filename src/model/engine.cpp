@@ -5,6 +5,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "vit/errors.h"
@@ -276,8 +277,8 @@ std::vector<float> readout_weights(const ViTConfig& cfg, const ForwardTrace& ft,
       *what = "the class token and the mean of the patch tokens, side by side";
       break;
     case Pool::Map: {
-      const auto a = ft.pool_attention[0].mean(0).reshape({N});  // (heads, 1, N) -> (N)
-      for (int64_t i = 0; i < N; ++i) w[static_cast<size_t>(prefix + i)] = a[i].item<float>();
+      const std::vector<float> a = to_vector(ft.pool_attention[0].mean(0));  // (heads, 1, N) -> (N)
+      std::copy(a.begin(), a.end(), w.begin() + prefix);
       *what = "attention pooling (a learned query over the patch tokens; its weights, mean over heads)";
       break;
     }

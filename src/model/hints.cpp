@@ -255,6 +255,7 @@ ModelHints read_model_hints(const std::string& weights_path) {
     if (auto pre = read_json(pre_path)) {
       h.sources.push_back(pre_path);
       h.preprocess = read_preprocessor_config(*pre, pre_path);
+      h.timm_eval.reset();  // the processor's preprocessing wins over a pretrained_cfg beside it
       // Dinov2 always interpolates its (518-pixel) position embeddings to the input it is given.
       const auto out = output_size(*h.preprocess);
       if (h.architecture == "dinov2" && out && out->first == out->second) h.input_size = out->first;

@@ -15,9 +15,13 @@ torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
-torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
-                     torch::Tensor* attn_out) {
-  auto attn = torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
+torch::Tensor attention_weights(const torch::Tensor& q, const torch::Tensor& k) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  return torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
+}
+
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, torch::Tensor* attn_out) {
+  auto attn = attention_weights(q, k);
   if (attn_out) *attn_out = attn;
   return torch::matmul(attn, v);
 }
@@ -64,24 +68,35 @@ torch::Tensor DiffAttentionParts::attend(const torch::Tensor& q, const torch::Te
   const auto lambda = lambda_a.defined() ? torch::exp(lambda_a) - torch::exp(lambda_b) + lambda_init
                                          : torch::exp((lambda_q1 * lambda_k1).sum(-1)) -
                                                torch::exp((lambda_q2 * lambda_k2).sum(-1)) + lambda_init;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto maps = torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1).view({B, h, 2, T, T});
+  auto maps = attention_weights(q, k).view({B, h, 2, T, T});
   auto attn = maps.select(2, 0) - lambda * maps.select(2, 1);  // (B, h, T, T)
   if (attn_out) {
     auto positive = attn.clamp_min(0);
     *attn_out = positive / positive.sum(-1, true).clamp_min(1e-12);
   }
-  auto out = sub_norm->forward(torch::matmul(attn, v)) * (1 - lambda_init);  // (B, h, T, hd)
-  return out.transpose(1, 2).reshape({B, T, -1});
+  return sub_norm->forward(torch::matmul(attn, v)) * (1 - lambda_init);  // (B, h, T, hd)
 }
 
 namespace {
 
-// q and k through their per-head LayerNorms, when the model has them (qk_norm).
-void norm_qk(torch::nn::LayerNorm& q_norm, torch::nn::LayerNorm& k_norm, torch::Tensor& q, torch::Tensor& k) {
-  if (!q_norm) return;
-  q = q_norm(q);
-  k = k_norm(k);
+// Multi-head self-attention from the q, k, v projections (B, T, D), shared by Attention and
+// ParallelBlock: split into heads (differential attention: q and k as 2h half-width heads),
+// q/k LayerNorms when the model has them, plain or differential attention, heads merged back
+// into (B, T, D).
+torch::Tensor self_attention(const torch::Tensor& q_in, const torch::Tensor& k_in, const torch::Tensor& v_in,
+                             int64_t heads, torch::nn::LayerNorm& q_norm, torch::nn::LayerNorm& k_norm,
+                             const DiffAttentionParts& diff, torch::Tensor* attn_out) {
+  const int64_t B = v_in.size(0), T = v_in.size(1);
+  const int64_t qk_heads = diff.sub_norm ? 2 * heads : heads;
+  auto q = q_in.reshape({B, T, qk_heads, -1}).transpose(1, 2);
+  auto k = k_in.reshape({B, T, qk_heads, -1}).transpose(1, 2);
+  const auto v = v_in.reshape({B, T, heads, -1}).transpose(1, 2);
+  if (q_norm) {
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  const auto out = diff.sub_norm ? diff.attend(q, k, v, attn_out) : attend(q, k, v, attn_out);  // (B, h, T, hd)
+  return out.transpose(1, 2).reshape({B, T, -1});
 }
 
 }  // namespace
@@ -89,7 +104,6 @@ void norm_qk(torch::nn::LayerNorm& q_norm, torch::nn::LayerNorm& k_norm, torch::
 AttentionImpl::AttentionImpl(const ViTConfig& cfg, int64_t block) : heads(cfg.heads) {
   const int64_t D = cfg.dim;
   TORCH_CHECK(heads > 0 && D % heads == 0, "[Attention] dim ", D, " is not divisible by heads ", heads);
-  scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
   qkv = register_module("qkv", linear(D, 3 * D, cfg.qkv_bias));
   if (cfg.qk_norm) {
     q_norm = register_module("q_norm", layer_norm(cfg.qk_head_dim(), cfg.eps));
@@ -101,21 +115,8 @@ AttentionImpl::AttentionImpl(const ViTConfig& cfg, int64_t block) : heads(cfg.he
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
-  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
-  torch::Tensor out;
-  if (diff.sub_norm) {  // q, k as 2h heads of hd/2; v as h heads of hd
-    const auto parts = qkv(x).chunk(3, -1);
-    auto q = parts[0].reshape({B, T, 2 * heads, -1}).transpose(1, 2);
-    auto k = parts[1].reshape({B, T, 2 * heads, -1}).transpose(1, 2);
-    const auto v = parts[2].reshape({B, T, heads, -1}).transpose(1, 2);
-    norm_qk(q_norm, k_norm, q, k);
-    out = diff.attend(q, k, v, attn_out);
-  } else {
-    auto qkv_ = qkv(x).reshape({B, T, 3, heads, D / heads}).permute({2, 0, 3, 1, 4});  // (3, B, h, T, hd)
-    auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
-    norm_qk(q_norm, k_norm, q, k);
-    out = attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
-  }
+  const auto parts = qkv(x).chunk(3, -1);  // rows [q; k; v]
+  auto out = self_attention(parts[0], parts[1], parts[2], heads, q_norm, k_norm, diff, attn_out);
   if (norm) out = norm(out);
   return proj(out);
 }
@@ -177,17 +178,10 @@ ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg, int64_t index)
 }
 
 torch::Tensor ParallelBlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
-  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
-  const auto parts = in_proj(in_norm(x)).split_with_sizes({hidden, D, D, D}, -1);
+  const int64_t D = x.size(2);
+  const auto parts = in_proj(in_norm(x)).split_with_sizes({hidden, D, D, D}, -1);  // [mlp; q; k; v]
   auto m = mlp_bias.defined() ? parts[0] + mlp_bias : parts[0];
-  const int64_t qk_heads = diff.sub_norm ? 2 * heads : heads;  // differential: 2h half-width q/k heads
-  auto q = parts[1].reshape({B, T, qk_heads, -1}).transpose(1, 2);
-  auto k = parts[2].reshape({B, T, qk_heads, -1}).transpose(1, 2);
-  const auto v = parts[3].reshape({B, T, heads, -1}).transpose(1, 2);
-  norm_qk(q_norm, k_norm, q, k);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(D / heads));
-  auto a = diff.sub_norm ? diff.attend(q, k, v, attn_out)
-                         : attend(q, k, v, scale, attn_out).transpose(1, 2).reshape({B, T, D});
+  const auto a = self_attention(parts[1], parts[2], parts[3], heads, q_norm, k_norm, diff, attn_out);
   const auto mlp_out = activate(m, act);
   auto y = out_proj ? out_proj(torch::cat({a, mlp_out}, -1)) : attn_out_proj(a) + mlp_out_proj(mlp_out);
   return x + (ls ? ls(y) : y);
@@ -207,8 +201,7 @@ torch::Tensor AttentionPoolImpl::forward(const torch::Tensor& x, torch::Tensor* 
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2), hd = D / heads;
   auto q_ = q(latent.expand({B, -1, -1})).reshape({B, 1, heads, hd}).transpose(1, 2);  // (B, h, 1, hd)
   auto kv_ = kv(x).reshape({B, T, 2, heads, hd}).permute({2, 0, 3, 1, 4});             // (2, B, h, T, hd)
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  auto out = proj(attend(q_, kv_[0], kv_[1], scale, attn_out).transpose(1, 2).reshape({B, 1, D}));
+  auto out = proj(attend(q_, kv_[0], kv_[1], attn_out).transpose(1, 2).reshape({B, 1, D}));
   out = out + mlp(norm(out));
   return out.select(1, 0);  // timm pool_type 'token': the latent's output
 }

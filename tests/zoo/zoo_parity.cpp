@@ -1,29 +1,19 @@
 // See zoo_parity.h.
 #include "zoo_parity.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <exception>
 #include <vector>
 
+#include "reference_tensors.h"
+#include "vit/io/files.h"
 #include "vit/io/safetensors.h"
 #include "vit/model/engine.h"
 
 namespace vit::test {
 
 namespace {
-
-std::vector<float> f32(const SafetensorsFile& f, const std::string& name, std::vector<int64_t>& shape) {
-  const TensorView* v = f.find(name);
-  if (!v || v->dtype != DType::F32) throw std::runtime_error("io.safetensors has no F32 '" + name + "'");
-  std::vector<float> out(v->nbytes / 4);
-  std::memcpy(out.data(), v->data, v->nbytes);
-  shape = v->shape;
-  return out;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -34,13 +24,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 ZooResult check_model_dir(const std::string& dir, int image_size) {
   ZooResult r;
   try {
-    struct stat st {};
     const std::string weights =
-        ::stat((dir + "/model.safetensors").c_str(), &st) == 0 ? dir + "/model.safetensors" : dir + "/model.pth";
+        is_regular_file(dir + "/model.safetensors") ? dir + "/model.safetensors" : dir + "/model.pth";
     SafetensorsFile io(dir + "/io.safetensors");
     std::vector<int64_t> in_shape, out_shape;
-    const auto input = f32(io, "input", in_shape);
-    const auto want = f32(io, "logits", out_shape);
+    const auto input = read_f32(io, "input", &in_shape);
+    const auto want = read_f32(io, "logits", &out_shape);
     auto t0 = std::chrono::steady_clock::now();
     EngineOptions o;
     o.model_path = weights;

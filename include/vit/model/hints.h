@@ -27,8 +27,9 @@ struct ModelHints {
   int64_t input_size = 0;
   std::optional<Labels> labels;
   std::optional<PreprocessConfig> preprocess;  // the preprocessing the authors published
-  std::optional<TimmEvalConfig> timm_eval;     // ... when it is timm's pretrained_cfg
-  std::vector<std::string> sources;            // files read, for logs
+  // ... when it is timm's pretrained_cfg (a preprocessor_config.json beside it wins, as before)
+  std::optional<TimmEvalConfig> timm_eval;
+  std::vector<std::string> sources;  // files read, for logs
 };
 
 // Reads <dir of weights>/config.json and preprocessor_config.json where present.

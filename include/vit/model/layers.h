@@ -33,7 +33,7 @@ TORCH_MODULE(RmsNorm);
 struct DiffAttentionParts {
   DiffAttentionParts() = default;
   DiffAttentionParts(torch::nn::Module& owner, const ViTConfig& cfg, int64_t block);
-  // q, k (B, 2h, T, hd/2), v (B, h, T, hd) -> (B, T, h*hd). attn_out gets the weights the
+  // q, k (B, 2h, T, hd/2), v (B, h, T, hd) -> (B, h, T, hd). attn_out gets the weights the
   // output is made of, for explain: the positive part of A1 - lambda A2, rows renormalised.
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        torch::Tensor* attn_out) const;
@@ -53,7 +53,6 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
 
   int64_t heads;
-  double scale;             // 1 / sqrt(head_dim)
   DiffAttentionParts diff;  // differential attention only (diff.sub_norm set)
   torch::nn::Linear qkv{nullptr};
   torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};  // qk_norm only
@@ -62,10 +61,11 @@ class AttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Attention);
 
-// Scaled dot-product attention of q (B, h, Tq, hd) over k, v (B, h, T, hd), as timm writes it
-// unfused: softmax((q * scale) k^T) v. Stores the weights in attn_out when given.
-torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
-                     torch::Tensor* attn_out);
+// The attention weights of q (B, h, Tq, d) over k (B, h, T, d), as timm writes them unfused:
+// softmax((q * scale) k^T), scale = 1 / sqrt(d).
+torch::Tensor attention_weights(const torch::Tensor& q, const torch::Tensor& k);
+// Those weights applied to v (B, h, T, dv): (B, h, Tq, dv). Stores the weights in attn_out when given.
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, torch::Tensor* attn_out);
 
 // The configured nonlinearity on an MLP's hidden layer (SwiGLU halves the width).
 torch::Tensor activate(const torch::Tensor& x, Activation act);
