@@ -237,3 +237,48 @@ TEST(Zoo, ImageSizeOptionFromTheCommandLine) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("TorchScript"), std::string::npos) << r.err;
 }
+
+// What the engine says the head reads: the class token, the patches' mean (registers and
+// class token left out), or the attention pool's weights over the patches.
+TEST(Zoo, EngineReadoutWeightsFollowThePooling) {
+  VIT_REQUIRE_ZOO();
+  const auto readout = [](const std::string& model) {
+    EngineOptions o;
+    o.model_path = zoo("models/" + model + "/model.safetensors");
+    Engine engine(o);
+    const int side = engine.info().image_size;
+    const std::vector<float> image(static_cast<size_t>(3 * side * side), 0.25f);
+    return engine.trace_attention(image.data());
+  };
+  const AttentionTrace reg = readout("reg4_gap");  // 4 registers, no class token, average pooling
+  ASSERT_EQ(reg.readout_weights.size(), static_cast<size_t>(reg.tokens));
+  for (int i = 0; i < reg.tokens; ++i)
+    EXPECT_FLOAT_EQ(reg.readout_weights[static_cast<size_t>(i)], i < 4 ? 0.0f : 1.0f / (reg.grid * reg.grid)) << i;
+  const AttentionTrace beit = readout("beit3");  // a class token, but average pooling
+  EXPECT_EQ(beit.readout_weights[0], 0.0f);
+  const AttentionTrace tiny = readout("vit_tiny");
+  EXPECT_EQ(tiny.readout_weights[0], 1.0f);
+  const AttentionTrace map = readout("siglip_map");
+  double sum = 0;
+  for (float w : map.readout_weights) sum += w;
+  EXPECT_NEAR(sum, 1.0, 1e-5) << "the pool's softmax over the patches";
+}
+
+// A preprocessor_config.json beside a timm config.json decides the preprocessing, as it did
+// before timm's pretrained_cfg was followed in full.
+TEST(Zoo, PreprocessorConfigWinsOverPretrainedCfg) {
+  VIT_REQUIRE_ZOO();
+  t::TempDir dir;
+  const std::string src = zoo("models/vit_tiny");
+  for (const char* f : {"model.safetensors", "config.json"}) t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+  t::write_bytes(dir.file("preprocessor_config.json"),
+                 R"({"do_resize": true, "size": {"height": 64, "width": 64}, "resample": 2, "do_normalize": true,
+                     "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]})");
+  EngineOptions o;
+  o.model_path = dir.file("model.safetensors");
+  Engine engine(o);
+  const PreprocessConfig& p = engine.info().preprocess;
+  EXPECT_EQ(p.resize_width, 64);
+  EXPECT_EQ(p.crop, 0) << p.describe();
+  EXPECT_EQ(p.interpolation, Interpolation::Bilinear) << p.describe();
+}
