@@ -1,0 +1,71 @@
+// Models by Hugging Face repository id ("google/vit-base-patch16-224", "timm/NAME@REV"):
+// the local cache laid out exactly as huggingface_hub lays it out, so that files downloaded
+// by Python are found here and files downloaded here are found by Python, and downloads
+// over HTTPS (libcurl) into that cache.
+//
+//   CACHE/models--ORG--NAME/refs/REVISION            the commit hash a branch or tag points to
+//   CACHE/models--ORG--NAME/snapshots/COMMIT/FILE    a relative symlink to ../../blobs/ETAG
+//   CACHE/models--ORG--NAME/blobs/ETAG               the file's bytes (ETAG: sha256 for LFS files)
+//   CACHE/models--ORG--NAME/blobs/ETAG.incomplete    a download in progress, resumed with Range
+//   CACHE/.locks/models--ORG--NAME/ETAG.lock         held (flock) while a process downloads it
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vit {
+
+// A repository id and an optional revision (branch, tag or commit hash).
+struct HubReference {
+  std::string repo_id;   // "ORG/NAME"
+  std::string revision;  // "" = main
+};
+
+// "ORG/NAME" or "ORG/NAME@REVISION" with the characters the hub allows in names
+// ([A-Za-z0-9._-], not starting or ending with '.' or '-', no "..", no "--"); nullopt for
+// anything else (a file name, a path with more or fewer parts, an empty part).
+std::optional<HubReference> parse_hub_reference(const std::string& text);
+
+// What the environment says about the hub.
+struct HubSettings {
+  std::string cache_dir;  // $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub,
+                          // else ~/.cache/huggingface/hub
+  std::string endpoint;   // $HF_ENDPOINT, else https://huggingface.co (no trailing '/')
+  std::string token;      // $HF_TOKEN, else the file $HF_HOME/token (default ~/.cache/huggingface/token)
+  bool offline = false;   // $HF_HUB_OFFLINE=1 (or true/yes/on); the command line's --offline sets it too
+  bool progress = false;  // draw a progress bar on stderr while downloading
+  static HubSettings from_environment();
+};
+
+// A model's files in one snapshot of the cache.
+struct HubModel {
+  std::string snapshot_dir;  // CACHE/models--ORG--NAME/snapshots/COMMIT
+  std::string weights;       // snapshot_dir + "/model.safetensors" (or the fallback found)
+  std::string commit;        // the snapshot's commit hash
+};
+
+// The model's weights (model.safetensors, else pytorch_model.bin, else the one .pth file the
+// repository lists) with config.json and preprocessor_config.json where the repository has
+// them: from the cache when the revision's snapshot already holds them, else downloaded
+// (unless settings.offline). Throws ModelError saying what is missing and where it looked
+// (offline, or not in the cache), or what the server said (401: a gated or private
+// repository and how to give a token; 404: no such repository, revision or file; a dropped
+// connection; a checksum that does not match the ETag); a failed download leaves only a
+// resumable .incomplete file behind, never a wrong file under its final name.
+HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings);
+
+// One repository in the cache.
+struct CachedModel {
+  std::string repo_id;
+  std::vector<std::string> refs;     // "main", "v1.0", ... that point to a snapshot here
+  std::vector<std::string> commits;  // snapshots present
+  std::vector<std::string> files;    // the newest snapshot's files, by name
+  uint64_t bytes = 0;                // the size of its blobs
+};
+
+// The model repositories in the cache (models--*), sorted by id; an absent cache is empty.
+std::vector<CachedModel> list_cached_models(const std::string& cache_dir);
+
+}  // namespace vit

@@ -1,0 +1,346 @@
+// Models by Hugging Face repository id: the cache's layout (huggingface_hub's, so that Python
+// and we share one cache) and what to fetch; see include/vit/io/hub.h. The HTTP side is
+// hub_download.cpp.
+#include "vit/io/hub.h"
+
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "vit/errors.h"
+#include "vit/io/files.h"
+#include "vit/io/hub_download.h"
+
+namespace vit {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The weights we read, in the order huggingface_hub's users (transformers, timm) prefer them.
+const char* const kWeights[] = {"model.safetensors", "pytorch_model.bin"};
+const char* const kOptional[] = {"config.json", "preprocessor_config.json"};
+
+bool only_chars(const std::string& s, const char* allowed) { return s.find_first_not_of(allowed) == std::string::npos; }
+
+const char* const kNameChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+
+bool valid_name(const std::string& s) {
+  return !s.empty() && s.size() <= 96 && only_chars(s, kNameChars) && s.front() != '.' && s.front() != '-' &&
+         s.back() != '.' && s.back() != '-' && s.find("..") == std::string::npos && s.find("--") == std::string::npos;
+}
+
+// Branches and tags ("main", "v1.0", "refs/pr/1") and commit hashes, as git allows them.
+bool valid_revision(const std::string& s) {
+  return !s.empty() && only_chars(s, (std::string(kNameChars) + "/").c_str()) && s.front() != '/' && s.front() != '-' &&
+         s.back() != '/' && s.find("..") == std::string::npos && s.find("//") == std::string::npos;
+}
+
+bool is_commit_hash(const std::string& s) { return s.size() == 40 && only_chars(s, "0123456789abcdef"); }
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string home_dir() {
+  std::string home = env("HOME");
+  if (home.empty()) {
+    const passwd* pw = ::getpwuid(::getuid());
+    home = pw && pw->pw_dir ? pw->pw_dir : "/";
+  }
+  return home;
+}
+
+std::string expand_user(const std::string& path) {
+  return path == "~" || path.rfind("~/", 0) == 0 ? home_dir() + path.substr(1) : path;
+}
+
+// The first line of a small text file without surrounding blanks; "" when absent.
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  const auto first = line.find_first_not_of(" \t\r\n");
+  return first == std::string::npos ? "" : line.substr(first, line.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::string repo_folder(const std::string& cache_dir, const std::string& repo_id) {
+  std::string name = "models--";
+  for (char c : repo_id) name += c == '/' ? std::string("--") : std::string(1, c);
+  return cache_dir + "/" + name;
+}
+
+// The weights file in a snapshot: the first of kWeights, else its one .pth file; "" for none.
+std::string weights_in(const std::string& snapshot) {
+  for (const char* name : kWeights)
+    if (is_regular_file(snapshot + "/" + name)) return name;
+  std::vector<std::string> pth;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(snapshot, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pth") == 0 && is_regular_file(e.path().string()))
+      pth.push_back(name);
+  }
+  return pth.size() == 1 ? pth[0] : "";
+}
+
+// The revision's snapshot when the cache holds its weights (symlinks into blobs/ resolving).
+std::optional<HubModel> lookup_cache(const std::string& repo_dir, const std::string& revision) {
+  const std::string commit = is_commit_hash(revision) ? revision : read_text(repo_dir + "/refs/" + revision);
+  if (commit.empty()) return std::nullopt;
+  const std::string snapshot = repo_dir + "/snapshots/" + commit;
+  const std::string weights = weights_in(snapshot);
+  if (weights.empty()) return std::nullopt;
+  return HubModel{snapshot, snapshot + "/" + weights, commit};
+}
+
+// One fetch_hub_model call: where things go in the cache and how to ask the server.
+struct Fetch {
+  const HubReference& ref;
+  const HubSettings& settings;
+  std::string revision;  // ref.revision or "main"
+  std::string repo_dir;  // CACHE/models--ORG--NAME
+  std::string url(const std::string& rev, const std::string& file) const {
+    return hub_resolve_url(settings.endpoint, ref.repo_id, rev, file);
+  }
+};
+
+// huggingface_hub's marker for "this commit has no such file", so that no one asks again.
+void mark_missing(const Fetch& f, const std::string& commit, const std::string& filename) {
+  if (commit.empty()) return;
+  const std::string marker = f.repo_dir + "/.no_exist/" + commit + "/" + filename;
+  make_dirs(dir_name(marker));
+  std::ofstream touch(marker, std::ios::app);
+}
+
+void write_ref(const Fetch& f, const std::string& commit) {
+  if (f.revision == commit) return;  // a commit hash names itself: huggingface_hub writes no ref for it
+  const std::string ref = f.repo_dir + "/refs/" + f.revision;
+  if (read_text(ref) == commit) return;
+  make_dirs(dir_name(ref));
+  // Through a unique temporary file and a rename: two threads of one process may write the
+  // same ref at once (write_file_atomic's name is per process).
+  std::string tmp = dir_name(ref) + "/." + base_name(ref) + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  const bool ok = fd >= 0 && ::write(fd, commit.data(), commit.size()) == static_cast<ssize_t>(commit.size());
+  const int e = errno;
+  if (fd >= 0) ::close(fd);
+  // The bare hash, no newline, as huggingface_hub writes it.
+  if (!ok || std::rename(tmp.c_str(), ref.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw OutputError("cannot write '" + ref + "': " + std::strerror(ok ? errno : e));
+  }
+}
+
+// snapshots/COMMIT/FILE -> ../../blobs/ETAG (one more ../ per folder in FILE), as
+// huggingface_hub's _create_symlink makes it: relative, so the cache can move.
+void link_snapshot_file(const Fetch& f, const std::string& commit, const std::string& filename,
+                        const std::string& etag) {
+  const std::string pointer = f.repo_dir + "/snapshots/" + commit + "/" + filename;
+  std::string target = "../../";
+  for (char c : filename) target += c == '/' ? "../" : "";
+  target += "blobs/" + etag;
+  make_dirs(dir_name(pointer));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (::symlink(target.c_str(), pointer.c_str()) == 0) return;
+    if (errno != EEXIST) break;
+    std::error_code ec;
+    if (fs::read_symlink(pointer, ec).string() == target) return;  // a concurrent fetch made the same link
+    ::unlink(pointer.c_str());                                     // a stale link from a moved file: replace it
+  }
+  throw OutputError("cannot create the symlink '" + pointer + "' -> '" + target + "': " + std::strerror(errno));
+}
+
+// The file in the snapshot of m.commit, downloading its blob unless the cache has it.
+void place_file(const Fetch& f, const HubFileMetadata& m, const std::string& filename) {
+  if (is_regular_file(f.repo_dir + "/snapshots/" + m.commit + "/" + filename)) return;
+  const std::string blob = f.repo_dir + "/blobs/" + m.etag;
+  if (!is_regular_file(blob)) {
+    const std::string locks = dir_name(f.repo_dir) + "/.locks/" + base_name(f.repo_dir);
+    download_blob(m, {blob, locks + "/" + m.etag + ".lock", f.settings.token, f.settings.progress, filename});
+  }
+  link_snapshot_file(f, m.commit, filename, m.etag);
+}
+
+// The one .pth file the repository lists, when it has neither of kWeights; "" for none or many.
+std::string listed_pth(const Fetch& f, std::string* listed) {
+  const std::string url = hub_model_info_url(f.settings.endpoint, f.ref.repo_id, f.revision);
+  const auto info = nlohmann::json::parse(get_hub_text(url, f.settings.token), nullptr, false);
+  std::vector<std::string> pth;
+  if (info.is_object() && info.contains("siblings") && info["siblings"].is_array())
+    for (const auto& s : info["siblings"]) {
+      const std::string name = s.value("rfilename", "");
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pth") == 0) pth.push_back(name);
+    }
+  *listed =
+      pth.empty() ? "it lists no .pth file (" + url + ")" : "it lists " + std::to_string(pth.size()) + " .pth files";
+  return pth.size() == 1 ? pth[0] : "";
+}
+
+// HEADs the weights in kWeights' order, then the listed .pth: the first found, with its name.
+// kUnreachable when the server cannot be reached (the caller falls back to the cache).
+HubHead head_weights(const Fetch& f, std::string* filename) {
+  std::string tried;
+  for (const char* name : kWeights) {
+    HubHead h = head_hub_file(f.url(f.revision, name), f.settings.token);
+    *filename = name;
+    if (h.outcome != HubHeadOutcome::kMissing) return h;
+    mark_missing(f, h.metadata.commit, name);
+    tried += (tried.empty() ? "" : ", ") + h.metadata.url;
+  }
+  std::string listed;
+  *filename = listed_pth(f, &listed);
+  if (!filename->empty()) {
+    HubHead h = head_hub_file(f.url(f.revision, *filename), f.settings.token);
+    if (h.outcome != HubHeadOutcome::kMissing) return h;
+  }
+  throw ModelError("'" + f.ref.repo_id + "' at revision '" + f.revision + "' has no weights to read: tried " + tried +
+                   ", and " + listed + " (a model here needs model.safetensors, pytorch_model.bin or one .pth file)");
+}
+
+// config.json and the like at the weights' commit, unless the snapshot already has them or
+// knows they are absent (.no_exist): a cached model costs no request for them.
+void fetch_optional(const Fetch& f, const std::string& commit, const std::string& name) {
+  if (is_regular_file(f.repo_dir + "/snapshots/" + commit + "/" + name) ||
+      path_exists(f.repo_dir + "/.no_exist/" + commit + "/" + name))
+    return;
+  const HubHead h = head_hub_file(f.url(commit, name), f.settings.token);
+  if (h.outcome == HubHeadOutcome::kMissing) return mark_missing(f, commit, name);
+  if (h.outcome == HubHeadOutcome::kUnreachable) {
+    spdlog::warn("{} of {} not downloaded: {}", name, f.ref.repo_id, h.problem);
+    return;
+  }
+  place_file(f, h.metadata, name);
+}
+
+[[noreturn]] void throw_not_cached(const Fetch& f, const std::string& why) {
+  throw ModelError("'" + f.ref.repo_id + "' (revision " + f.revision + ") is not in the Hugging Face cache " +
+                   f.settings.cache_dir + " (looked for " + f.repo_dir + "/" +
+                   (is_commit_hash(f.revision) ? "snapshots/" : "refs/") + f.revision + " and its weights) " + why);
+}
+
+// Regular files under dir (symlinks followed), as paths relative to it, sorted.
+std::vector<std::string> files_under(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file(ec)) out.push_back(it->path().lexically_relative(dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+CachedModel describe_repo(const fs::path& dir, const std::string& folder_name) {
+  CachedModel m;
+  for (size_t i = std::string("models--").size(); i < folder_name.size(); ++i) {
+    const bool separator = folder_name.compare(i, 2, "--") == 0;  // names cannot hold "--"
+    m.repo_id += separator ? '/' : folder_name[i];
+    i += separator ? 1 : 0;
+  }
+  m.refs = files_under((dir / "refs").string());
+  std::error_code ec;
+  fs::file_time_type newest{};
+  std::string newest_dir;
+  for (const auto& e : fs::directory_iterator(dir / "snapshots", ec)) {
+    if (!e.is_directory(ec)) continue;
+    m.commits.push_back(e.path().filename().string());
+    const auto t = e.last_write_time(ec);
+    if (newest_dir.empty() || t > newest) newest = t, newest_dir = e.path().string();
+  }
+  std::sort(m.commits.begin(), m.commits.end());
+  if (!newest_dir.empty()) m.files = files_under(newest_dir);
+  for (const auto& e : fs::directory_iterator(dir / "blobs", ec)) {
+    const std::string name = e.path().filename().string();
+    const bool partial = name.size() > 11 && name.compare(name.size() - 11, 11, ".incomplete") == 0;
+    if (!partial && e.is_regular_file(ec)) m.bytes += e.file_size(ec);
+  }
+  return m;
+}
+
+}  // namespace
+
+std::optional<HubReference> parse_hub_reference(const std::string& text) {
+  const auto at = text.find('@');
+  const std::string id = text.substr(0, at);
+  const auto slash = id.find('/');
+  if (slash == std::string::npos || !valid_name(id.substr(0, slash)) || !valid_name(id.substr(slash + 1)))
+    return std::nullopt;
+  HubReference ref{id, ""};
+  if (at != std::string::npos) {
+    ref.revision = text.substr(at + 1);
+    if (!valid_revision(ref.revision)) return std::nullopt;
+  }
+  return ref;
+}
+
+HubSettings HubSettings::from_environment() {
+  HubSettings s;
+  const std::string xdg = env("XDG_CACHE_HOME");
+  std::string hf_home = env("HF_HOME");
+  if (hf_home.empty()) hf_home = (xdg.empty() ? home_dir() + "/.cache" : xdg) + "/huggingface";
+  hf_home = expand_user(hf_home);
+  s.cache_dir = env("HF_HUB_CACHE");
+  if (s.cache_dir.empty()) s.cache_dir = env("HUGGINGFACE_HUB_CACHE");  // its older name
+  s.cache_dir = s.cache_dir.empty() ? hf_home + "/hub" : expand_user(s.cache_dir);
+  s.endpoint = env("HF_ENDPOINT").empty() ? "https://huggingface.co" : env("HF_ENDPOINT");
+  while (s.endpoint.size() > 1 && s.endpoint.back() == '/') s.endpoint.pop_back();
+  s.token = env("HF_TOKEN");
+  if (s.token.empty()) s.token = env("HUGGING_FACE_HUB_TOKEN");  // its older name
+  if (s.token.empty())
+    s.token = read_text(env("HF_TOKEN_PATH").empty() ? hf_home + "/token" : expand_user(env("HF_TOKEN_PATH")));
+  std::string offline = env("HF_HUB_OFFLINE");
+  std::transform(offline.begin(), offline.end(), offline.begin(), ::toupper);
+  s.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
+  return s;
+}
+
+HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings) {
+  const Fetch f{ref, settings, ref.revision.empty() ? "main" : ref.revision,
+                repo_folder(settings.cache_dir, ref.repo_id)};
+  if (settings.offline) {
+    if (auto cached = lookup_cache(f.repo_dir, f.revision)) return *cached;
+    throw_not_cached(f,
+                     "and downloads are off (--offline or HF_HUB_OFFLINE); drop --offline / unset HF_HUB_OFFLINE "
+                     "to download it, or point HF_HUB_CACHE at a cache that holds it");
+  }
+  // As huggingface_hub: a HEAD even for a cached file, so that a branch that moved is followed.
+  std::string filename;
+  const HubHead weights = head_weights(f, &filename);
+  if (weights.outcome == HubHeadOutcome::kUnreachable) {
+    if (auto cached = lookup_cache(f.repo_dir, f.revision)) {
+      spdlog::warn("cannot reach the hub ({}); using the cached snapshot {} of {}", weights.problem, cached->commit,
+                   ref.repo_id);
+      return *cached;
+    }
+    throw_not_cached(f, "and the hub cannot be reached: " + weights.problem +
+                            "; check the network or HF_ENDPOINT (--offline uses the cache only)");
+  }
+  const std::string commit = weights.metadata.commit;
+  write_ref(f, commit);
+  place_file(f, weights.metadata, filename);
+  for (const char* name : kOptional) fetch_optional(f, commit, name);
+  const std::string snapshot = f.repo_dir + "/snapshots/" + commit;
+  return HubModel{snapshot, snapshot + "/" + filename, commit};
+}
+
+std::vector<CachedModel> list_cached_models(const std::string& cache_dir) {
+  std::vector<CachedModel> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(cache_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("models--", 0) == 0 && e.is_directory(ec)) out.push_back(describe_repo(e.path(), name));
+  }
+  std::sort(out.begin(), out.end(), [](const CachedModel& a, const CachedModel& b) { return a.repo_id < b.repo_id; });
+  return out;
+}
+
+}  // namespace vit
