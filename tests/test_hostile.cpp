@@ -313,7 +313,9 @@ std::vector<ModelCase> model_cases(const std::string& model) {
          return dir + "/fifo.pth";
        },
        3, "not a regular file"},
-      {"a folder", [](const std::string& dir) { return dir; }, 3, "directory"},
+      // -m DIR takes the folder's model.safetensors (as from_pretrained); this one has several
+      // candidates and none of that name.
+      {"a folder of them", [](const std::string& dir) { return dir; }, 3, "and no model.safetensors"},
       {"NaN in a weight",
        [nan_entries](const std::string& dir) {
          ::mkdir((dir + "/nan").c_str(), 0755);

@@ -7,8 +7,10 @@
 #include <ostream>
 
 #include "vit/app/classify_command.h"
+#include "vit/app/eval_command.h"
 #include "vit/app/exit_status.h"
 #include "vit/app/explain_command.h"
+#include "vit/app/models_command.h"
 #include "vit/app/options.h"
 #include "vit/app/process_state.h"
 #include "vit/image/decode.h"
@@ -28,8 +30,12 @@ const char* kExamples = R"(Examples:
   vit-classify -r /data --shard 3/16 --format json -o part-03.jsonl
   vit-classify -r /data --format json -o labels.jsonl --resume
   vit-classify explain photo.jpg                (pictures into photo-explained/)
+  vit-classify -m google/vit-base-patch16-224 photo.jpg   (downloaded once into the Hugging Face cache)
+  vit-classify -m ~/models/vit-base/ photo.jpg  (a folder: model.safetensors + config.json)
+  vit-classify eval -m timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k imagenet/val/
+  vit-classify models                           (what the Hugging Face cache holds)
 
-Commands: classify (the default, so the word may be left out), explain, help [COMMAND].
+Commands: classify (the default, so the word may be left out), explain, eval, models, help [COMMAND].
 
 Presets (--preset; auto picks the one the weights were trained with):
   timm         shorter side floor(S/0.9) bicubic, center crop S, mean/std 0.5
@@ -53,11 +59,19 @@ struct Parsed {
   CommonOptions common;
   ClassifyCommandOptions classify;
   ExplainCommandOptions explain;
+  EvalCommandOptions eval;
+  ModelsCommandOptions models;
+};
+
+struct Commands {
+  CLI::App* explain = nullptr;
+  CLI::App* eval = nullptr;
+  CLI::App* models = nullptr;
 };
 
 // The whole command tree. classify's options are declared on the top level too, so that
 // `vit-classify IMAGES` is `vit-classify classify IMAGES`.
-void declare(CLI::App& app, CLI::App*& explain, Parsed& p) {
+void declare(CLI::App& app, Commands& c, Parsed& p) {
   app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
   app.footer(std::string(kExamples) + exit_status_help());
   app.set_version_flag("--version", std::function<std::string()>(version_text));  // computed only when asked
@@ -69,13 +83,28 @@ void declare(CLI::App& app, CLI::App*& explain, Parsed& p) {
   classify->footer(std::string(kExamples) + exit_status_help());
   declare_common_options(*classify, p.common);
   declare_classify_options(*classify, p.classify);
-  explain = app.add_subcommand("explain", "Pictures of what the model looks at for one image");
+  CLI::App* explain = c.explain = app.add_subcommand("explain", "Pictures of what the model looks at for one image");
   explain->description(
       "Pictures of what the model looks at for one image: patches, position embeddings, attention per "
       "head, attention rollout and the prediction, with an index.html.");
   explain->footer(std::string(explain_help_footer()) + "\n" + exit_status_help());
   declare_common_options(*explain, p.common);
   declare_explain_options(*explain, p.explain);
+  c.eval = app.add_subcommand("eval", "Accuracy on a labelled set (ImageFolder or CSV/TSV)");
+  c.eval->description(
+      "Top-1 and top-5 accuracy with 95% confidence intervals, images/s, the worst classes and the most "
+      "frequent confusions on a labelled set: an ImageFolder directory (one subfolder per class, named by "
+      "WordNet id, class index or label) or a .csv/.tsv list of file,label.");
+  c.eval->footer(exit_status_help());
+  declare_common_options(*c.eval, p.common);
+  declare_eval_options(*c.eval, p.eval);
+  c.models = app.add_subcommand("models", "List (and --fetch) the models in the Hugging Face cache");
+  c.models->footer(
+      "The cache is $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else "
+      "~/.cache/huggingface/hub: the one Python's huggingface_hub uses. HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE "
+      "are honoured.\n\n" +
+      exit_status_help());
+  declare_models_options(*c.models, p.models);
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -122,7 +151,7 @@ int print_help(CLI::App& app, const std::vector<std::string>& args, std::ostream
       out << sub->help("vit-classify");
       return static_cast<int>(ExitCode::Ok);
     }
-  err << "vit-classify: error: no command '" << args[1] << "' (commands: classify, explain, help)\n";
+  err << "vit-classify: error: no command '" << args[1] << "' (commands: classify, explain, eval, models, help)\n";
   return static_cast<int>(ExitCode::Usage);
 }
 
@@ -131,8 +160,8 @@ int print_help(CLI::App& app, const std::vector<std::string>& args, std::ostream
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, std::istream* in) {
   Parsed p;
   CLI::App app{"vit-classify", "vit-classify"};
-  CLI::App* explain = nullptr;
-  declare(app, explain, p);
+  Commands c;
+  declare(app, c, p);
   if (!args.empty() && args[0] == "help") return print_help(app, args, out, err);
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last-first
@@ -144,13 +173,19 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << e.what() << '\n';
     return static_cast<int>(ExitCode::Ok);
   } catch (const CLI::ParseError& e) {
-    const CLI::App& scope = explain->parsed() ? *explain : app;
+    const CLI::App& scope = c.explain->parsed()  ? *c.explain
+                            : c.eval->parsed()   ? *c.eval
+                            : c.models->parsed() ? *c.models
+                                                 : app;
     err << "vit-classify: error: " << e.what() << suggestion(scope, args) << "\nRun with --help for usage.\n";
     return static_cast<int>(ExitCode::Usage);
   }
-  ScopedLogger logger(err, p.common.log.verbose, p.common.log.quiet);
+  const LogOptions& log = c.models->parsed() ? p.models.log : p.common.log;
+  ScopedLogger logger(err, log.verbose, log.quiet);
   try {
-    if (explain->parsed()) return run_explain_command(p.common, p.explain, out, err);
+    if (c.explain->parsed()) return run_explain_command(p.common, p.explain, out, err);
+    if (c.eval->parsed()) return run_eval(p.common, p.eval, out, err);
+    if (c.models->parsed()) return run_models(p.models, out);
     return run_classify(p.common, p.classify, out, err, in);
   } catch (...) {
     return exit_status_for_current_exception();

@@ -1,4 +1,4 @@
-// Default model lookup; see include/vit/app/model_discovery.h.
+// Finding the model file; see include/vit/app/model_discovery.h.
 #include "vit/app/model_discovery.h"
 
 #include <dirent.h>
@@ -11,27 +11,37 @@
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/hub.h"
 
 namespace vit {
 
 namespace {
 
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 bool is_model_name(const std::string& name) {
   for (const std::string e : {".safetensors", ".pth", ".pt", ".bin", ".ts"})
-    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) return true;
+    if (ends_with(name, e)) return true;
   return false;
+}
+
+std::vector<std::string> entries_of(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::vector<std::string> models_in(const std::string& dir) {
   std::vector<std::string> found;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (name[0] != '.' && is_model_name(name) && is_regular_file(dir + "/" + name)) found.push_back(dir + "/" + name);
-    }
-    ::closedir(d);
-  }
-  std::sort(found.begin(), found.end());
+  for (const auto& name : entries_of(dir))
+    if (is_model_name(name) && is_regular_file(dir + "/" + name)) found.push_back(dir + "/" + name);
   return found;
 }
 
@@ -42,10 +52,54 @@ std::string exe_dir() {
   return dir_name(std::string(buf, static_cast<size_t>(n)));
 }
 
+// Text that is meant as a path, not a repository id: it starts like one, or names a file type.
+bool looks_like_path(const std::string& text) {
+  return text.empty() || text[0] == '/' || text[0] == '.' || text[0] == '~' || is_model_name(text) ||
+         ends_with(text, ".json");
+}
+
+std::string from_hub(const std::string& text, const HubReference& ref, bool offline) {
+  HubSettings settings = HubSettings::from_environment();
+  settings.offline = settings.offline || offline;
+  settings.progress = ::isatty(STDERR_FILENO) == 1 && spdlog::should_log(spdlog::level::info);
+  spdlog::info("'{}' is not a file here: looking for the Hugging Face repository {}{} in {}", text, ref.repo_id,
+               ref.revision.empty() ? "" : " at " + ref.revision, settings.cache_dir);
+  const HubModel model = fetch_hub_model(ref, settings);
+  spdlog::info("{} is commit {}: {}", ref.repo_id, model.commit, model.weights);
+  return model.weights;
+}
+
 }  // namespace
 
-std::string default_model_path() {
-  if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) return env;
+std::string model_in_folder(const std::string& dir) {
+  for (const char* name : {"model.safetensors", "pytorch_model.bin"})
+    if (is_regular_file(dir + "/" + name)) return dir + "/" + name;
+  const std::vector<std::string> found = models_in(dir);
+  if (found.size() == 1) return found.front();
+  std::string listing;
+  for (const auto& name : entries_of(dir)) listing += (listing.empty() ? "" : ", ") + name;
+  if (found.empty())
+    throw ModelError("the folder '" + dir + "' holds no model: expected model.safetensors or pytorch_model.bin " +
+                     "(with config.json beside it), or one .safetensors/.pth/.pt/.bin/.ts file; it holds: " +
+                     (listing.empty() ? "nothing" : listing));
+  throw ModelError("the folder '" + dir + "' holds " + std::to_string(found.size()) +
+                   " weights files and no model.safetensors: pass -m with the one to use (" + listing + ")");
+}
+
+std::string resolve_model_path(const ModelReference& ref) {
+  const std::string& text = ref.text;
+  if (text.empty()) return default_model_path(ref.offline);
+  if (is_directory(text)) return model_in_folder(text);
+  if (path_exists(text) || looks_like_path(text)) return text;  // the loader says what is wrong with it
+  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline);
+  return text;  // "no such file" from the loader
+}
+
+std::string default_model_path(bool offline) {
+  if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) {
+    spdlog::info("model from VIT_CLASSIFY_MODEL={}", env);
+    return resolve_model_path({env, offline});
+  }
   const std::vector<std::string> dirs{"models", exe_dir() + "/../models", exe_dir() + "/models",
                                       VIT_CLASSIFY_SOURCE_DIR "/models"};
   for (const auto& dir : dirs) {
@@ -57,8 +111,9 @@ std::string default_model_path() {
     return found.front();
   }
   throw UsageError(
-      "no model given: pass -m PATH (a .safetensors, .pth or TorchScript file), set VIT_CLASSIFY_MODEL, "
-      "or fetch one into models/ with scripts/fetch_models.py (needs internet)");
+      "no model given: pass -m with a weights file (.safetensors, .pth, TorchScript), a model folder, or a "
+      "Hugging Face repository id such as google/vit-base-patch16-224 (downloaded once into the Hugging Face "
+      "cache); or set VIT_CLASSIFY_MODEL");
 }
 
 }  // namespace vit

@@ -24,7 +24,7 @@ LoadedModel load_model(const ModelOptions& o) {
   const std::optional<Labels> user_labels =
       o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
   EngineOptions eo;
-  eo.model_path = o.model.empty() ? default_model_path() : o.model;
+  eo.model_path = resolve_model_path({o.model, o.offline});
   eo.device = o.device;
   eo.heads = o.heads;
   eo.image_size = o.image_size;

@@ -179,9 +179,10 @@ void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
 void declare_common_options(CLI::App& app, CommonOptions& o) {
   ModelOptions& m = o.model;
   app.add_option("-m,--model", m.model,
-                 "Weights (.safetensors, .pth) or TorchScript file (default: $VIT_CLASSIFY_MODEL, else the one in "
-                 "models/)")
-      ->type_name("PATH");
+                 "Weights (.safetensors, .pth) or TorchScript file, a model folder, or a Hugging Face repository "
+                 "ORG/NAME[@REVISION] (default: $VIT_CLASSIFY_MODEL, else the one in models/)")
+      ->type_name("MODEL");
+  app.add_flag("--offline", m.offline, "Use the Hugging Face cache only, never the network (as HF_HUB_OFFLINE=1)");
   app.add_option("-k,--top-k", o.output.top_k, "Number of classes to show (default 5)")
       ->check(CLI::Range(1, 1000000).description(""))
       ->type_name("N");
@@ -267,6 +268,65 @@ void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
       ->check(CLI::Range(0.0, 0.999999).description(""))
       ->type_name("R");
   app.add_flag("--force", o.force, "Replace files that already exist in the output folder");
+}
+
+void declare_eval_options(CLI::App& app, EvalCommandOptions& o) {
+  ClassifyCommandOptions& job = o.job;
+  app.add_option("dataset", o.dataset,
+                 "An ImageFolder directory (one subfolder per class, named by WordNet id, class index or label) or a "
+                 ".csv/.tsv list of file,label");
+  app.add_option("-o,--output", job.output, "Write the per-image records (with the true class) to FILE")
+      ->type_name("FILE");
+  add_parsed<std::optional<Format>>(
+      app, "--records-format", o.records_format,
+      [](const std::string& s) -> std::optional<Format> {
+        const Format f = parse_named(format_names(), s, "--records-format");
+        if (f == Format::Text)
+          throw UsageError("--records-format: text records cannot be read back; use json, csv or tsv");
+        return f;
+      },
+      "Format of the -o records: json, csv or tsv (default: from -o's extension, else json)")
+      ->type_name("NAME");
+  app.add_flag("--force", job.force, "Replace an -o FILE that already holds records");
+  app.add_flag("--resume", job.resume, "Count the images already recorded in the -o file (json) and do the rest");
+  app.add_option("--worst", o.worst, "Classes listed as the worst (default 10)")
+      ->check(CLI::Range(0, 1000000).description(""))
+      ->type_name("N");
+  app.add_option("--confusions", o.confusions, "Most frequent confusions listed (default 10)")
+      ->check(CLI::Range(0, 1000000).description(""))
+      ->type_name("N");
+  app.add_flag_callback(
+      "--progress", [&job] { job.progress = ProgressMode::Always; },
+      "Show progress on stderr even when it is not a terminal (plain lines there)");
+  app.add_flag_callback(
+      "--no-progress", [&job] { job.progress = ProgressMode::Never; }, "Never show progress");
+  app.add_option("--workers", job.workers, "Parallel pipelines (default 0: one per thread)")
+      ->check(CLI::Range(0, 4 * cores()).description(""))
+      ->type_name("N");
+  app.add_flag("--fast-decode", job.fast_decode,
+               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
+  app.add_option("--batch-size", job.batch_size, "Images per inference batch, 1 to 1024 (default 8)")
+      ->check(CLI::Range(1, 1024).description(""))
+      ->type_name("N");
+}
+
+void declare_models_options(CLI::App& app, ModelsCommandOptions& o) {
+  app.add_option("--fetch", o.fetch,
+                 "Download a Hugging Face model ORG/NAME[@REVISION] into the cache (repeatable) before listing")
+      ->type_name("REPO")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_parsed<Format>(
+      app, "--format", o.format,
+      [](const std::string& s) {
+        const Format f = parse_named(format_names(), s, "--format");
+        if (f != Format::Text && f != Format::Json) throw UsageError("--format: models lists as text or json");
+        return f;
+      },
+      "Listing: text or json (one object per model; default text)")
+      ->type_name("NAME");
+  app.add_flag("--offline", o.offline, "Never use the network (as HF_HUB_OFFLINE=1)");
+  app.add_flag("-v,--verbose", o.log.verbose, "More logs on stderr (-vv for debug)");
+  app.add_flag("-q,--quiet", o.log.quiet, "Only errors on stderr (no download progress)");
 }
 
 void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common) {

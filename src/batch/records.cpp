@@ -70,6 +70,7 @@ std::string RecordWriter::header() const {
   const char sep = format_ == Format::Csv ? ',' : '\t';
   std::ostringstream out;
   out << "file" << sep << "ok" << sep << "error";
+  if (truth_) out << sep << "true_index" << sep << "true_label";
   for (int i = 1; i <= top_k_; ++i) out << sep << "index_" << i << sep << "label_" << i << sep << "probability_" << i;
   out << '\n';
   return out.str();
@@ -113,6 +114,10 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
   // byte, in "file_hex": two such names never read back as one.
   if (!valid_utf8(r.file)) j["file_hex"] = hex_bytes(r.file.data(), r.file.size());
   j["ok"] = r.ok;
+  if (truth_) {
+    j["true_index"] = r.true_index;
+    j["true_label"] = r.true_label;
+  }
   if (!r.ok) {
     j["error"] = r.error;
   } else {
@@ -135,6 +140,7 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
 void RecordWriter::write_delimited(std::ostream& out, const Record& r, char sep) {
   auto field = [&](const std::string& s) { return sep == ',' ? csv_field(s) : tsv_field(s); };
   out << field(r.file) << sep << (r.ok ? "true" : "false") << sep << field(r.error);
+  if (truth_) out << sep << r.true_index << sep << field(r.true_label);
   for (int i = 0; i < top_k_; ++i) {
     if (i < static_cast<int>(r.predictions.size())) {
       const auto& p = r.predictions[i];

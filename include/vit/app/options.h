@@ -24,7 +24,8 @@ namespace vit {
 
 // The model, where it runs, and how its input is made (every subcommand that runs a model).
 struct ModelOptions {
-  std::string model;  // -m; "" = $VIT_CLASSIFY_MODEL, else the one in models/
+  std::string model;     // -m: a file, a model folder or ORG/NAME[@REV]; "" = $VIT_CLASSIFY_MODEL, else models/
+  bool offline = false;  // --offline: Hugging Face repositories from the cache only
   DeviceSpec device;
   int threads = 0;     // math threads; 0 = one per core
   int heads = 0;       // --heads; 0 = from config.json or the width
@@ -82,9 +83,28 @@ struct ExplainCommandOptions {
   bool force = false;
 };
 
+// `vit-classify eval DATASET`: accuracy on a labelled set through classify's pipeline.
+struct EvalCommandOptions {
+  std::vector<std::string> dataset;      // exactly one: an ImageFolder directory or a .csv/.tsv list
+  ClassifyCommandOptions job;            // -o (the per-image records), --force, --resume, --batch-size, --workers, ...
+  std::optional<Format> records_format;  // --records-format; none = from -o's extension, else json
+  int worst = 10;                        // classes listed as the worst
+  int confusions = 10;                   // confusions listed
+};
+
+// `vit-classify models`: the Hugging Face cache's models; --fetch downloads into it.
+struct ModelsCommandOptions {
+  std::vector<std::string> fetch;  // ORG/NAME[@REVISION]
+  Format format = Format::Text;    // text or json
+  bool offline = false;
+  LogOptions log;
+};
+
 void declare_common_options(CLI::App& app, CommonOptions& o);
 void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o);
 void declare_explain_options(CLI::App& app, ExplainCommandOptions& o);
+void declare_eval_options(CLI::App& app, EvalCommandOptions& o);
+void declare_models_options(CLI::App& app, ModelsCommandOptions& o);
 
 // Checks that involve several options of classify (each throws UsageError).
 void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common);

@@ -21,6 +21,8 @@ struct Record {
   bool ok = false;
   std::string error;                    // when !ok
   std::vector<Prediction> predictions;  // best first
+  int true_index = -1;                  // eval: the labelled class (-1: none)
+  std::string true_label;
 };
 
 // Renders records as text; the caller decides where the bytes go (a whole batch is written
@@ -30,6 +32,9 @@ class RecordWriter {
   // model: shown in JSON records. multiple: text output names each file above its results.
   // model_sha256 ("" = not shown) goes beside the model in JSON records.
   RecordWriter(Format format, int top_k, std::string model, std::string model_sha256, bool multiple);
+  // eval's records: JSON gains "true_index" and "true_label" after "ok", CSV/TSV the columns
+  // true_index and true_label after error.
+  void include_truth() { truth_ = true; }
   std::string header() const;  // CSV/TSV column names; "" for text and JSON
   std::string render(const Record& r);
 
@@ -43,6 +48,7 @@ class RecordWriter {
   std::string model_, model_sha256_;
   bool multiple_;
   bool first_ = true;
+  bool truth_ = false;
 };
 
 std::string csv_field(const std::string& s);  // RFC 4180 quoting when needed

@@ -1,0 +1,114 @@
+// The eval subcommand; see include/vit/app/eval_command.h.
+#include "vit/app/eval_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "vit/app/exit_status.h"
+#include "vit/app/model_setup.h"
+#include "vit/app/process_state.h"
+#include "vit/app/records_job.h"
+#include "vit/batch/evaluation.h"
+#include "vit/errors.h"
+
+namespace vit {
+
+namespace {
+
+Format records_format(const EvalCommandOptions& o) {
+  if (o.records_format) return *o.records_format;
+  const std::string& f = o.job.output;
+  auto ends = [&f](const char* e) { return f.size() > 4 && f.compare(f.size() - 4, 4, e) == 0; };
+  return ends(".csv") ? Format::Csv : ends(".tsv") ? Format::Tsv : Format::Json;
+}
+
+void check_eval_options(const CommonOptions& common, const EvalCommandOptions& o) {
+  if (o.dataset.size() != 1)
+    throw UsageError("eval takes one labelled set (an ImageFolder directory or a .csv/.tsv list), got " +
+                     std::to_string(o.dataset.size()));
+  if (common.output.format != Format::Text && common.output.format != Format::Json)
+    throw UsageError("--format: eval prints its figures as text or json (the records' format is --records-format)");
+  if (o.job.output == "-") throw UsageError("-o -: eval prints its figures on standard output; give -o a file");
+  if (o.job.resume && o.job.output.empty()) throw UsageError("--resume needs -o FILE");
+  if (o.job.resume && o.job.force) throw UsageError("--resume adds to the -o file and --force replaces it: pass one");
+  if (o.job.resume && records_format(o) != Format::Json)
+    throw UsageError("eval --resume reads the earlier records back: use JSON records (--records-format json)");
+}
+
+std::vector<int> ranked_classes(const Record& r) {
+  std::vector<int> ranked;
+  for (const auto& p : r.predictions) ranked.push_back(p.index);
+  return ranked;
+}
+
+// --resume: the images an earlier run recorded count as if classified now. A line that does
+// not parse (a torn last line) is redone by the job, so it is not counted here.
+void count_recorded(const std::string& path, EvalTally& tally) {
+  std::ifstream in(path);
+  size_t counted = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("ok") || !j.contains("true_index")) continue;
+    ++counted;
+    if (!j["ok"].get<bool>()) {
+      tally.add_failure();
+      continue;
+    }
+    std::vector<int> ranked;
+    for (const auto& p : j.value("predictions", nlohmann::json::array())) ranked.push_back(p.value("index", -1));
+    tally.add(j["true_index"].get<int>(), ranked);
+  }
+  spdlog::info("--resume: {} images already recorded in {}", counted, path);
+}
+
+}  // namespace
+
+int run_eval(const CommonOptions& common, const EvalCommandOptions& o, std::ostream& out, std::ostream& err) {
+  check_eval_options(common, o);
+  check_output_file(o.job);
+  const WorkPlan plan = plan_work(common.model, o.job, false);
+  ScopedMathThreads threads(plan.math_threads);
+  const LoadedModel m = load_model(common.model);
+  const LabelledSet set = LabelledSet::read(o.dataset.front(), m.labels);
+  spdlog::info("{}; {} worker(s) x {} math thread(s), batch size {}", set.description(), plan.workers,
+               threads.threads(), o.job.batch_size);
+  const InputOptions io = set.inputs();
+  InputStream inputs(io);
+  EvalTally tally;
+  if (o.job.resume) count_recorded(o.job.output, tally);
+
+  RecordsJob job;
+  job.format = records_format(o);
+  job.top_k = std::max(common.output.top_k, 5);  // records hold the top-5, so that --resume can count it
+  job.write_records = !o.job.output.empty();
+  job.with_truth = true;
+  job.on_record = [&](Record& r) {
+    r.true_index = set.class_of(r.file);
+    if (r.true_index >= 0) r.true_label = m.labels.name(static_cast<size_t>(r.true_index));
+    if (!r.ok || r.true_index < 0)
+      tally.add_failure();
+    else
+      tally.add(r.true_index, ranked_classes(r));
+  };
+  ClassifySummary s;
+  const int status = run_records_job(common, o.job, plan, m, inputs, io, job, out, err, nullptr, &s);
+
+  EvalReport report = tally.report(static_cast<size_t>(o.worst), static_cast<size_t>(o.confusions));
+  report.seconds = s.seconds;
+  const size_t classified = s.images - s.failed;
+  report.images_per_second = s.seconds > 0 ? static_cast<double>(classified) / s.seconds : 0;
+  if (common.output.format == Format::Json)
+    out << eval_json(report, m.labels, set.description()).dump() << '\n';
+  else
+    out << render_eval_text(report, m.labels, set.description());
+  out.flush();
+  // Unreadable images recorded by an earlier run (--resume) count as this run's would.
+  if (status == static_cast<int>(ExitCode::Ok) && report.failed > 0) return static_cast<int>(ExitCode::SomeFailed);
+  return status;
+}
+
+}  // namespace vit
