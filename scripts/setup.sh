@@ -9,11 +9,14 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ccache pkg-config clang-format
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev
   libopenblas0-openmp
   # the reference implementation and test data for the tests
   python3 python3-torch python3-torchvision python3-pil python3-numpy python3-skimage mate-backgrounds
   # explain's HTML page is checked in headless Chromium
   chromium fonts-dejavu-core
+  # the scale-out recipe test (GNU parallel), the installed man page and shell completion
+  parallel man-db bash-completion
 )
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
@@ -45,12 +48,13 @@ mkdir -p models
 if ls models/*.safetensors models/*.pth models/*.pt >/dev/null 2>&1; then
   echo "setup: models/ already holds a model"
 elif timeout 300 python3 scripts/fetch_models.py vit_tiny >/dev/null 2>&1; then
-  echo "setup: downloaded models/vit_tiny_patch16_224.safetensors"
+  echo "setup: downloaded timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k into the Hugging Face cache;"
+  echo "       models/vit_tiny_patch16_224.safetensors links to it"
 elif [ -f ../shared/models/vit_tiny_patch16_224.safetensors ]; then
   ln -sf "$(cd ../shared/models && pwd)/vit_tiny_patch16_224.safetensors" models/vit_tiny_patch16_224.safetensors
   echo "setup: no network to download weights; linked the shared test weights into models/"
 else
-  echo "setup: no network to download weights. Fetch them where there is one (scripts/fetch_models.py)"
-  echo "       and run: build/vit-classify -m PATH/TO/model.safetensors photo.jpg"
+  echo "setup: no network to download weights. Where there is one, build/vit-classify -m ORG/NAME fetches a"
+  echo "       model by name; or copy a file over and run: build/vit-classify -m PATH/TO/model.safetensors photo.jpg"
 fi
 echo "setup: done. Try: build/vit-classify /usr/lib/python3/dist-packages/skimage/data/chelsea.png"
