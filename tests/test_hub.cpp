@@ -499,6 +499,33 @@ TEST_F(Hub, ListsTheCachedModels) {
 
 // scripts/bench_download.sh's measurement: one download of $VIT_HUB_BENCH_REPO from the hub at
 // $VIT_HUB_BENCH_ENDPOINT into a fresh cache, timed here so that process start does not count.
+// What a new user types: `-m ORG/NAME` downloads once, then runs with no network at all; the
+// unreachable hub with an empty cache is an error that says what to do.
+TEST_F(Hub, TheCommandClassifiesByNameOnceDownloadedAndThenOffline) {
+  VIT_REQUIRE_FILE(fixtures() + "/small/timm.safetensors");
+  server_->add_repo("acme/tiny-vit", {{"model.safetensors", read_bytes(fixtures() + "/small/timm.safetensors")}});
+  const ScopedEnv cache("HF_HUB_CACHE", settings_.cache_dir.c_str()),
+      endpoint("HF_ENDPOINT", settings_.endpoint.c_str());
+  const ScopedEnv online("HF_HUB_OFFLINE", nullptr), model("VIT_CLASSIFY_MODEL", nullptr);
+  const std::string photo = skimage("chelsea.png");
+  const CliRun direct = run_cli_capture({"-m", fixtures() + "/small/timm.safetensors", "--heads", "3", photo});
+  ASSERT_EQ(direct.code, 0) << direct.err;
+  const CliRun first = run_cli_capture({"-m", "acme/tiny-vit", "--heads", "3", photo});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.out, direct.out);
+  EXPECT_EQ(server_->count("acme/tiny-vit", "GET", "/cdn/"), 1);
+  const ScopedEnv unreachable("HF_ENDPOINT", "http://127.0.0.1:9");  // discard port: nothing listens
+  const CliRun offline = run_cli_capture({"-m", "acme/tiny-vit", "--heads", "3", "--offline", photo});
+  ASSERT_EQ(offline.code, 0) << offline.err;
+  EXPECT_EQ(offline.out, direct.out);
+  const CliRun listed = run_cli_capture({"models"});
+  EXPECT_EQ(listed.code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("acme/tiny-vit"), std::string::npos) << listed.out;
+  const CliRun missing = run_cli_capture({"-m", "acme/other-vit", photo});
+  EXPECT_EQ(missing.code, 3);
+  EXPECT_NE(missing.err.find("127.0.0.1:9"), std::string::npos) << missing.err;
+}
+
 TEST_F(Hub, DownloadBenchmark) {
   const char* endpoint = std::getenv("VIT_HUB_BENCH_ENDPOINT");
   const char* repo = std::getenv("VIT_HUB_BENCH_REPO");
