@@ -174,6 +174,23 @@ void declare_preprocess_options(CLI::App& app, PreprocessOverrides& p) {
       ->type_name("R,G,B");
 }
 
+// The batch pipeline's options, shared by classify and eval.
+void declare_pipeline_options(CLI::App& app, ClassifyCommandOptions& o) {
+  app.add_flag_callback(
+      "--progress", [&o] { o.progress = ProgressMode::Always; },
+      "Show progress on stderr even when it is not a terminal (plain lines there)");
+  app.add_flag_callback(
+      "--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show progress");
+  app.add_option("--workers", o.workers, "Parallel pipelines (default 0: one per thread when there are several inputs)")
+      ->check(CLI::Range(0, 4 * cores()).description(""))
+      ->type_name("N");
+  app.add_flag("--fast-decode", o.fast_decode,
+               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
+  app.add_option("--batch-size", o.batch_size, "Images per inference batch, 1 to 1024 (default 8)")
+      ->check(CLI::Range(1, 1024).description(""))
+      ->type_name("N");
+}
+
 }  // namespace
 
 void declare_common_options(CLI::App& app, CommonOptions& o) {
@@ -231,19 +248,7 @@ void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o) {
   app.add_flag("--force", o.force, "Replace an -o FILE that already holds records");
   app.add_flag("--resume", o.resume, "Skip inputs already recorded in the -o file and append the rest");
   app.add_flag("--retry-failed", o.retry_failed, "With --resume, also redo the inputs whose record is an error");
-  app.add_flag_callback(
-      "--progress", [&o] { o.progress = ProgressMode::Always; },
-      "Show progress on stderr even when it is not a terminal (plain lines there)");
-  app.add_flag_callback(
-      "--no-progress", [&o] { o.progress = ProgressMode::Never; }, "Never show progress");
-  app.add_option("--workers", o.workers, "Parallel pipelines (default 0: one per thread when there are several inputs)")
-      ->check(CLI::Range(0, 4 * cores()).description(""))
-      ->type_name("N");
-  app.add_flag("--fast-decode", o.fast_decode,
-               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
-  app.add_option("--batch-size", o.batch_size, "Images per inference batch, 1 to 1024 (default 8)")
-      ->check(CLI::Range(1, 1024).description(""))
-      ->type_name("N");
+  declare_pipeline_options(app, o);
 }
 
 void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
@@ -295,19 +300,7 @@ void declare_eval_options(CLI::App& app, EvalCommandOptions& o) {
   app.add_option("--confusions", o.confusions, "Most frequent confusions listed (default 10)")
       ->check(CLI::Range(0, 1000000).description(""))
       ->type_name("N");
-  app.add_flag_callback(
-      "--progress", [&job] { job.progress = ProgressMode::Always; },
-      "Show progress on stderr even when it is not a terminal (plain lines there)");
-  app.add_flag_callback(
-      "--no-progress", [&job] { job.progress = ProgressMode::Never; }, "Never show progress");
-  app.add_option("--workers", job.workers, "Parallel pipelines (default 0: one per thread)")
-      ->check(CLI::Range(0, 4 * cores()).description(""))
-      ->type_name("N");
-  app.add_flag("--fast-decode", job.fast_decode,
-               "Decode large JPEGs at 1/2-1/8 scale (faster; pixels differ slightly from Pillow's)");
-  app.add_option("--batch-size", job.batch_size, "Images per inference batch, 1 to 1024 (default 8)")
-      ->check(CLI::Range(1, 1024).description(""))
-      ->type_name("N");
+  declare_pipeline_options(app, job);
 }
 
 void declare_models_options(CLI::App& app, ModelsCommandOptions& o) {
