@@ -58,7 +58,7 @@ _vit_classify() {
   case $prev in
     --format)
       case $cmd in
-        models) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
+        models | eval) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -W "text json jsonl csv tsv" -- "$cur")) ;;
       esac
       return ;;

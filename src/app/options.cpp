@@ -277,6 +277,8 @@ void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
 
 void declare_eval_options(CLI::App& app, EvalCommandOptions& o) {
   ClassifyCommandOptions& job = o.job;
+  // The common --format says how eval prints its figures (the records' is --records-format).
+  app.get_option("--format")->description("The figures on standard output: text or json");
   app.add_option("dataset", o.dataset,
                  "An ImageFolder directory (one subfolder per class, named by WordNet id, class index or label) or a "
                  ".csv/.tsv list of file,label");
