@@ -4,7 +4,7 @@
 # bash-completion's loader finds it on first use. tests/check_docs.py checks it against
 # `vit-classify help COMMAND`.
 
-_vit_classify_commands="classify explain eval models help"
+_vit_classify_commands="classify explain eval models bench help"
 
 # Options every model-running command takes.
 _vit_classify_model_opts="-h --help -m --model --offline -k --top-k --format --preset --resize --crop
@@ -18,12 +18,13 @@ _vit_classify_explain_opts="$_vit_classify_model_opts -o --output --layer --head
 _vit_classify_eval_opts="$_vit_classify_model_opts -o --output --records-format --batch-size --workers
   --progress --no-progress --resume --force --worst --confusions --fast-decode"
 _vit_classify_models_opts="-h --help --format --fetch --offline -v --verbose -q --quiet"
+_vit_classify_bench_opts="$_vit_classify_model_opts --batch-size --iterations --seconds --warmup --image"
 
 # The options that take a value (the word after them is that value, not an input).
 _vit_classify_valued="-m --model -k --top-k --format --preset --resize --crop --interpolation --mean --std
   --labels --device --threads --heads --image-size --max-pixels --files-from --ext --shard -o --output
   --workers --batch-size --layer --head --head-fusion --head-scale --discard-ratio --records-format --worst
-  --confusions --fetch"
+  --confusions --fetch --iterations --seconds --warmup --image"
 
 # ORG/NAME of each model repository in the Hugging Face cache (as hub.h finds the cache).
 _vit_classify_cached_models() {
@@ -58,7 +59,7 @@ _vit_classify() {
   case $prev in
     --format)
       case $cmd in
-        models | eval) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
+        models | eval | bench) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -W "text json jsonl csv tsv" -- "$cur")) ;;
       esac
       return ;;
@@ -81,7 +82,7 @@ _vit_classify() {
         COMPREPLY+=($(compgen -f -- "$cur"))
       fi
       return ;;
-    --labels | --files-from)
+    --labels | --files-from | --image)
       if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
       return ;;
     -o | --output)
@@ -100,6 +101,7 @@ _vit_classify() {
       explain) opts=$_vit_classify_explain_opts ;;
       eval) opts=$_vit_classify_eval_opts ;;
       models) opts=$_vit_classify_models_opts ;;
+      bench) opts=$_vit_classify_bench_opts ;;
       help) return ;;
       "") opts="$_vit_classify_classify_opts --version" ;;
       *) opts=$_vit_classify_classify_opts ;;
@@ -111,7 +113,7 @@ _vit_classify() {
 
   case $cmd in
     help) COMPREPLY=($(compgen -W "$_vit_classify_commands" -- "$cur")) ;;
-    models) ;;
+    models | bench) ;;
     *)
       # Images (or a data set's folder or list); before any input, the subcommands too.
       [[ -z $cmd ]] && COMPREPLY=($(compgen -W "$_vit_classify_commands" -- "$cur"))

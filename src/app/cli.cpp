@@ -6,6 +6,7 @@
 #include <functional>
 #include <ostream>
 
+#include "vit/app/bench_command.h"
 #include "vit/app/classify_command.h"
 #include "vit/app/eval_command.h"
 #include "vit/app/exit_status.h"
@@ -34,8 +35,9 @@ const char* kExamples = R"(Examples:
   vit-classify -m ~/models/vit-base/ photo.jpg  (a folder: model.safetensors + config.json)
   vit-classify eval -m timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k imagenet/val/
   vit-classify models                           (what the Hugging Face cache holds)
+  vit-classify bench -m model.safetensors --batch-size 1,8 --format json
 
-Commands: classify (the default, so the word may be left out), explain, eval, models, help [COMMAND].
+Commands: classify (the default, so the word may be left out), explain, eval, models, bench, help [COMMAND].
 
 Presets (--preset; auto picks the one the weights were trained with):
   timm         shorter side floor(S/0.9) bicubic, center crop S, mean/std 0.5
@@ -61,12 +63,14 @@ struct Parsed {
   ExplainCommandOptions explain;
   EvalCommandOptions eval;
   ModelsCommandOptions models;
+  BenchCommandOptions bench;
 };
 
 struct Commands {
   CLI::App* explain = nullptr;
   CLI::App* eval = nullptr;
   CLI::App* models = nullptr;
+  CLI::App* bench = nullptr;
 };
 
 // The whole command tree. classify's options are declared on the top level too, so that
@@ -105,6 +109,10 @@ void declare(CLI::App& app, Commands& c, Parsed& p) {
       "are honoured.\n\n" +
       exit_status_help());
   declare_models_options(*c.models, p.models);
+  c.bench = app.add_subcommand("bench", "Time the model's forward pass per batch size (p50/p90, images/s)");
+  c.bench->footer(exit_status_help());
+  declare_common_options(*c.bench, p.common);
+  declare_bench_options(*c.bench, p.bench);
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -151,7 +159,8 @@ int print_help(CLI::App& app, const std::vector<std::string>& args, std::ostream
       out << sub->help("vit-classify");
       return static_cast<int>(ExitCode::Ok);
     }
-  err << "vit-classify: error: no command '" << args[1] << "' (commands: classify, explain, eval, models, help)\n";
+  err << "vit-classify: error: no command '" << args[1]
+      << "' (commands: classify, explain, eval, models, bench, help)\n";
   return static_cast<int>(ExitCode::Usage);
 }
 
@@ -176,6 +185,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     const CLI::App& scope = c.explain->parsed()  ? *c.explain
                             : c.eval->parsed()   ? *c.eval
                             : c.models->parsed() ? *c.models
+                            : c.bench->parsed()  ? *c.bench
                                                  : app;
     err << "vit-classify: error: " << e.what() << suggestion(scope, args) << "\nRun with --help for usage.\n";
     return static_cast<int>(ExitCode::Usage);
@@ -186,6 +196,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (c.explain->parsed()) return run_explain_command(p.common, p.explain, out, err);
     if (c.eval->parsed()) return run_eval(p.common, p.eval, out, err);
     if (c.models->parsed()) return run_models(p.models, out);
+    if (c.bench->parsed()) return run_bench(p.common, p.bench, out);
     return run_classify(p.common, p.classify, out, err, in);
   } catch (...) {
     return exit_status_for_current_exception();

@@ -324,6 +324,34 @@ void declare_models_options(CLI::App& app, ModelsCommandOptions& o) {
   app.add_flag("-q,--quiet", o.log.quiet, "Only errors on stderr (no download progress)");
 }
 
+void declare_bench_options(CLI::App& app, BenchCommandOptions& o) {
+  // The common --format says how bench prints its figures.
+  app.get_option("--format")->description("The figures on standard output: text or json");
+  add_parsed<std::vector<int>>(
+      app, "--batch-size", o.batch_sizes,
+      [](const std::string& s) {
+        std::vector<int> sizes;
+        for (const auto& part : split(s, ',')) sizes.push_back(parse_positive(part, "--batch-size (N or N,M,...)"));
+        for (int n : sizes)
+          if (n > 1024) throw UsageError("--batch-size: at most 1024 images per batch, got " + std::to_string(n));
+        return sizes;
+      },
+      "Batch sizes to time, comma-separated (default 1,8)")
+      ->type_name("N[,N...]");
+  app.add_option("--iterations", o.iterations, "Timed batches per batch size (default 0: as many as fit in --seconds)")
+      ->check(CLI::Range(0, 1000000).description(""))
+      ->type_name("N");
+  app.add_option("--seconds", o.seconds, "Time per batch size when --iterations is 0 (default 3; at least 5 batches)")
+      ->check(CLI::Range(0.0, 3600.0).description(""))
+      ->type_name("S");
+  app.add_option("--warmup", o.warmup, "Untimed batches before timing, per batch size (default 2)")
+      ->check(CLI::Range(0, 1000).description(""))
+      ->type_name("N");
+  app.add_option("--image", o.image, "Time on this photo, preprocessed for the model (default: random inputs)")
+      ->check(CLI::ExistingFile.description(""))
+      ->type_name("FILE");
+}
+
 void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common) {
   if (o.inputs.empty() && o.files_from.empty()) throw UsageError("no input images given (see --help)");
   if (o.null_separated && o.files_from.empty()) throw UsageError("-0 needs --files-from");

@@ -100,11 +100,21 @@ struct ModelsCommandOptions {
   LogOptions log;
 };
 
+// `vit-classify bench`: the forward pass timed per batch size.
+struct BenchCommandOptions {
+  std::vector<int> batch_sizes{1, 8};
+  int warmup = 2;        // untimed batches first, per batch size
+  int iterations = 0;    // timed batches per batch size; 0 = as many as fit in `seconds` (at least 5)
+  double seconds = 3.0;  // time per batch size when iterations is 0
+  std::string image;     // a photo preprocessed as the model's input; "" = random normal values
+};
+
 void declare_common_options(CLI::App& app, CommonOptions& o);
 void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o);
 void declare_explain_options(CLI::App& app, ExplainCommandOptions& o);
 void declare_eval_options(CLI::App& app, EvalCommandOptions& o);
 void declare_models_options(CLI::App& app, ModelsCommandOptions& o);
+void declare_bench_options(CLI::App& app, BenchCommandOptions& o);
 
 // Checks that involve several options of classify (each throws UsageError).
 void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common);

@@ -16,6 +16,10 @@ bool cuda_compiled();
 int cuda_device_count();
 bool cuda_available();
 
+// The CPU, for benchmarks: /proc/cpuinfo's model name and the vector features that decide
+// which kernels run ("AMD EPYC (avx2 fma avx512f avx512_vnni avx512_bf16)").
+std::string cpu_description();
+
 // "1.13.1": the LibTorch this binary runs on.
 std::string torch_version();
 
