@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -66,7 +67,11 @@ void make_dirs(const std::string& dir) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = dir_name(path) + "/." + base_name(path) + ".tmp-" + std::to_string(::getpid());
+  // Unique per call, not only per process: two threads writing the same path at once (two
+  // fetches of one model writing its refs/main) must not share a temporary file.
+  static std::atomic<unsigned long> calls{0};
+  const std::string tmp = dir_name(path) + "/." + base_name(path) + ".tmp-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(calls.fetch_add(1));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw OutputError("cannot write '" + tmp + "': " + std::strerror(errno));

@@ -127,18 +127,7 @@ void write_ref(const Fetch& f, const std::string& commit) {
   const std::string ref = f.repo_dir + "/refs/" + f.revision;
   if (read_text(ref) == commit) return;
   make_dirs(dir_name(ref));
-  // Through a unique temporary file and a rename: two threads of one process may write the
-  // same ref at once (write_file_atomic's name is per process).
-  std::string tmp = dir_name(ref) + "/." + base_name(ref) + ".XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  const bool ok = fd >= 0 && ::write(fd, commit.data(), commit.size()) == static_cast<ssize_t>(commit.size());
-  const int e = errno;
-  if (fd >= 0) ::close(fd);
-  // The bare hash, no newline, as huggingface_hub writes it.
-  if (!ok || std::rename(tmp.c_str(), ref.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw OutputError("cannot write '" + ref + "': " + std::strerror(ok ? errno : e));
-  }
+  write_file_atomic(ref, commit);  // the bare hash, no newline, as huggingface_hub writes it
 }
 
 // snapshots/COMMIT/FILE -> ../../blobs/ETAG (one more ../ per folder in FILE), as

@@ -37,7 +37,8 @@ class ReadOnlyFile {
 
 // Creates dir and its parents. Throws OutputError when one cannot be made or is not a folder.
 void make_dirs(const std::string& dir);
-// Writes bytes to path through a temporary file in the same folder and a rename. Throws OutputError.
+// Writes bytes to path through a temporary file in the same folder and a rename; several
+// threads may write one path at once (each call has its own temporary file). Throws OutputError.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace vit
