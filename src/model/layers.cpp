@@ -11,9 +11,7 @@ torch::nn::LayerNorm layer_norm(int64_t width, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps));
 }
 
-torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
-}
+Linear linear(int64_t in, int64_t out, bool bias) { return Linear(in, out, bias); }
 
 torch::Tensor attention_weights(const torch::Tensor& q, const torch::Tensor& k) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
@@ -129,7 +127,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden, Activation act_, bool bias, bool w
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = activate(fc1(x), act);
+  auto h = act == Activation::Gelu ? fc1->forward_gelu(x) : activate(fc1(x), act);
   if (norm) h = norm(h);
   return fc2(h);
 }

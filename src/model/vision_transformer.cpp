@@ -34,8 +34,8 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.final_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
   if (cfg.pool == Pool::Map) attn_pool = register_module("attn_pool", AttentionPool(cfg));
   if (cfg.fc_norm) fc_norm = register_module("fc_norm", layer_norm(D, cfg.eps));
-  head = register_module("head", torch::nn::Linear(cfg.head_in(), cfg.num_classes));
-  if (cfg.dist_head) head_dist = register_module("head_dist", torch::nn::Linear(D, cfg.num_classes));
+  head = register_module("head", Linear(cfg.head_in(), cfg.num_classes, true));
+  if (cfg.dist_head) head_dist = register_module("head_dist", Linear(D, cfg.num_classes, true));
 }
 
 // Patches, prefix tokens and position embeddings, in timm's order: [class, dist, registers,

@@ -8,11 +8,12 @@
 #include <torch/torch.h>
 
 #include "vit/model/config.h"
+#include "vit/model/linear.h"
 
 namespace vit {
 
 torch::nn::LayerNorm layer_norm(int64_t width, double eps);
-torch::nn::Linear linear(int64_t in, int64_t out, bool bias);
+Linear linear(int64_t in, int64_t out, bool bias);
 
 // x * rsqrt(mean(x^2) + eps) * weight over the last dimension (timm RmsNorm).
 class RmsNormImpl : public torch::nn::Module {
@@ -54,10 +55,10 @@ class AttentionImpl : public torch::nn::Module {
 
   int64_t heads;
   DiffAttentionParts diff;  // differential attention only (diff.sub_norm set)
-  torch::nn::Linear qkv{nullptr};
+  Linear qkv{nullptr};
   torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};  // qk_norm only
   torch::nn::LayerNorm norm{nullptr};                     // attn_norm only
-  torch::nn::Linear proj{nullptr};
+  Linear proj{nullptr};
 };
 TORCH_MODULE(Attention);
 
@@ -77,9 +78,9 @@ class MlpImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   Activation act;
-  torch::nn::Linear fc1{nullptr};
+  Linear fc1{nullptr};
   torch::nn::LayerNorm norm{nullptr};
-  torch::nn::Linear fc2{nullptr};
+  Linear fc2{nullptr};
 };
 TORCH_MODULE(Mlp);
 
@@ -120,12 +121,12 @@ class ParallelBlockImpl : public torch::nn::Module {
   int64_t heads, hidden;
   Activation act;
   torch::nn::LayerNorm in_norm{nullptr};
-  torch::nn::Linear in_proj{nullptr};  // (hidden + 3D, D): [mlp; q; k; v]
-  torch::Tensor mlp_bias;              // (hidden), when in_proj has no bias
+  Linear in_proj{nullptr};  // (hidden + 3D, D): [mlp; q; k; v]
+  torch::Tensor mlp_bias;   // (hidden), when in_proj has no bias
   torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};
   DiffAttentionParts diff;
-  torch::nn::Linear attn_out_proj{nullptr}, mlp_out_proj{nullptr};
-  torch::nn::Linear out_proj{nullptr};  // fused_out_proj only
+  Linear attn_out_proj{nullptr}, mlp_out_proj{nullptr};
+  Linear out_proj{nullptr};  // fused_out_proj only
   LayerScale ls{nullptr};
 };
 TORCH_MODULE(ParallelBlock);
@@ -139,7 +140,7 @@ class AttentionPoolImpl : public torch::nn::Module {
 
   int64_t heads;
   torch::Tensor latent;  // (1, 1, D)
-  torch::nn::Linear q{nullptr}, kv{nullptr}, proj{nullptr};
+  Linear q{nullptr}, kv{nullptr}, proj{nullptr};
   torch::nn::LayerNorm norm{nullptr};
   Mlp mlp{nullptr};
 };

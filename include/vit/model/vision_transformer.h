@@ -53,8 +53,8 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::nn::LayerNorm norm{nullptr};     // unless cfg.final_norm is off
   AttentionPool attn_pool{nullptr};       // Pool::Map only
   torch::nn::LayerNorm fc_norm{nullptr};  // cfg.fc_norm only
-  torch::nn::Linear head{nullptr};        // (classes, head_in)
-  torch::nn::Linear head_dist{nullptr};   // (classes, D), DeiT distilled with two heads only
+  Linear head{nullptr};                   // (classes, head_in)
+  Linear head_dist{nullptr};              // (classes, D), DeiT distilled with two heads only
 
  private:
   torch::Tensor embed(const torch::Tensor& images);

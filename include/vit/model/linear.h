@@ -1,0 +1,45 @@
+// The model's linear layer, y = x W^T + b, with its parameters under timm's names ("weight",
+// "bias"), and a seam for reduced precision: after the weights are loaded, a LinearKernel
+// (precision.h makes them: bf16 or int8, oneDNN) can take over the product. Without one the
+// layer is torch::linear in the weights' own dtype, exactly as torch.nn.Linear computes it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace vit {
+
+// A replacement for a linear layer's product. forward(x) takes (..., in) float32 and gives
+// (..., out) float32; with gelu it gives gelu(x W^T + b) (erf form), fused where the kernel can.
+class LinearKernel {
+ public:
+  virtual ~LinearKernel() = default;
+  virtual torch::Tensor forward(const torch::Tensor& x, bool gelu) const = 0;
+  virtual std::string name() const = 0;  // "int8 oneDNN (u8 x s8, ...)" for -v
+  virtual int64_t bytes() const = 0;     // the memory its packed weights hold
+};
+
+class LinearImpl : public torch::nn::Module {
+ public:
+  LinearImpl(int64_t in, int64_t out, bool bias);  // initialised as torch::nn::Linear is
+  torch::Tensor forward(const torch::Tensor& x);
+  // gelu(forward(x)), erf form (the MLP's hidden layer): one pass where the kernel fuses it.
+  torch::Tensor forward_gelu(const torch::Tensor& x);
+
+  // Hands the product to `k`; the float32 weight and bias may then be released (see
+  // release_weights) when nothing else (explain's fp32 path) needs them.
+  void set_kernel(std::shared_ptr<const LinearKernel> k) { kernel_ = std::move(k); }
+  const LinearKernel* kernel() const { return kernel_.get(); }
+
+  int64_t in_features, out_features;
+  torch::Tensor weight;  // (out, in)
+  torch::Tensor bias;    // (out), or undefined
+
+ private:
+  std::shared_ptr<const LinearKernel> kernel_;
+};
+TORCH_MODULE(Linear);
+
+}  // namespace vit
