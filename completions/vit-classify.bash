@@ -8,8 +8,8 @@ _vit_classify_commands="classify explain eval models bench help"
 
 # Options every model-running command takes.
 _vit_classify_model_opts="-h --help -m --model --offline -k --top-k --format --preset --resize --crop
-  --interpolation --mean --std --labels --device --threads --heads --image-size --max-pixels -v --verbose
-  -q --quiet"
+  --interpolation --mean --std --labels --device --threads --precision --heads --image-size --max-pixels -v
+  --verbose -q --quiet"
 _vit_classify_classify_opts="$_vit_classify_model_opts -r --recursive --files-from -0 --null --ext --hidden
   --shard -o --output --force --resume --retry-failed --progress --no-progress --workers --fast-decode
   --batch-size"
@@ -22,7 +22,7 @@ _vit_classify_bench_opts="$_vit_classify_model_opts --batch-size --iterations --
 
 # The options that take a value (the word after them is that value, not an input).
 _vit_classify_valued="-m --model -k --top-k --format --preset --resize --crop --interpolation --mean --std
-  --labels --device --threads --heads --image-size --max-pixels --files-from --ext --shard -o --output
+  --labels --device --threads --precision --heads --image-size --max-pixels --files-from --ext --shard -o --output
   --workers --batch-size --layer --head --head-fusion --head-scale --discard-ratio --records-format --worst
   --confusions --fetch --iterations --seconds --warmup --image"
 
@@ -67,6 +67,7 @@ _vit_classify() {
     --preset) COMPREPLY=($(compgen -W "auto timm torchvision hf deit" -- "$cur")); return ;;
     --interpolation) COMPREPLY=($(compgen -W "nearest bilinear bicubic lanczos box hamming" -- "$cur")); return ;;
     --device) COMPREPLY=($(compgen -W "auto cpu cuda cuda:0 cuda:1" -- "$cur")); return ;;
+    --precision) COMPREPLY=($(compgen -W "fp32 bf16 int8" -- "$cur")); return ;;
     --head-fusion) COMPREPLY=($(compgen -W "mean max min" -- "$cur")); return ;;
     --head-scale) COMPREPLY=($(compgen -W "panel shared" -- "$cur")); return ;;
     --resize) COMPREPLY=($(compgen -W "none 224 256 224x224" -- "$cur")); return ;;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ccache pkg-config clang-format
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libssl-dev zlib1g-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libdnnl-dev
   libopenblas0-openmp
   # the reference implementation and test data for the tests
   python3 python3-torch python3-torchvision python3-pil python3-numpy python3-skimage mate-backgrounds

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <random>
@@ -87,14 +88,37 @@ long peak_rss_mb() {
   return u.ru_maxrss / 1024;
 }
 
+// Peak resident memory in two parts: loading (which holds the float32 weights a reduced
+// precision then converts) and running. Linux resets the high-water mark VmHWM when "5" is
+// written to /proc/self/clear_refs; where it cannot, the running peak is the whole run's.
+struct MemoryFigures {
+  long load_peak_mb = 0, run_peak_mb = 0;
+  bool run_peak_apart = false;  // false: run_peak_mb includes loading
+};
+
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  return clear && (clear << "5").flush();
+}
+
+long vm_hwm_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  long kb = 0;
+  while (status >> key)
+    if (key == "VmHWM:" && status >> kb) return kb / 1024;
+  return peak_rss_mb();
+}
+
 void print_text(std::ostream& out, const LoadedModel& m, const BenchCommandOptions& o, double load_s,
-                const std::vector<BatchFigures>& figures) {
+                const std::vector<BatchFigures>& figures, const MemoryFigures& mem) {
   const ModelInfo& info = m.engine->info();
   char buf[160];
   out << "model:   " << info.path << " (" << info.description << ")\n"
-      << "runs:    fp32 on " << info.device << ", " << math_threads() << " math threads, LibTorch " << torch_version()
-      << ", inputs " << (o.image.empty() ? "random" : o.image) << "\n"
+      << "runs:    " << info.precision << " on " << info.device << ", " << math_threads() << " math threads, LibTorch "
+      << torch_version() << ", inputs " << (o.image.empty() ? "random" : o.image) << "\n"
       << "cpu:     " << cpu_description() << "\n";
+  if (!info.kernels.empty()) out << "kernels: " << info.kernels << "\n";
   std::snprintf(buf, sizeof buf, "load:    %.3f s\n", load_s);
   out << buf << "batch  iterations   p50 ms   p90 ms   images/s\n";
   for (const auto& f : figures) {
@@ -102,17 +126,18 @@ void print_text(std::ostream& out, const LoadedModel& m, const BenchCommandOptio
                   f.images_per_second);
     out << buf;
   }
-  out << "peak memory: " << peak_rss_mb() << " MB\n";
+  out << "peak memory: " << mem.run_peak_mb << " MB running" << (mem.run_peak_apart ? "" : " (and loading)") << ", "
+      << mem.load_peak_mb << " MB loading\n";
 }
 
 nlohmann::ordered_json bench_json(const LoadedModel& m, const BenchCommandOptions& o, double load_s,
-                                  const std::vector<BatchFigures>& figures) {
+                                  const std::vector<BatchFigures>& figures, const MemoryFigures& mem) {
   const ModelInfo& info = m.engine->info();
   nlohmann::ordered_json j{
-      {"model", info.path},       {"description", info.description}, {"precision", "fp32"},
+      {"model", info.path},       {"description", info.description}, {"precision", info.precision},
       {"device", info.device},    {"threads", math_threads()},       {"cpu", cpu_description()},
       {"torch", torch_version()}, {"blas", blas_library_path()},     {"inputs", o.image.empty() ? "random" : o.image},
-      {"load_seconds", load_s}};
+      {"kernels", info.kernels},  {"load_seconds", load_s}};
   auto results = nlohmann::ordered_json::array();
   for (const auto& f : figures)
     results.push_back({{"batch_size", f.batch_size},
@@ -121,7 +146,9 @@ nlohmann::ordered_json bench_json(const LoadedModel& m, const BenchCommandOption
                        {"p90_ms", f.p90_ms},
                        {"images_per_second", f.images_per_second}});
   j["results"] = results;
-  j["peak_rss_mb"] = peak_rss_mb();
+  j["peak_rss_mb"] = mem.run_peak_mb;  // running (with the loading too when run_peak_apart is false)
+  j["run_peak_apart"] = mem.run_peak_apart;
+  j["load_peak_rss_mb"] = mem.load_peak_mb;
   return j;
 }
 
@@ -134,12 +161,16 @@ int run_bench(const CommonOptions& common, const BenchCommandOptions& o, std::os
   const auto t0 = Clock::now();
   const LoadedModel m = load_model(common.model);
   const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  MemoryFigures mem;
+  mem.load_peak_mb = peak_rss_mb();
+  mem.run_peak_apart = reset_peak_rss();
   std::vector<BatchFigures> figures;
   for (int n : o.batch_sizes) figures.push_back(time_batch(o, m, n));
+  mem.run_peak_mb = mem.run_peak_apart ? vm_hwm_mb() : peak_rss_mb();
   if (common.output.format == Format::Json)
-    out << bench_json(m, o, load_s, figures).dump() << '\n';
+    out << bench_json(m, o, load_s, figures, mem).dump() << '\n';
   else
-    print_text(out, m, o, load_s, figures);
+    print_text(out, m, o, load_s, figures, mem);
   out.flush();
   return static_cast<int>(ExitCode::Ok);
 }

@@ -28,6 +28,7 @@ LoadedModel load_model(const ModelOptions& o) {
   eo.device = o.device;
   eo.heads = o.heads;
   eo.image_size = o.image_size;
+  eo.precision = o.precision;
   LoadedModel m;
   m.engine = std::make_unique<Engine>(eo);
   const ModelInfo& info = m.engine->info();

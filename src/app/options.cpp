@@ -215,6 +215,9 @@ void declare_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--threads", m.threads, "Math threads (default 0: one per core)")
       ->check(CLI::Range(0, 4 * cores()).description(""))
       ->type_name("N");
+  add_named(app, "--precision", m.precision, precision_names(), "--precision",
+            "Arithmetic of the linear layers (bf16 and int8: faster, approximate, CPU only; default fp32)")
+      ->type_name("NAME");
   app.add_option("--heads", m.heads, "Attention heads, only for weights of unusual width without a config.json")
       ->check(CLI::Range(1, 4096).description(""))
       ->type_name("N");

@@ -14,6 +14,7 @@
 #include "vit/model/config.h"
 #include "vit/model/hints.h"
 #include "vit/model/names.h"
+#include "vit/model/reduced_precision.h"
 #include "vit/model/runtime.h"
 #include "vit/model/vision_transformer.h"
 #include "vit/model/weights.h"
@@ -176,6 +177,26 @@ struct Engine::Impl {
     info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);
   }
 
+  // --precision bf16|int8: the native model's linear layers on oneDNN kernels (CPU only).
+  void set_precision(Precision p, FileFormat format) {
+    const std::string what = std::string("--precision ") + precision_name(p);
+    if (format == FileFormat::TorchScript)
+      throw UsageError(what + ": '" + info.path +
+                       "' is a TorchScript module, whose layers run as exported and cannot be given other kernels; "
+                       "use the weights file (safetensors or .pth), or --precision fp32");
+    if (!device.is_cpu())
+      throw UsageError(what + " runs on the CPU (oneDNN kernels); on " + info.device + " use --precision fp32");
+    const PrecisionReport r = apply_precision(*vit, p);
+    info.precision = precision_name(p);
+    info.kernels = r.kernel;
+    spdlog::info(
+        "precision {}: {} linear layers on {} ({}); {} head layer(s) kept in float32; weights {:.1f} MB -> "
+        "{:.1f} MB in {:.2f} s",
+        info.precision, r.layers, r.kernel, r.why, r.kept_fp32, r.weight_bytes_before / 1e6, r.weight_bytes_after / 1e6,
+        r.seconds);
+    if (!r.warning.empty()) spdlog::warn("{}", r.warning);
+  }
+
   void load_native(const std::string& path, const ModelHints& hints, const LoadOptions& options) {
     LoadedViT loaded = load_vit(path, hints, options);
     vit = loaded.model;
@@ -225,6 +246,7 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
   } else {
     impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size});
   }
+  if (o.precision != Precision::Fp32) impl_->set_precision(o.precision, format);
 }
 
 Engine::~Engine() = default;

@@ -27,9 +27,10 @@ struct ModelOptions {
   std::string model;     // -m: a file, a model folder or ORG/NAME[@REV]; "" = $VIT_CLASSIFY_MODEL, else models/
   bool offline = false;  // --offline: Hugging Face repositories from the cache only
   DeviceSpec device;
-  int threads = 0;     // math threads; 0 = one per core
-  int heads = 0;       // --heads; 0 = from config.json or the width
-  int image_size = 0;  // --image-size; 0 = the model's own
+  int threads = 0;                        // math threads; 0 = one per core
+  int heads = 0;                          // --heads; 0 = from config.json or the width
+  int image_size = 0;                     // --image-size; 0 = the model's own
+  Precision precision = Precision::Fp32;  // --precision
   std::string labels_path;
   PreprocessOverrides preprocess;
 };

@@ -11,6 +11,7 @@
 
 #include "vit/image/preprocess.h"
 #include "vit/io/labels.h"
+#include "vit/model/precision.h"
 
 namespace vit {
 
@@ -27,6 +28,7 @@ struct EngineOptions {
   DeviceSpec device;
   int heads = 0;       // --heads: attention heads for weights whose count nothing else tells
   int image_size = 0;  // --image-size: run at this side, position embeddings resampled (0 = the model's own)
+  Precision precision = Precision::Fp32;  // --precision: bf16 and int8 on the CPU, native ViT weights only
 };
 
 struct ModelInfo {
@@ -35,6 +37,8 @@ struct ModelInfo {
   std::string family;       // timm | torchvision | hf | unknown
   std::string description;  // "ViT D=192 depth=12 ..." or "TorchScript module"
   std::string device;       // "cpu", "cuda:0"
+  std::string precision = "fp32";
+  std::string kernels;  // what runs the linear layers, and why ("int8 oneDNN gemm:jit ..."); "" for fp32
   int image_size = 224;
   int num_classes = 0;       // 0 until known (TorchScript: after the first batch)
   int patch_size = 0;        // 0 when unknown (TorchScript)

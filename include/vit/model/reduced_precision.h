@@ -1,0 +1,59 @@
+// bf16 and int8 kernels for the model's linear layers, on oneDNN (Debian's libdnnl 2.6, the
+// library LibTorch's own CPU kernels call), and the step that swaps them into a loaded model.
+//
+//   bf16: weights converted once to bfloat16 and packed in oneDNN's blocked layout; each call
+//         rounds its float32 input to bfloat16, accumulates in float32, adds the float32 bias
+//         (and GELU) in the same primitive, and returns float32. Native on CPUs with
+//         AVX512-BF16 (or AMX); elsewhere oneDNN emulates it, slower than fp32.
+//   int8: weights quantized once, symmetric per output channel (to +-127 where the CPU has VNNI;
+//         to +-63 where it has not, since vpmaddubsw saturates the int16 sum of two u8 x s8
+//         products above 32767); each call quantizes each row (token) of its input to uint8
+//         with the row's own scale and zero point (int8_rows.h), multiplies in oneDNN with int32
+//         sums, and dequantizes with the bias added (then GELU). Per-row input scales agree with
+//         fp32 far better than one scale per tensor (ONNX Runtime's DynamicQuantizeLinear):
+//         measured on ViT-Ti, README "Reduced precision".
+//
+// Everything else (LayerNorm, softmax, the attention products, the residual stream, the
+// classifier head) stays float32.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vit/model/linear.h"
+#include "vit/model/precision.h"
+#include "vit/model/vision_transformer.h"
+
+namespace vit {
+
+// What apply_precision did, for -v and bench.
+struct PrecisionReport {
+  Precision precision = Precision::Fp32;
+  int layers = 0;                                           // linear layers given a kernel
+  int kept_fp32 = 0;                                        // linear layers left in float32 (the classifier head)
+  double seconds = 0;                                       // converting or quantizing the weights
+  int64_t weight_bytes_before = 0, weight_bytes_after = 0;  // of those layers
+  std::string kernel;                                       // e.g. "oneDNN gemm:jit, u8 x s8, 8-bit weights"
+  std::string why;                                          // why that kernel: the CPU's features as oneDNN sees them
+  std::string warning;                                      // set when the precision runs slower than fp32 on this CPU
+};
+
+// Gives every linear layer but the classifier head a kernel of precision p (Fp32: nothing)
+// and frees their float32 weights. Throws ModelError when oneDNN cannot run it on this CPU.
+PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p);
+
+// One layer's kernel from its float32 weight (out, in) and bias (out, or undefined).
+std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
+// weight_bits: 8 or 7; 0 chooses by the CPU (8 with VNNI, else 7).
+std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
+                                                     int weight_bits = 0);
+
+// The CPU as oneDNN sees it (ONEDNN_MAX_CPU_ISA lowers it): "avx512_core_bf16", ...
+std::string onednn_isa_name();
+bool onednn_has_vnni();         // int8 products without int16 saturation
+bool onednn_has_native_bf16();  // bf16 dot products in hardware
+
+}  // namespace vit

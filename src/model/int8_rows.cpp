@@ -1,0 +1,88 @@
+// Per-row int8 quantization and dequantization; see include/vit/model/int8_rows.h.
+#include "vit/model/int8_rows.h"
+
+#include <cmath>
+
+// Three copies of each function, the best one for the CPU picked when the program starts.
+#define VIT_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+
+namespace vit {
+
+namespace {
+
+constexpr int kLanes = 16;  // independent min/max accumulators: the loop vectorises without reassociation
+
+VIT_ROW_KERNEL void row_range(const float* x, int64_t cols, float* lo_out, float* hi_out) {
+  // The comparisons skip a NaN: v * 0 summed per lane finds it (and infinities, inf * 0 = NaN).
+  float lo[kLanes], hi[kLanes], check[kLanes];
+  for (int j = 0; j < kLanes; ++j) lo[j] = hi[j] = check[j] = 0.0f;
+  int64_t k = 0;
+  for (; k + kLanes <= cols; k += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const float v = x[k + j];
+      lo[j] = v < lo[j] ? v : lo[j];
+      hi[j] = v > hi[j] ? v : hi[j];
+      check[j] += v * 0.0f;
+    }
+  float l = 0.0f, h = 0.0f, c = 0.0f;
+  for (; k < cols; ++k) {
+    l = x[k] < l ? x[k] : l;
+    h = x[k] > h ? x[k] : h;
+    c += x[k] * 0.0f;
+  }
+  for (int j = 0; j < kLanes; ++j) {
+    l = lo[j] < l ? lo[j] : l;
+    h = hi[j] > h ? hi[j] : h;
+    c += check[j];
+  }
+  *lo_out = c == 0.0f ? l : NAN;
+  *hi_out = h;
+}
+
+VIT_ROW_KERNEL void quantize_row(const float* x, int64_t cols, float inv, float zp, uint8_t* q) {
+  for (int64_t k = 0; k < cols; ++k) {
+    float v = x[k] * inv + (zp + 0.5f);  // >= 0 up to rounding, so truncation rounds half up
+    v = v < 0.0f ? 0.0f : v;
+    v = v > 255.0f ? 255.0f : v;
+    q[k] = static_cast<uint8_t>(static_cast<int32_t>(v));
+  }
+}
+
+VIT_ROW_KERNEL void dequantize_row(const int32_t* acc, int64_t cols, float scale, float zs, const float* w_scale,
+                                   const float* w_sum, const float* bias, float* out) {
+  if (bias) {
+    for (int64_t n = 0; n < cols; ++n)
+      out[n] = scale * w_scale[n] * static_cast<float>(acc[n]) - zs * w_sum[n] + bias[n];
+  } else {
+    for (int64_t n = 0; n < cols; ++n) out[n] = scale * w_scale[n] * static_cast<float>(acc[n]) - zs * w_sum[n];
+  }
+}
+
+}  // namespace
+
+bool quantize_rows_u8(const float* x, int64_t cols, int64_t begin, int64_t end, uint8_t* q, float* scale, float* zs) {
+  bool finite = true;
+  for (int64_t m = begin; m < end; ++m) {
+    const float* row = x + m * cols;
+    float lo = 0, hi = 0;
+    row_range(row, cols, &lo, &hi);
+    if (!std::isfinite(lo) || !std::isfinite(hi)) {
+      finite = false;
+      lo = hi = 0;
+    }
+    const float s = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    const float zp = std::nearbyint(std::fmin(std::fmax(-lo / s, 0.0f), 255.0f));
+    scale[m] = s;
+    zs[m] = s * zp;
+    quantize_row(row, cols, 1.0f / s, zp, q + m * cols);
+  }
+  return finite;
+}
+
+void dequantize_rows(const int32_t* acc, int64_t cols, int64_t begin, int64_t end, const float* scale, const float* zs,
+                     const float* w_scale, const float* w_sum, const float* bias, float* out) {
+  for (int64_t m = begin; m < end; ++m)
+    dequantize_row(acc + m * cols, cols, scale[m], zs[m], w_scale, w_sum, bias, out + m * cols);
+}
+
+}  // namespace vit

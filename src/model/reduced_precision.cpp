@@ -1,0 +1,331 @@
+// bf16 and int8 linear kernels on oneDNN; see include/vit/model/reduced_precision.h.
+#include "vit/model/reduced_precision.h"
+
+#include <ATen/Parallel.h>
+#include <malloc.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <utility>
+
+#include "vit/errors.h"
+#include "vit/model/int8_rows.h"
+
+namespace vit {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// The rows the weights are packed for first; other row counts reuse that packing where oneDNN
+// can (see OnednnLinear::primitive_for).
+constexpr int64_t kPackRows = 1576;  // ViT-B/16, batch 8
+
+// A matmul x (M, K) . W^T (K, N) -> (M, N) with its weights packed once, and one primitive per
+// (M, gelu) made on first use. Subclasses choose the data types, attributes and per-call
+// arguments. Primitives run with a scratchpad of the caller's, so that the batch workers can
+// run one layer at once (a library-owned scratchpad is shared by all threads).
+class OnednnLinear : public LinearKernel {
+ public:
+  OnednnLinear(int64_t in, int64_t out) : K_(in), N_(out) {}
+
+  std::string name() const override { return label_; }
+  int64_t bytes() const override { return static_cast<int64_t>(packed_.get_desc().get_size()) + extra_bytes_; }
+
+ protected:
+  struct Primitive {
+    dnnl::matmul matmul;
+    bool reorder_weights = false;  // this M's kernel wants another weight layout: reorder per call
+    dnnl::memory::desc weights_md;
+    size_t scratchpad_bytes = 0;
+  };
+
+  virtual dt source_type() const = 0;
+  virtual dt weight_type() const = 0;
+  virtual dt dest_type() const { return dt::f32; }
+  virtual dnnl::primitive_attr attributes(bool gelu) const = 0;
+  virtual const float* matmul_bias() const { return nullptr; }  // float32 (N), added by the primitive
+
+  dnnl::matmul::primitive_desc describe(int64_t M, bool gelu, const dnnl::memory::desc& weights) const {
+    const dnnl::memory::desc src({M, K_}, source_type(), tag::ab), dst({M, N_}, dest_type(), tag::ab);
+    const dnnl::memory::desc bias({1, N_}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr = attributes(gelu);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const auto desc =
+        matmul_bias() ? dnnl::matmul::desc(src, weights, bias, dst) : dnnl::matmul::desc(src, weights, dst);
+    return dnnl::matmul::primitive_desc(desc, attr, cpu_engine());
+  }
+
+  // Packs `plain` (N, K) row-major, of weight_type(), into the layout oneDNN prefers.
+  void pack(const void* plain) {
+    const dnnl::memory::desc plain_md({K_, N_}, weight_type(), tag::ba);
+    const auto pd = describe(kPackRows, false, dnnl::memory::desc({K_, N_}, weight_type(), tag::any));
+    label_ = std::string("oneDNN ") + pd.impl_info_str();
+    packed_ = dnnl::memory(pd.weights_desc(), cpu_engine());
+    dnnl::memory src(plain_md, cpu_engine(), const_cast<void*>(plain));
+    dnnl::stream s(cpu_engine());
+    dnnl::reorder(src, packed_).execute(s, src, packed_);
+    s.wait();
+  }
+
+  // The primitive for M rows; oneDNN may pick another weight layout for small M: then the
+  // packed weights are handed over in their layout if the kernel takes it, else reordered per call.
+  const Primitive& primitive_for(int64_t M, bool gelu) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto key = std::make_pair(M, gelu);
+    auto it = primitives_.find(key);
+    if (it != primitives_.end()) return it->second;
+    Primitive p;
+    auto pd = describe(M, gelu, dnnl::memory::desc({K_, N_}, weight_type(), tag::any));
+    if (pd.weights_desc() != packed_.get_desc()) {
+      try {
+        pd = describe(M, gelu, packed_.get_desc());
+      } catch (const dnnl::error&) {
+        p.reorder_weights = true;
+      }
+    }
+    p.weights_md = pd.weights_desc();
+    p.scratchpad_bytes = pd.scratchpad_desc().get_size();
+    p.matmul = dnnl::matmul(pd);
+    return primitives_.emplace(key, std::move(p)).first->second;
+  }
+
+  // Runs the primitive on src (M rows of source_type()) into dst ((M, N) of dest_type()).
+  void run(const void* src, int64_t M, bool gelu, std::unordered_map<int, dnnl::memory> args, void* dst) const {
+    at::internal::lazy_init_num_threads();  // this thread's OpenMP team as LibTorch's (workers)
+    const Primitive& p = primitive_for(M, gelu);
+    dnnl::stream s(cpu_engine());
+    dnnl::memory weights = packed_;
+    if (p.reorder_weights) {
+      weights = dnnl::memory(p.weights_md, cpu_engine());
+      dnnl::reorder(packed_, weights).execute(s, const_cast<dnnl::memory&>(packed_), weights);
+    }
+    torch::Tensor scratch;
+    if (p.scratchpad_bytes) {
+      scratch = torch::empty({static_cast<int64_t>(p.scratchpad_bytes)}, torch::kUInt8);
+      args[DNNL_ARG_SCRATCHPAD] =
+          dnnl::memory({{static_cast<int64_t>(p.scratchpad_bytes)}, dt::u8, tag::a}, cpu_engine(), scratch.data_ptr());
+    }
+    if (const float* b = matmul_bias())
+      args[DNNL_ARG_BIAS] = dnnl::memory({{1, N_}, dt::f32, tag::ab}, cpu_engine(), const_cast<float*>(b));
+    args[DNNL_ARG_SRC] = dnnl::memory({{M, K_}, source_type(), tag::ab}, cpu_engine(), const_cast<void*>(src));
+    args[DNNL_ARG_WEIGHTS] = weights;
+    args[DNNL_ARG_DST] = dnnl::memory({{M, N_}, dest_type(), tag::ab}, cpu_engine(), dst);
+    p.matmul.execute(s, args);
+    s.wait();
+  }
+
+  int64_t K_, N_;
+  dnnl::memory packed_;
+  int64_t extra_bytes_ = 0;
+  std::string label_;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::map<std::pair<int64_t, bool>, Primitive> primitives_;
+};
+
+// (..., K) -> (M, K) contiguous float32, and back to (..., N).
+torch::Tensor rows(const torch::Tensor& x, int64_t K) { return x.reshape({-1, K}).to(torch::kFloat32).contiguous(); }
+torch::Tensor unrows(const torch::Tensor& y, const torch::Tensor& x) {
+  auto sizes = x.sizes().vec();
+  sizes.back() = y.size(1);
+  return y.view(sizes);
+}
+
+class Bf16Linear final : public OnednnLinear {
+ public:
+  Bf16Linear(const torch::Tensor& weight, const torch::Tensor& bias) : OnednnLinear(weight.size(1), weight.size(0)) {
+    const auto w = weight.to(torch::kBFloat16).contiguous();
+    if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();  // its own: the layer frees the original
+    pack(w.data_ptr());
+    label_ = "bf16 " + label_;
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
+    const auto src = rows(x, K_).to(torch::kBFloat16);
+    auto out = torch::empty({src.size(0), N_}, torch::kFloat32);
+    run(src.data_ptr(), src.size(0), gelu, {}, out.data_ptr());
+    return unrows(out, x);
+  }
+
+ private:
+  dt source_type() const override { return dt::bf16; }
+  dt weight_type() const override { return dt::bf16; }
+  const float* matmul_bias() const override { return bias_.defined() ? bias_.data_ptr<float>() : nullptr; }
+  dnnl::primitive_attr attributes(bool gelu) const override {
+    dnnl::primitive_attr attr;
+    if (gelu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    return attr;
+  }
+  torch::Tensor bias_;
+};
+
+// Rows per task when the row loops are shared among threads.
+constexpr int64_t kRowGrain = 16;
+
+class Int8Linear final : public OnednnLinear {
+ public:
+  Int8Linear(const torch::Tensor& weight, const torch::Tensor& bias, int qmax)
+      : OnednnLinear(weight.size(1), weight.size(0)) {
+    const auto w = weight.to(torch::kFloat32);
+    // Symmetric per output channel: w = w_scale[n] * q, |q| <= qmax.
+    w_scale_ = (w.abs().amax(1) / static_cast<double>(qmax)).clamp_min(1e-12).contiguous();
+    const auto q = (w / w_scale_.unsqueeze(1)).round().clamp(-qmax, qmax).to(torch::kInt8).contiguous();
+    w_sum_ = (w_scale_ * q.to(torch::kFloat32).sum(1)).contiguous();
+    if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();
+    extra_bytes_ = 2 * N_ * static_cast<int64_t>(sizeof(float));
+    pack(q.data_ptr());
+    label_ =
+        "int8 " + label_ + " (u8 x s8 -> s32, " + std::to_string(qmax == 127 ? 8 : 7) + "-bit weights, inputs per row)";
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
+    const auto src = rows(x, K_);
+    const int64_t M = src.size(0);
+    auto q = torch::empty({M, K_}, torch::kUInt8);
+    auto scale = torch::empty({M}, torch::kFloat32), zs = torch::empty({M}, torch::kFloat32);
+    std::atomic<bool> finite{true};
+    at::parallel_for(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
+      if (!quantize_rows_u8(src.data_ptr<float>(), K_, begin, end, q.data_ptr<uint8_t>(), scale.data_ptr<float>(),
+                            zs.data_ptr<float>()))
+        finite = false;
+    });
+    if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
+    auto acc = torch::empty({M, N_}, torch::kInt32);
+    run(q.data_ptr(), M, false, {}, acc.data_ptr());
+    auto out = torch::empty({M, N_}, torch::kFloat32);
+    at::parallel_for(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
+      dequantize_rows(acc.data_ptr<int32_t>(), N_, begin, end, scale.data_ptr<float>(), zs.data_ptr<float>(),
+                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(),
+                      bias_.defined() ? bias_.data_ptr<float>() : nullptr, out.data_ptr<float>());
+    });
+    if (gelu) at::gelu_out(out, out);  // in place: one (M, N) buffer less at the peak
+    return unrows(out, x);
+  }
+
+ private:
+  dt source_type() const override { return dt::u8; }
+  dt weight_type() const override { return dt::s8; }
+  dt dest_type() const override { return dt::s32; }
+  dnnl::primitive_attr attributes(bool) const override { return {}; }
+  torch::Tensor w_scale_, w_sum_, bias_;
+};
+
+}  // namespace
+
+std::string onednn_isa_name() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
+bool onednn_has_vnni() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
+         isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+bool onednn_has_native_bf16() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias) {
+  return std::make_shared<Bf16Linear>(weight, bias);
+}
+
+std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
+                                                     int weight_bits) {
+  if (weight_bits == 0) weight_bits = onednn_has_vnni() ? 8 : 7;
+  return std::make_shared<Int8Linear>(weight, bias, (1 << (weight_bits - 1)) - 1);
+}
+
+namespace {
+
+// Every linear layer of the model but the classifier head(s), which stay float32: they are
+// 0.1% of the work and their logits are what the user reads.
+std::vector<LinearImpl*> converted_layers(VisionTransformerImpl& model, int* kept) {
+  std::vector<LinearImpl*> out;
+  *kept = 0;
+  for (const auto& m : model.modules(/*include_self=*/false)) {
+    auto* lin = dynamic_cast<LinearImpl*>(m.get());
+    if (!lin) continue;
+    if (lin == model.head.get() || (model.head_dist && lin == model.head_dist.get())) {
+      ++*kept;
+      continue;
+    }
+    out.push_back(lin);
+  }
+  return out;
+}
+
+std::string why_kernel(Precision p) {
+  const std::string isa = "oneDNN sees " + onednn_isa_name();
+  if (p == Precision::Int8)
+    return isa + (onednn_has_vnni()
+                      ? ": VNNI sums u8 x s8 products in int32, so weights use 8 bits"
+                      : ": no VNNI, the int16 pair sums of vpmaddubsw would saturate, so weights use 7 bits");
+  return isa +
+         (onednn_has_native_bf16() ? ": native AVX512-BF16 dot products" : ": no native bf16, oneDNN emulates it");
+}
+
+}  // namespace
+
+PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p) {
+  PrecisionReport r;
+  r.precision = p;
+  if (p == Precision::Fp32) return r;
+  const auto start = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  for (LinearImpl* lin : converted_layers(model, &r.kept_fp32)) {
+    r.weight_bytes_before += lin->weight.nbytes() + (lin->bias.defined() ? lin->bias.nbytes() : 0);
+    std::shared_ptr<const LinearKernel> k;
+    try {
+      k = p == Precision::Bf16 ? make_bf16_kernel(lin->weight, lin->bias) : make_int8_kernel(lin->weight, lin->bias);
+    } catch (const dnnl::error& e) {
+      throw ModelError(std::string("--precision ") + precision_name(p) + ": oneDNN has no kernel for this CPU (" +
+                       onednn_isa_name() + "): " + e.what() + "; use --precision fp32");
+    }
+    r.weight_bytes_after += k->bytes();
+    if (r.kernel.empty()) r.kernel = k->name();
+    lin->set_kernel(std::move(k));
+    // The float32 copies are no longer read: free them (the parameter keeps its name, empty).
+    lin->weight.set_(torch::empty({0}, lin->weight.options()));
+    if (lin->bias.defined()) lin->bias.set_(torch::empty({0}, lin->bias.options()));
+    ++r.layers;
+  }
+#ifdef __GLIBC__
+  malloc_trim(0);  // glibc keeps the freed weights in its heap otherwise: give the pages back
+#endif
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.why = why_kernel(p);
+  if (p == Precision::Bf16 && !onednn_has_native_bf16())
+    r.warning = "this CPU has no native bf16 (" + onednn_isa_name() +
+                "): --precision bf16 runs slower than fp32 here and is only useful to check its numbers";
+  return r;
+}
+
+}  // namespace vit

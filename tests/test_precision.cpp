@@ -1,0 +1,216 @@
+// --precision bf16 and int8. Each kernel against an emulation of its own arithmetic in LibTorch
+// (float64): a bug in packing, scales, zero points, bias or GELU shows as a difference far above
+// rounding, and the same comparison against plain float32 shows the approximation is really
+// there. Then whole models: every zoo architecture runs at every precision, the real ViT-Ti
+// weights keep the top-1 of the 17 labelled photos, and what --precision refuses (exit 2).
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "vit/errors.h"
+#include "vit/model/engine.h"
+#include "vit/model/reduced_precision.h"
+
+namespace vit::test {
+namespace {
+
+struct Case {
+  int64_t rows, in, out;
+  bool bias, gelu;
+};
+
+const Case kCases[] = {{1, 64, 40, true, false},
+                       {7, 64, 40, false, true},
+                       {197, 192, 576, true, false},
+                       {394, 768, 96, true, true},
+                       {1576, 192, 768, true, true}};
+
+double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
+
+// The int8 kernel's arithmetic (reduced_precision.h, int8_rows.h) in float64.
+torch::Tensor int8_emulation(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, int bits,
+                             bool gelu) {
+  const double qmax = (1 << (bits - 1)) - 1;
+  const auto wd = w.to(torch::kFloat64);
+  const auto ws = (wd.abs().amax(1) / qmax).clamp_min(1e-12);
+  const auto wq = (wd / ws.unsqueeze(1)).round().clamp(-qmax, qmax) * ws.unsqueeze(1);
+  const auto xf = x.to(torch::kFloat32);
+  const auto lo = xf.amin(1, true).clamp_max(0), hi = xf.amax(1, true).clamp_min(0);
+  const auto s = torch::where(hi > lo, (hi - lo) / 255.0f, torch::ones_like(hi));  // float32, as the kernel
+  const auto zp = (-lo / s).clamp(0, 255).round();
+  const auto xq = (xf * (1.0f / s) + (zp + 0.5f)).clamp(0, 255).floor();
+  const auto xd = ((xq - zp) * s).to(torch::kFloat64);
+  auto y = torch::matmul(xd, wq.t());
+  if (b.defined()) y = y + b.to(torch::kFloat64);
+  return gelu ? torch::gelu(y) : y;
+}
+
+torch::Tensor bf16_emulation(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool gelu) {
+  auto y = torch::matmul(x.to(torch::kBFloat16).to(torch::kFloat64), w.to(torch::kBFloat16).to(torch::kFloat64).t());
+  if (b.defined()) y = y + b.to(torch::kFloat64);
+  return gelu ? torch::gelu(y) : y;
+}
+
+torch::Tensor fp32_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool gelu) {
+  auto y = torch::linear(x, w, b);
+  return gelu ? torch::gelu(y) : y;
+}
+
+// Inputs with a spread like a ViT's: most values small, a few channels large, rows offset.
+torch::Tensor inputs(int64_t rows, int64_t in) {
+  auto x = torch::randn({rows, in}) + torch::randn({rows, 1}) * 0.5;
+  x.select(1, 3).mul_(8);
+  return x;
+}
+
+TEST(Precision, Int8KernelEqualsItsArithmetic) {
+  torch::manual_seed(1);
+  for (const int bits : {8, 7})
+    for (const Case& c : kCases) {
+      const auto w = torch::randn({c.out, c.in}) * 0.05, b = c.bias ? torch::randn({c.out}) : torch::Tensor();
+      const auto x = inputs(c.rows, c.in);
+      const auto got = make_int8_kernel(w, b, bits)->forward(x, c.gelu).to(torch::kFloat64);
+      ASSERT_EQ(got.sizes(), (std::vector<int64_t>{c.rows, c.out}));
+      const auto want = int8_emulation(x, w, b, bits, c.gelu);
+      const double scale = max_abs(want), emulated = max_abs(got - want) / scale;
+      const double approx = max_abs(got - fp32_linear(x, w, b, c.gelu).to(torch::kFloat64)) / scale;
+      std::cout << "[ measured ] int8 " << bits << "-bit " << c.rows << "x" << c.in << "->" << c.out
+                << ": |kernel - emulation| " << emulated << ", |kernel - fp32| " << approx << " (of max |y|)\n";
+      EXPECT_LT(emulated, 2e-5) << bits << "-bit, " << c.rows << " rows";
+      EXPECT_GT(approx, 20 * emulated + 1e-4) << "int8 should differ from fp32 by its rounding";
+      EXPECT_LT(approx, bits == 8 ? 0.03 : 0.06);
+    }
+}
+
+TEST(Precision, Int8BatchesOfThreeDimensionsKeepTheirShape) {
+  torch::manual_seed(2);
+  const auto w = torch::randn({24, 16}), b = torch::randn({24});
+  const auto x = torch::randn({2, 5, 16});
+  const auto y = make_int8_kernel(w, b)->forward(x, false);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5, 24}));
+  EXPECT_LT(max_abs(y.reshape({10, 24}) - make_int8_kernel(w, b)->forward(x.reshape({10, 16}), false)), 1e-6);
+  auto bad = x.clone();
+  bad[1][2][3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(make_int8_kernel(w, b)->forward(bad, false), ModelError);
+  bad[1][2][3] = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(make_int8_kernel(w, b)->forward(bad, false), ModelError);
+}
+
+TEST(Precision, Bf16KernelEqualsItsArithmetic) {
+  torch::manual_seed(3);
+  for (const Case& c : kCases) {
+    const auto w = torch::randn({c.out, c.in}) * 0.05, b = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    const auto x = inputs(c.rows, c.in);
+    const auto got = make_bf16_kernel(w, b)->forward(x, c.gelu).to(torch::kFloat64);
+    const auto want = bf16_emulation(x, w, b, c.gelu);
+    const double scale = max_abs(want), emulated = max_abs(got - want) / scale;
+    const double approx = max_abs(got - fp32_linear(x, w, b, c.gelu).to(torch::kFloat64)) / scale;
+    std::cout << "[ measured ] bf16 " << c.rows << "x" << c.in << "->" << c.out << ": |kernel - emulation| " << emulated
+              << ", |kernel - fp32| " << approx << "\n";
+    EXPECT_LT(emulated, 2e-5) << c.rows << " rows";
+    EXPECT_GT(approx, 5 * emulated) << "bf16 should differ from fp32 by its rounding";
+    EXPECT_LT(approx, 0.02);
+  }
+}
+
+std::vector<std::string> zoo_models() {
+  std::vector<std::string> out;
+  const std::string dir = fixtures() + "/zoo/models";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') out.push_back(dir + "/" + e->d_name);
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+// int8 and bf16 refuse nothing fp32 accepts: every architecture of the zoo (parallel blocks,
+// attention pooling, differential attention, SwiGLU, registers, ...) runs and explains.
+TEST(Precision, EveryArchitectureRunsAtEveryPrecision) {
+  const auto models = zoo_models();
+  if (models.empty())
+    GTEST_SKIP() << "no zoo fixtures (tests/reference/make_zoo_fixtures.py needs ../shared/reference)";
+  for (const auto& dir : models) {
+    EngineOptions o;
+    o.model_path = dir + "/model.safetensors";
+    o.device.kind = DeviceSpec::Kind::Cpu;
+    Engine fp32(o);
+    const int s = fp32.info().image_size;
+    torch::manual_seed(4);
+    const auto images = torch::randn({2, 3, s, s});
+    const auto ref = fp32.logits(images.data_ptr<float>(), 2);
+    for (const Precision p : {Precision::Bf16, Precision::Int8}) {
+      o.precision = p;
+      Engine e(o);
+      EXPECT_EQ(e.info().precision, precision_name(p));
+      const double c = cosine(ref, e.logits(images.data_ptr<float>(), 2));
+      std::cout << "[ measured ] " << dir.substr(dir.rfind('/') + 1) << " " << precision_name(p) << ": cosine " << c
+                << "\n";
+      EXPECT_GT(c, p == Precision::Bf16 ? 0.999 : 0.99) << dir << " " << precision_name(p);
+      EXPECT_EQ(e.trace_attention(images.data_ptr<float>()).layers, fp32.info().depth) << dir;
+    }
+  }
+}
+
+TEST(Precision, RealWeightsKeepTheTop1OfTheLabelledPhotos) {
+  VIT_REQUIRE_FILE(real_weights());
+  VIT_REQUIRE_FILE(shared() + "/images/imagenet");
+  TempDir list;
+  std::string csv = "file,label\n";
+  int n = 0;
+  if (DIR* d = ::opendir((shared() + "/images/imagenet").c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.size() > 10 && name[0] == 'n') {
+        csv += shared() + "/images/imagenet/" + name + "," + name.substr(0, 9) + "\n";
+        ++n;
+      }
+    }
+    ::closedir(d);
+  }
+  ASSERT_EQ(n, 17);
+  write_bytes(list.file("set.csv"), csv);
+  for (const std::string p : {"bf16", "int8"}) {
+    const CliRun r =
+        run_cli_capture({"eval", "-m", real_weights(), "--precision", p, "--format", "json", list.file("set.csv")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["top1"]["correct"], 17) << p << ": " << r.out;
+  }
+}
+
+TEST(Precision, WhatItRefusesIsAUsageError) {
+  EXPECT_EQ(run_cli_capture({"--precision", "fp16", "x.png"}).code, 2);
+  const std::string scripted = fixtures() + "/small/scripted.pt";
+  VIT_REQUIRE_FILE(scripted);
+  const CliRun r = run_cli_capture({"-m", scripted, "--precision", "int8", skimage("chelsea.png")});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("TorchScript module"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--precision fp32"), std::string::npos) << r.err;
+  EXPECT_EQ(run_cli_capture({"-m", scripted, "--precision", "fp32", skimage("chelsea.png")}).code, 0);
+}
+
+TEST(Precision, BenchNamesThePrecisionAndItsKernels) {
+  VIT_REQUIRE_FILE(fixtures() + "/small/hf/model.safetensors");
+  const CliRun r = run_cli_capture({"bench", "-m", fixtures() + "/small/hf", "--precision", "int8", "--batch-size", "2",
+                                    "--iterations", "2", "--warmup", "1", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["precision"], "int8");
+  EXPECT_NE(j["kernels"].get<std::string>().find("int8 oneDNN"), std::string::npos) << j["kernels"];
+  EXPECT_GT(j["load_peak_rss_mb"].get<long>(), 0);
+}
+
+}  // namespace
+}  // namespace vit::test
