@@ -186,8 +186,40 @@ TEST(Precision, RealWeightsKeepTheTop1OfTheLabelledPhotos) {
         run_cli_capture({"eval", "-m", real_weights(), "--precision", p, "--format", "json", list.file("set.csv")});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
+    if (p == "int8" && !onednn_has_vnni()) {
+      // 7-bit weights (no VNNI). fp32 itself calls the cock photo 0.515 cock / 0.484 hen: that
+      // near tie, and only it, may flip.
+      EXPECT_GE(j["top1"]["correct"], 16) << r.out;
+      for (const auto& c : j["confusions"]) EXPECT_EQ(c["true_label"], "cock") << r.out;
+      continue;
+    }
     EXPECT_EQ(j["top1"]["correct"], 17) << p << ": " << r.out;
   }
+}
+
+// A CPU without VNNI or native bf16 (Zen 3), as oneDNN sees it under ONEDNN_MAX_CPU_ISA=AVX2:
+// int8 takes 7-bit weights, bf16 is emulated with a warning, both still give the cat.
+std::string run_binary(const std::string& env_and_args) {
+  std::string out;
+  if (FILE* p = ::popen((env_and_args + " 2>&1").c_str(), "r")) {
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+TEST(Precision, ACpuWithoutVnniOrBf16StillRunsBoth) {
+  VIT_REQUIRE_FILE(real_weights());
+  const std::string cmd = "ONEDNN_MAX_CPU_ISA=AVX2 " + std::string(VIT_BINARY) + " -v -k 1 -m '" + real_weights() +
+                          "' '" + skimage("chelsea.png") + "' --precision ";
+  const std::string int8 = run_binary(cmd + "int8");
+  EXPECT_NE(int8.find("7-bit weights"), std::string::npos) << int8;
+  EXPECT_NE(int8.find("285  Egyptian cat"), std::string::npos) << int8;
+  const std::string bf16 = run_binary(cmd + "bf16");
+  EXPECT_NE(bf16.find("no native bf16"), std::string::npos) << bf16;
+  EXPECT_NE(bf16.find("warning"), std::string::npos) << bf16;
+  EXPECT_NE(bf16.find("285  Egyptian cat"), std::string::npos) << bf16;
 }
 
 TEST(Precision, WhatItRefusesIsAUsageError) {

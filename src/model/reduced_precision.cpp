@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -25,6 +26,34 @@ using tag = dnnl::memory::format_tag;
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
+}
+
+// A buffer of this thread's that only grows: the per-call scratch (the quantized input, the
+// int32 sums, oneDNN's scratchpad) is neither allocated nor faulted in again on every call.
+class ThreadBuffer {
+ public:
+  void* get(size_t bytes) {
+    if (bytes > size_) {
+      const size_t rounded = (bytes + 63) / 64 * 64;
+      ptr_.reset(static_cast<char*>(std::aligned_alloc(64, rounded)));
+      if (!ptr_) throw std::bad_alloc();
+      size_ = rounded;
+    }
+    return ptr_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> ptr_;
+  size_t size_ = 0;
+};
+
+enum class Scratch { Onednn, Quantized, Sums, Count };
+void* thread_scratch(Scratch which, size_t bytes) {
+  thread_local ThreadBuffer buffers[static_cast<int>(Scratch::Count)];
+  return buffers[static_cast<int>(which)].get(bytes);
 }
 
 // The rows the weights are packed for first; other row counts reuse that packing where oneDNN
@@ -110,12 +139,9 @@ class OnednnLinear : public LinearKernel {
       weights = dnnl::memory(p.weights_md, cpu_engine());
       dnnl::reorder(packed_, weights).execute(s, const_cast<dnnl::memory&>(packed_), weights);
     }
-    torch::Tensor scratch;
-    if (p.scratchpad_bytes) {
-      scratch = torch::empty({static_cast<int64_t>(p.scratchpad_bytes)}, torch::kUInt8);
-      args[DNNL_ARG_SCRATCHPAD] =
-          dnnl::memory({{static_cast<int64_t>(p.scratchpad_bytes)}, dt::u8, tag::a}, cpu_engine(), scratch.data_ptr());
-    }
+    if (p.scratchpad_bytes)
+      args[DNNL_ARG_SCRATCHPAD] = dnnl::memory({{static_cast<int64_t>(p.scratchpad_bytes)}, dt::u8, tag::a},
+                                               cpu_engine(), thread_scratch(Scratch::Onednn, p.scratchpad_bytes));
     if (const float* b = matmul_bias())
       args[DNNL_ARG_BIAS] = dnnl::memory({{1, N_}, dt::f32, tag::ab}, cpu_engine(), const_cast<float*>(b));
     args[DNNL_ARG_SRC] = dnnl::memory({{M, K_}, source_type(), tag::ab}, cpu_engine(), const_cast<void*>(src));
@@ -175,6 +201,26 @@ class Bf16Linear final : public OnednnLinear {
   torch::Tensor bias_;
 };
 
+// bf16 where oneDNN has no bf16 matmul for the CPU (AVX2 only): the same arithmetic (inputs and
+// weights rounded to bfloat16, float32 sums and output) through LibTorch's float32 product,
+// slower than fp32; kept so that --precision bf16 gives the same numbers on every CPU.
+class EmulatedBf16Linear final : public LinearKernel {
+ public:
+  EmulatedBf16Linear(const torch::Tensor& weight, const torch::Tensor& bias)
+      : weight_(weight.to(torch::kBFloat16).contiguous()) {
+    if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();
+  }
+  torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
+    auto y = torch::linear(x.to(torch::kBFloat16).to(torch::kFloat32), weight_.to(torch::kFloat32), bias_);
+    return gelu ? torch::gelu(y) : y;
+  }
+  std::string name() const override { return "bf16 emulated in float32 (oneDNN has no bf16 matmul for this CPU)"; }
+  int64_t bytes() const override { return weight_.nbytes() + (bias_.defined() ? bias_.nbytes() : 0); }
+
+ private:
+  torch::Tensor weight_, bias_;
+};
+
 // Rows per task when the row loops are shared among threads.
 constexpr int64_t kRowGrain = 16;
 
@@ -197,22 +243,21 @@ class Int8Linear final : public OnednnLinear {
   torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
     const auto src = rows(x, K_);
     const int64_t M = src.size(0);
-    auto q = torch::empty({M, K_}, torch::kUInt8);
+    auto* q = static_cast<uint8_t*>(thread_scratch(Scratch::Quantized, static_cast<size_t>(M * K_)));
     auto scale = torch::empty({M}, torch::kFloat32), zs = torch::empty({M}, torch::kFloat32);
     std::atomic<bool> finite{true};
     at::parallel_for(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
-      if (!quantize_rows_u8(src.data_ptr<float>(), K_, begin, end, q.data_ptr<uint8_t>(), scale.data_ptr<float>(),
-                            zs.data_ptr<float>()))
+      if (!quantize_rows_u8(src.data_ptr<float>(), K_, begin, end, q, scale.data_ptr<float>(), zs.data_ptr<float>()))
         finite = false;
     });
     if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
-    auto acc = torch::empty({M, N_}, torch::kInt32);
-    run(q.data_ptr(), M, false, {}, acc.data_ptr());
+    auto* acc = static_cast<int32_t*>(thread_scratch(Scratch::Sums, static_cast<size_t>(M * N_) * sizeof(int32_t)));
+    run(q, M, false, {}, acc);
     auto out = torch::empty({M, N_}, torch::kFloat32);
     at::parallel_for(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
-      dequantize_rows(acc.data_ptr<int32_t>(), N_, begin, end, scale.data_ptr<float>(), zs.data_ptr<float>(),
-                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(),
-                      bias_.defined() ? bias_.data_ptr<float>() : nullptr, out.data_ptr<float>());
+      dequantize_rows(acc, N_, begin, end, scale.data_ptr<float>(), zs.data_ptr<float>(), w_scale_.data_ptr<float>(),
+                      w_sum_.data_ptr<float>(), bias_.defined() ? bias_.data_ptr<float>() : nullptr,
+                      out.data_ptr<float>());
     });
     if (gelu) at::gelu_out(out, out);  // in place: one (M, N) buffer less at the peak
     return unrows(out, x);
@@ -254,7 +299,11 @@ bool onednn_has_native_bf16() {
 }
 
 std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias) {
-  return std::make_shared<Bf16Linear>(weight, bias);
+  try {
+    return std::make_shared<Bf16Linear>(weight, bias);
+  } catch (const dnnl::error&) {
+    return std::make_shared<EmulatedBf16Linear>(weight, bias);
+  }
 }
 
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
@@ -288,8 +337,8 @@ std::string why_kernel(Precision p) {
     return isa + (onednn_has_vnni()
                       ? ": VNNI sums u8 x s8 products in int32, so weights use 8 bits"
                       : ": no VNNI, the int16 pair sums of vpmaddubsw would saturate, so weights use 7 bits");
-  return isa +
-         (onednn_has_native_bf16() ? ": native AVX512-BF16 dot products" : ": no native bf16, oneDNN emulates it");
+  return isa + (onednn_has_native_bf16() ? ": native AVX512-BF16 dot products"
+                                         : ": no native bf16, so it is emulated (slower than fp32)");
 }
 
 }  // namespace
