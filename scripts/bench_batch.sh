@@ -44,7 +44,7 @@ ours() {  # model extra-flags... -> best img/s of REPEAT runs
   local model=$1; shift
   for _ in $(seq "$REPEAT"); do
     "$BIN" -m "$model" --preset timm --threads "$THREADS" --batch-size "$BATCH" -k 1 --format csv --no-progress \
-      "$@" -r "$DIR" -o "$WORK/out.csv" 2>&1 | sed -n 's/.*, \([0-9.]*\) img\/s$/\1/p'
+      "$@" -r "$DIR" --force -o "$WORK/out.csv" 2>&1 | sed -n 's/.*, \([0-9.]*\) im\(g\|ages\)\/s$/\1/p'
   done | best
 }
 reference() {
