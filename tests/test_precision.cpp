@@ -242,6 +242,8 @@ TEST(Precision, BenchNamesThePrecisionAndItsKernels) {
   EXPECT_EQ(j["precision"], "int8");
   EXPECT_NE(j["kernels"].get<std::string>().find("int8 oneDNN"), std::string::npos) << j["kernels"];
   EXPECT_GT(j["load_peak_rss_mb"].get<long>(), 0);
+  EXPECT_GT(j["run_peak_rss_mb"].get<long>(), 0);
+  EXPECT_EQ(j["peak_rss_mb"], std::max(j["load_peak_rss_mb"].get<long>(), j["run_peak_rss_mb"].get<long>()));
 }
 
 }  // namespace

@@ -146,9 +146,10 @@ nlohmann::ordered_json bench_json(const LoadedModel& m, const BenchCommandOption
                        {"p90_ms", f.p90_ms},
                        {"images_per_second", f.images_per_second}});
   j["results"] = results;
-  j["peak_rss_mb"] = mem.run_peak_mb;  // running (with the loading too when run_peak_apart is false)
-  j["run_peak_apart"] = mem.run_peak_apart;
+  j["peak_rss_mb"] = std::max(mem.run_peak_mb, mem.load_peak_mb);  // the whole process, as the peers report theirs
+  j["run_peak_rss_mb"] = mem.run_peak_mb;                          // after loading (see run_peak_apart)
   j["load_peak_rss_mb"] = mem.load_peak_mb;
+  j["run_peak_apart"] = mem.run_peak_apart;
   return j;
 }
 
