@@ -82,13 +82,21 @@ TEST(Precision, Int8KernelEqualsItsArithmetic) {
     }
 }
 
-TEST(Precision, Int8BatchesOfThreeDimensionsKeepTheirShape) {
+TEST(Precision, Int8BatchesOfAnyShapeAndRowCount) {
   torch::manual_seed(2);
   const auto w = torch::randn({24, 16}), b = torch::randn({24});
   const auto x = torch::randn({2, 5, 16});
   const auto y = make_int8_kernel(w, b)->forward(x, false);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5, 24}));
   EXPECT_LT(max_abs(y.reshape({10, 24}) - make_int8_kernel(w, b)->forward(x.reshape({10, 16}), false)), 1e-6);
+  // More row counts than a layer keeps primitives for: each still gives its rows' numbers.
+  const auto k = make_int8_kernel(w, b, 8);
+  const auto many = inputs(12, 16);
+  for (int64_t rows = 1; rows <= 12; ++rows) {
+    const auto part = many.slice(0, 0, rows);
+    EXPECT_LT(max_abs(k->forward(part, false).to(torch::kFloat64) - int8_emulation(part, w, b, 8, false)), 1e-4)
+        << rows << " rows";
+  }
   auto bad = x.clone();
   bad[1][2][3] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_THROW(make_int8_kernel(w, b)->forward(bad, false), ModelError);

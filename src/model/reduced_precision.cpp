@@ -59,6 +59,8 @@ void* thread_scratch(Scratch which, size_t bytes) {
 // The rows the weights are packed for first; other row counts reuse that packing where oneDNN
 // can (see OnednnLinear::primitive_for).
 constexpr int64_t kPackRows = 1576;  // ViT-B/16, batch 8
+// Row counts whose primitive a layer keeps (a run has one or two: full and last batch).
+constexpr size_t kPrimitives = 8;
 
 // A matmul x (M, K) . W^T (K, N) -> (M, N) with its weights packed once, and one primitive per
 // (M, gelu) made on first use. Subclasses choose the data types, attributes and per-call
@@ -108,31 +110,35 @@ class OnednnLinear : public LinearKernel {
   }
 
   // The primitive for M rows; oneDNN may pick another weight layout for small M: then the
-  // packed weights are handed over in their layout if the kernel takes it, else reordered per call.
-  const Primitive& primitive_for(int64_t M, bool gelu) const {
+  // packed weights are handed over in their layout if the kernel takes it, else reordered per
+  // call. At most kPrimitives are kept (each holds generated code); callers share them.
+  std::shared_ptr<const Primitive> primitive_for(int64_t M, bool gelu) const {
     std::lock_guard<std::mutex> lock(mu_);
     const auto key = std::make_pair(M, gelu);
     auto it = primitives_.find(key);
     if (it != primitives_.end()) return it->second;
-    Primitive p;
+    auto p = std::make_shared<Primitive>();
     auto pd = describe(M, gelu, dnnl::memory::desc({K_, N_}, weight_type(), tag::any));
     if (pd.weights_desc() != packed_.get_desc()) {
       try {
         pd = describe(M, gelu, packed_.get_desc());
       } catch (const dnnl::error&) {
-        p.reorder_weights = true;
+        p->reorder_weights = true;
       }
     }
-    p.weights_md = pd.weights_desc();
-    p.scratchpad_bytes = pd.scratchpad_desc().get_size();
-    p.matmul = dnnl::matmul(pd);
-    return primitives_.emplace(key, std::move(p)).first->second;
+    p->weights_md = pd.weights_desc();
+    p->scratchpad_bytes = pd.scratchpad_desc().get_size();
+    p->matmul = dnnl::matmul(pd);
+    if (primitives_.size() >= kPrimitives) primitives_.erase(primitives_.begin());
+    primitives_.emplace(key, p);
+    return p;
   }
 
   // Runs the primitive on src (M rows of source_type()) into dst ((M, N) of dest_type()).
   void run(const void* src, int64_t M, bool gelu, std::unordered_map<int, dnnl::memory> args, void* dst) const {
     at::internal::lazy_init_num_threads();  // this thread's OpenMP team as LibTorch's (workers)
-    const Primitive& p = primitive_for(M, gelu);
+    const std::shared_ptr<const Primitive> shared = primitive_for(M, gelu);
+    const Primitive& p = *shared;
     dnnl::stream s(cpu_engine());
     dnnl::memory weights = packed_;
     if (p.reorder_weights) {
@@ -158,7 +164,7 @@ class OnednnLinear : public LinearKernel {
 
  private:
   mutable std::mutex mu_;
-  mutable std::map<std::pair<int64_t, bool>, Primitive> primitives_;
+  mutable std::map<std::pair<int64_t, bool>, std::shared_ptr<const Primitive>> primitives_;
 };
 
 // (..., K) -> (M, K) contiguous float32, and back to (..., N).
