@@ -177,8 +177,10 @@ struct Engine::Impl {
     info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);
   }
 
-  // --precision bf16|int8: the native model's linear layers on oneDNN kernels (CPU only).
-  void set_precision(Precision p, FileFormat format) {
+  // --precision bf16|int8 is for the native model on the CPU (oneDNN kernels): checked before
+  // anything loads.
+  void check_precision(Precision p, FileFormat format) const {
+    if (p == Precision::Fp32) return;
     const std::string what = std::string("--precision ") + precision_name(p);
     if (format == FileFormat::TorchScript)
       throw UsageError(what + ": '" + info.path +
@@ -186,20 +188,30 @@ struct Engine::Impl {
                        "use the weights file (safetensors or .pth), or --precision fp32");
     if (!device.is_cpu())
       throw UsageError(what + " runs on the CPU (oneDNN kernels); on " + info.device + " use --precision fp32");
-    const PrecisionReport r = apply_precision(*vit, p);
-    info.precision = precision_name(p);
+  }
+
+  void report_precision(const PrecisionReport& r) {
+    info.precision = precision_name(r.precision);
     info.kernels = r.kernel;
     spdlog::info(
         "precision {}: {} linear layers on {} ({}); {} head layer(s) kept in float32; weights {:.1f} MB -> "
-        "{:.1f} MB in {:.2f} s",
+        "{:.1f} MB in {:.2f} s, each as it was loaded",
         info.precision, r.layers, r.kernel, r.why, r.kept_fp32, r.weight_bytes_before / 1e6, r.weight_bytes_after / 1e6,
         r.seconds);
     if (!r.warning.empty()) spdlog::warn("{}", r.warning);
   }
 
-  void load_native(const std::string& path, const ModelHints& hints, const LoadOptions& options) {
+  // With a reduced precision, each linear layer is converted as soon as its weights are read,
+  // so the float32 model is never whole in memory.
+  void load_native(const std::string& path, const ModelHints& hints, LoadOptions options, Precision precision) {
+    std::optional<PrecisionConverter> converter;
+    if (precision != Precision::Fp32) {
+      converter.emplace(precision);
+      options.on_linear_loaded = [&converter](LinearImpl& layer) { converter->convert(layer); };
+    }
     LoadedViT loaded = load_vit(path, hints, options);
     vit = loaded.model;
+    if (converter) report_precision(converter->finish(vit->config().dist_head ? 2 : 1));
     if (!device.is_cpu()) vit->to(device);
     const ViTConfig& cfg = vit->config();
     info.family = family_name(loaded.family);
@@ -234,6 +246,7 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
   info.device = impl_->device.str();
   const FileFormat format = detect_format(o.model_path);
   info.format = format_name(format);
+  impl_->check_precision(o.precision, format);
   const ModelHints hints = read_model_hints(o.model_path);
   for (const auto& s : hints.sources) spdlog::info("read {}", s);
   info.labels = hints.labels;
@@ -244,9 +257,8 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
                        "use the weights file (safetensors or .pth) to run at another size");
     impl_->load_torchscript(o.model_path, hints);
   } else {
-    impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size});
+    impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision);
   }
-  if (o.precision != Precision::Fp32) impl_->set_precision(o.precision, format);
 }
 
 Engine::~Engine() = default;

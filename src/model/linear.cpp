@@ -5,9 +5,17 @@
 
 namespace vit {
 
+namespace {
+thread_local bool skip_init = false;
+}
+
+SkipLinearInit::SkipLinearInit() : previous_(skip_init) { skip_init = true; }
+SkipLinearInit::~SkipLinearInit() { skip_init = previous_; }
+
 LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in), out_features(out) {
   weight = register_parameter("weight", torch::empty({out, in}));
   if (with_bias) bias = register_parameter("bias", torch::empty({out}));
+  if (skip_init) return;
   // torch::nn::Linear's initialisation, in its order (random models in tests stay the same).
   torch::NoGradGuard no_grad;
   torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));

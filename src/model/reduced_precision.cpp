@@ -349,38 +349,60 @@ std::string why_kernel(Precision p) {
 
 }  // namespace
 
-PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p) {
-  PrecisionReport r;
-  r.precision = p;
-  if (p == Precision::Fp32) return r;
+PrecisionConverter::PrecisionConverter(Precision p) { report_.precision = p; }
+
+void PrecisionConverter::convert(LinearImpl& lin) {
+  const Precision p = report_.precision;
+  if (p == Precision::Fp32) return;
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
-  for (LinearImpl* lin : converted_layers(model, &r.kept_fp32)) {
-    r.weight_bytes_before += lin->weight.nbytes() + (lin->bias.defined() ? lin->bias.nbytes() : 0);
-    std::shared_ptr<const LinearKernel> k;
-    try {
-      k = p == Precision::Bf16 ? make_bf16_kernel(lin->weight, lin->bias) : make_int8_kernel(lin->weight, lin->bias);
-    } catch (const dnnl::error& e) {
-      throw ModelError(std::string("--precision ") + precision_name(p) + ": oneDNN has no kernel for this CPU (" +
-                       onednn_isa_name() + "): " + e.what() + "; use --precision fp32");
-    }
-    r.weight_bytes_after += k->bytes();
-    if (r.kernel.empty()) r.kernel = k->name();
-    lin->set_kernel(std::move(k));
-    // The float32 copies are no longer read: free them (the parameter keeps its name, empty).
-    lin->weight.set_(torch::empty({0}, lin->weight.options()));
-    if (lin->bias.defined()) lin->bias.set_(torch::empty({0}, lin->bias.options()));
-    ++r.layers;
+  const int64_t freed_before = report_.weight_bytes_before;
+  report_.weight_bytes_before += lin.weight.nbytes() + (lin.bias.defined() ? lin.bias.nbytes() : 0);
+  std::shared_ptr<const LinearKernel> k;
+  try {
+    k = p == Precision::Bf16 ? make_bf16_kernel(lin.weight, lin.bias) : make_int8_kernel(lin.weight, lin.bias);
+  } catch (const dnnl::error& e) {
+    throw ModelError(std::string("--precision ") + precision_name(p) + ": oneDNN has no kernel for this CPU (" +
+                     onednn_isa_name() + "): " + e.what() + "; use --precision fp32");
   }
+  report_.weight_bytes_after += k->bytes();
+  if (report_.kernel.empty()) report_.kernel = k->name();
+  lin.set_kernel(std::move(k));
+  // The float32 copies are no longer read: free them (the parameter keeps its name, empty).
+  lin.weight.set_(torch::empty({0}, lin.weight.options()));
+  if (lin.bias.defined()) lin.bias.set_(torch::empty({0}, lin.bias.options()));
+  // glibc keeps freed weights in its heap: give the pages back every 64 MB (each trim walks
+  // the heap, so not after every layer), and at the end.
+  freed_since_trim_ += report_.weight_bytes_before - freed_before;
+  if (freed_since_trim_ >= (int64_t{64} << 20)) trim();
+  ++report_.layers;
+  report_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void PrecisionConverter::trim() {
 #ifdef __GLIBC__
-  malloc_trim(0);  // glibc keeps the freed weights in its heap otherwise: give the pages back
+  malloc_trim(0);
 #endif
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.why = why_kernel(p);
+  freed_since_trim_ = 0;
+}
+
+PrecisionReport PrecisionConverter::finish(int kept_fp32) {
+  trim();
+  report_.kept_fp32 = kept_fp32;
+  const Precision p = report_.precision;
+  report_.why = why_kernel(p);
   if (p == Precision::Bf16 && !onednn_has_native_bf16())
-    r.warning = "this CPU has no native bf16 (" + onednn_isa_name() +
-                "): --precision bf16 runs slower than fp32 here and is only useful to check its numbers";
-  return r;
+    report_.warning = "this CPU has no native bf16 (" + onednn_isa_name() +
+                      "): --precision bf16 runs slower than fp32 here and is only useful to check its numbers";
+  return report_;
+}
+
+PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p) {
+  PrecisionConverter converter(p);
+  if (p == Precision::Fp32) return converter.finish(0);
+  int kept = 0;
+  for (LinearImpl* lin : converted_layers(model, &kept)) converter.convert(*lin);
+  return converter.finish(kept);
 }
 
 }  // namespace vit

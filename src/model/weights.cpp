@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "vit/errors.h"
@@ -30,12 +32,32 @@ void check_shapes(const std::map<std::string, torch::Tensor>& tensors, const ViT
 
 // Copies every canonical tensor into the module's parameter of the same name, releasing each
 // source once copied. Throws ModelError for a missing, extra or misshapen tensor.
+// The linear layers but the classifier head(s), by the names of their parameters, each with how
+// many of its parameters are still to be loaded.
+struct PendingLinears {
+  std::map<std::string, std::pair<LinearImpl*, int*>> by_param;
+  std::vector<std::unique_ptr<int>> counts;
+};
+
+PendingLinears pending_linears(VisionTransformer& model) {
+  PendingLinears out;
+  for (const auto& m : model->named_modules("", /*include_self=*/false)) {
+    auto* lin = dynamic_cast<LinearImpl*>(m.value().get());
+    if (!lin || m.key() == "head" || m.key() == "head_dist") continue;
+    out.counts.push_back(std::make_unique<int>(lin->bias.defined() ? 2 : 1));
+    out.by_param[m.key() + ".weight"] = {lin, out.counts.back().get()};
+    if (lin->bias.defined()) out.by_param[m.key() + ".bias"] = {lin, out.counts.back().get()};
+  }
+  return out;
+}
+
 void copy_weights(VisionTransformer& model, const std::map<std::string, torch::Tensor>& tensors,
-                  const RawCheckpoint& raw) {
+                  const RawCheckpoint& raw, const std::function<void(LinearImpl&)>& on_linear_loaded) {
   torch::NoGradGuard no_grad;
   const ViTConfig& cfg = model->config();
   std::set<std::string> used;
   std::vector<std::string> missing;
+  PendingLinears pending = on_linear_loaded ? pending_linears(model) : PendingLinears{};
   for (auto& p : model->named_parameters()) {
     auto it = tensors.find(p.key());
     if (it == tensors.end()) {
@@ -59,6 +81,8 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
           "tensor '{}' holds {} non-finite value{} (NaN or infinity): images it makes non-finite scores for "
           "get failed records",
           p.key(), bad, bad > 1 ? "s" : "");
+    const auto lin = pending.by_param.find(p.key());
+    if (lin != pending.by_param.end() && --*lin->second.second == 0) on_linear_loaded(*lin->second.first);
   }
   if (!missing.empty())
     throw ModelError("missing tensor" + std::string(missing.size() > 1 ? "s " : " ") + quoted_names(missing, 5) +
@@ -92,8 +116,12 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const Lo
     if (heads_override > 0) hints.heads = heads_override;
     const ViTConfig cfg = infer_config(tensors, hints, out.family, options.image_size);
     check_shapes(tensors, cfg);
-    out.model = VisionTransformer(cfg);
-    copy_weights(out.model, tensors, raw);
+    {
+      std::optional<SkipLinearInit> no_init;
+      if (options.on_linear_loaded) no_init.emplace();
+      out.model = VisionTransformer(cfg);
+    }
+    copy_weights(out.model, tensors, raw, options.on_linear_loaded);
     out.model->eval();
   } catch (const ModelError& e) {
     throw ModelError("'" + path + "': " + e.what());

@@ -21,9 +21,22 @@ class LinearKernel {
   virtual int64_t bytes() const = 0;     // the memory its packed weights hold
 };
 
+// While one is alive on this thread, new Linear layers leave their parameters uninitialised
+// (untouched memory, not yet resident): for modules whose every weight is about to be loaded.
+class SkipLinearInit {
+ public:
+  SkipLinearInit();
+  ~SkipLinearInit();
+  SkipLinearInit(const SkipLinearInit&) = delete;
+  SkipLinearInit& operator=(const SkipLinearInit&) = delete;
+
+ private:
+  bool previous_;
+};
+
 class LinearImpl : public torch::nn::Module {
  public:
-  LinearImpl(int64_t in, int64_t out, bool bias);  // initialised as torch::nn::Linear is
+  LinearImpl(int64_t in, int64_t out, bool bias);  // initialised as torch::nn::Linear is, unless SkipLinearInit
   torch::Tensor forward(const torch::Tensor& x);
   // gelu(forward(x)), erf form (the MLP's hidden layer): one pass where the kernel fuses it.
   torch::Tensor forward_gelu(const torch::Tensor& x);

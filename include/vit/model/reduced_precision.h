@@ -41,8 +41,22 @@ struct PrecisionReport {
   std::string warning;                                      // set when the precision runs slower than fp32 on this CPU
 };
 
-// Gives every linear layer but the classifier head a kernel of precision p (Fp32: nothing)
-// and frees their float32 weights. Throws ModelError when oneDNN cannot run it on this CPU.
+// Gives linear layers kernels of one precision, one layer at a time (the loader calls it as
+// each layer's weights arrive, see LoadOptions::on_linear_loaded), freeing their float32
+// weights; convert throws ModelError when oneDNN cannot run the precision on this CPU.
+class PrecisionConverter {
+ public:
+  explicit PrecisionConverter(Precision p);
+  void convert(LinearImpl& layer);
+  PrecisionReport finish(int kept_fp32);  // kept_fp32: the head layers left alone
+
+ private:
+  void trim();
+  PrecisionReport report_;
+  int64_t freed_since_trim_ = 0;
+};
+
+// The same for every linear layer of a loaded model but the classifier head(s).
 PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p);
 
 // One layer's kernel from its float32 weight (out, in) and bias (out, or undefined).

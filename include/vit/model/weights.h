@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "vit/model/blueprint.h"
 #include "vit/model/config.h"
 #include "vit/model/hints.h"
+#include "vit/model/linear.h"
 #include "vit/model/names.h"
 #include "vit/model/vision_transformer.h"
 
@@ -31,6 +33,10 @@ struct LoadOptions {
   int64_t heads = 0;
   // --image-size: run at this side, position embeddings resampled (0 = the model's own).
   int64_t image_size = 0;
+  // Called for each linear layer but the classifier head(s) as soon as its weight and bias are
+  // loaded (--precision converts it there, so the float32 model is never whole in memory).
+  // When set, the module's parameters are not randomly initialised first (all are loaded).
+  std::function<void(LinearImpl&)> on_linear_loaded;
 };
 
 // Reads, maps, checks and builds the module (float32, CPU, eval mode). Throws ModelError.
