@@ -3,8 +3,13 @@
 
 #include <cmath>
 
-// Three copies of each function, the best one for the CPU picked when the program starts.
+// Three copies of each function, the best one for the CPU picked when the program starts
+// (one copy under ThreadSanitizer, whose runtime is not up when the choice is made).
+#ifdef VIT_NO_TARGET_CLONES
+#define VIT_ROW_KERNEL
+#else
 #define VIT_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 namespace vit {
 
