@@ -320,23 +320,6 @@ std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight
 
 namespace {
 
-// Every linear layer of the model but the classifier head(s), which stay float32: they are
-// 0.1% of the work and their logits are what the user reads.
-std::vector<LinearImpl*> converted_layers(VisionTransformerImpl& model, int* kept) {
-  std::vector<LinearImpl*> out;
-  *kept = 0;
-  for (const auto& m : model.modules(/*include_self=*/false)) {
-    auto* lin = dynamic_cast<LinearImpl*>(m.get());
-    if (!lin) continue;
-    if (lin == model.head.get() || (model.head_dist && lin == model.head_dist.get())) {
-      ++*kept;
-      continue;
-    }
-    out.push_back(lin);
-  }
-  return out;
-}
-
 std::string why_kernel(Precision p) {
   const std::string isa = "oneDNN sees " + onednn_isa_name();
   if (p == Precision::Int8)
@@ -395,14 +378,6 @@ PrecisionReport PrecisionConverter::finish(int kept_fp32) {
     report_.warning = "this CPU has no native bf16 (" + onednn_isa_name() +
                       "): --precision bf16 runs slower than fp32 here and is only useful to check its numbers";
   return report_;
-}
-
-PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p) {
-  PrecisionConverter converter(p);
-  if (p == Precision::Fp32) return converter.finish(0);
-  int kept = 0;
-  for (LinearImpl* lin : converted_layers(model, &kept)) converter.convert(*lin);
-  return converter.finish(kept);
 }
 
 }  // namespace vit

@@ -32,8 +32,9 @@ void check_shapes(const std::map<std::string, torch::Tensor>& tensors, const ViT
 
 // Copies every canonical tensor into the module's parameter of the same name, releasing each
 // source once copied. Throws ModelError for a missing, extra or misshapen tensor.
-// The linear layers but the classifier head(s), by the names of their parameters, each with how
-// many of its parameters are still to be loaded.
+// The linear layers but the classifier head(s) (those stay float32 under --precision: 0.1% of
+// the work, and their logits are what the user reads), by the names of their parameters, each
+// with how many of its parameters are still to be loaded.
 struct PendingLinears {
   std::map<std::string, std::pair<LinearImpl*, int*>> by_param;
   std::vector<std::unique_ptr<int>> counts;

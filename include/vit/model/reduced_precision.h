@@ -1,5 +1,5 @@
 // bf16 and int8 kernels for the model's linear layers, on oneDNN (Debian's libdnnl 2.6, the
-// library LibTorch's own CPU kernels call), and the step that swaps them into a loaded model.
+// library LibTorch's own CPU kernels call), and the converter the loader hands each linear layer to.
 //
 //   bf16: weights converted once to bfloat16 and packed in oneDNN's blocked layout; each call
 //         rounds its float32 input to bfloat16, accumulates in float32, adds the float32 bias
@@ -25,11 +25,10 @@
 
 #include "vit/model/linear.h"
 #include "vit/model/precision.h"
-#include "vit/model/vision_transformer.h"
 
 namespace vit {
 
-// What apply_precision did, for -v and bench.
+// What PrecisionConverter did, for -v and bench.
 struct PrecisionReport {
   Precision precision = Precision::Fp32;
   int layers = 0;                                           // linear layers given a kernel
@@ -55,9 +54,6 @@ class PrecisionConverter {
   PrecisionReport report_;
   int64_t freed_since_trim_ = 0;
 };
-
-// The same for every linear layer of a loaded model but the classifier head(s).
-PrecisionReport apply_precision(VisionTransformerImpl& model, Precision p);
 
 // One layer's kernel from its float32 weight (out, in) and bias (out, or undefined).
 std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
