@@ -121,6 +121,32 @@ TEST(Precision, Bf16KernelEqualsItsArithmetic) {
   }
 }
 
+// fp32's oneDNN kernel (the default on the CPU) is float32 arithmetic: against the same product
+// in float64 it is as close as torch::linear (BLAS) is, only the order of the sums differs.
+TEST(Precision, Fp32KernelIsFloat32Arithmetic) {
+  torch::manual_seed(4);
+  for (const Case& c : kCases) {
+    const auto w = torch::randn({c.out, c.in}) * 0.05, b = c.bias ? torch::randn({c.out}) : torch::Tensor();
+    const auto x = inputs(c.rows, c.in);
+    const auto got = make_fp32_kernel(w, b)->forward(x, c.gelu).to(torch::kFloat64);
+    auto exact = torch::matmul(x.to(torch::kFloat64), w.to(torch::kFloat64).t());
+    if (b.defined()) exact = exact + b.to(torch::kFloat64);
+    if (c.gelu) exact = torch::gelu(exact);
+    const double scale = max_abs(exact), kernel = max_abs(got - exact) / scale;
+    const double blas = max_abs(fp32_linear(x, w, b, c.gelu).to(torch::kFloat64) - exact) / scale;
+    std::cout << "[ measured ] fp32 " << c.rows << "x" << c.in << "->" << c.out << ": |kernel - float64| " << kernel
+              << ", |torch::linear - float64| " << blas << " (of max |y|)\n";
+    EXPECT_LT(kernel, 4 * blas + 1e-6) << c.rows << " rows";
+    EXPECT_LT(kernel, 1e-5) << c.rows << " rows";
+  }
+  // Any leading shape, as torch::linear.
+  const auto w = torch::randn({24, 16}), b = torch::randn({24});
+  const auto x = torch::randn({2, 5, 16});
+  const auto y = make_fp32_kernel(w, b)->forward(x, false);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5, 24}));
+  EXPECT_LT(max_abs(y - torch::linear(x, w, b)), 1e-5);
+}
+
 std::vector<std::string> zoo_models() {
   std::vector<std::string> out;
   const std::string dir = fixtures() + "/zoo/models";
@@ -228,6 +254,31 @@ TEST(Precision, ACpuWithoutVnniOrBf16StillRunsBoth) {
   EXPECT_NE(bf16.find("no native bf16"), std::string::npos) << bf16;
   EXPECT_NE(bf16.find("warning"), std::string::npos) << bf16;
   EXPECT_NE(bf16.find("285  Egyptian cat"), std::string::npos) << bf16;
+}
+
+// fp32 on the CPU runs on oneDNN by default; VIT_CLASSIFY_FP32_KERNEL=libtorch keeps LibTorch's
+// product; the two agree as two float32 products do; any other value is a usage error.
+TEST(Precision, Fp32KernelCanBeLibTorchs) {
+  VIT_REQUIRE_FILE(real_weights());
+  const std::string cmd =
+      std::string(VIT_BINARY) + " -v -k 3 --format json -m '" + real_weights() + "' '" + skimage("chelsea.png") + "'";
+  const std::string onednn = run_binary(cmd), libtorch = run_binary("VIT_CLASSIFY_FP32_KERNEL=libtorch " + cmd);
+  EXPECT_NE(onednn.find("fp32 oneDNN"), std::string::npos) << onednn;
+  EXPECT_EQ(libtorch.find("oneDNN"), std::string::npos) << libtorch;
+  const auto record = [](const std::string& out) {
+    const auto start = out.find("{\"file\"");
+    return nlohmann::json::parse(out.substr(start, out.find('\n', start) - start));
+  };
+  const auto a = record(onednn), b = record(libtorch);
+  ASSERT_EQ(a["predictions"].size(), 3u) << onednn;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(a["predictions"][i]["index"], b["predictions"][i]["index"]);
+    EXPECT_NEAR(a["predictions"][i]["probability"].get<double>(), b["predictions"][i]["probability"].get<double>(),
+                1e-5);
+  }
+  const std::string bad = run_binary("(VIT_CLASSIFY_FP32_KERNEL=mkl " + cmd + ") 2>&1; echo \"exit $?\"");
+  EXPECT_NE(bad.find("VIT_CLASSIFY_FP32_KERNEL"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("exit 2"), std::string::npos) << bad;
 }
 
 TEST(Precision, WhatItRefusesIsAUsageError) {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 
 #include "vit/errors.h"
@@ -120,6 +121,15 @@ std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info
 // Rows of logits to probabilities: the one softmax behind classify and explain.
 torch::Tensor softmax_rows(const torch::Tensor& logits) { return logits.softmax(1).contiguous(); }
 
+// VIT_CLASSIFY_FP32_KERNEL=libtorch: fp32 linear layers through torch::linear (BLAS), as
+// PyTorch runs them; unset or "onednn": oneDNN's float32 matmul (faster, same arithmetic).
+bool fp32_on_libtorch() {
+  const char* v = std::getenv("VIT_CLASSIFY_FP32_KERNEL");
+  if (!v || !*v || std::string(v) == "onednn") return false;
+  if (std::string(v) == "libtorch") return true;
+  throw UsageError(std::string("VIT_CLASSIFY_FP32_KERNEL='") + v + "': expected onednn or libtorch");
+}
+
 std::vector<float> to_vector(const torch::Tensor& t) {
   const torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
@@ -193,19 +203,28 @@ struct Engine::Impl {
   void report_precision(const PrecisionReport& r) {
     info.precision = precision_name(r.precision);
     info.kernels = r.kernel;
+    if (!r.warning.empty()) spdlog::warn("{}", r.warning);
+    if (r.precision == Precision::Fp32) {
+      if (r.layers > 0)
+        spdlog::info(
+            "precision fp32: {} linear layers on {} ({}), {:.1f} MB packed in {:.2f} s as loaded; the head on "
+            "LibTorch's product (VIT_CLASSIFY_FP32_KERNEL=libtorch: every layer there)",
+            r.layers, r.kernel, r.why, r.weight_bytes_after / 1e6, r.seconds);
+      return;
+    }
     spdlog::info(
         "precision {}: {} linear layers on {} ({}); {} head layer(s) kept in float32; weights {:.1f} MB -> "
         "{:.1f} MB in {:.2f} s, each as it was loaded",
         info.precision, r.layers, r.kernel, r.why, r.kept_fp32, r.weight_bytes_before / 1e6, r.weight_bytes_after / 1e6,
         r.seconds);
-    if (!r.warning.empty()) spdlog::warn("{}", r.warning);
   }
 
-  // With a reduced precision, each linear layer is converted as soon as its weights are read,
-  // so the float32 model is never whole in memory.
+  // On the CPU each linear layer is given a oneDNN kernel (fp32, bf16 or int8) as soon as its
+  // weights are read, so the float32 model is never whole in memory beside the packed one.
+  // VIT_CLASSIFY_FP32_KERNEL=libtorch keeps fp32 on LibTorch's own product (BLAS).
   void load_native(const std::string& path, const ModelHints& hints, LoadOptions options, Precision precision) {
     std::optional<PrecisionConverter> converter;
-    if (precision != Precision::Fp32) {
+    if (device.is_cpu() && (precision != Precision::Fp32 || !fp32_on_libtorch())) {
       converter.emplace(precision);
       options.on_linear_loaded = [&converter](LinearImpl& layer) { converter->convert(layer); };
     }

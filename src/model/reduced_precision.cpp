@@ -167,6 +167,17 @@ class OnednnLinear : public LinearKernel {
   mutable std::map<std::pair<int64_t, bool>, std::shared_ptr<const Primitive>> primitives_;
 };
 
+// GELU (erf form, as torch.nn.GELU) applied to the product in the same primitive.
+dnnl::primitive_attr gelu_attributes(bool gelu) {
+  dnnl::primitive_attr attr;
+  if (gelu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
 // (..., K) -> (M, K) contiguous float32, and back to (..., N).
 torch::Tensor rows(const torch::Tensor& x, int64_t K) { return x.reshape({-1, K}).to(torch::kFloat32).contiguous(); }
 torch::Tensor unrows(const torch::Tensor& y, const torch::Tensor& x) {
@@ -195,15 +206,34 @@ class Bf16Linear final : public OnednnLinear {
   dt source_type() const override { return dt::bf16; }
   dt weight_type() const override { return dt::bf16; }
   const float* matmul_bias() const override { return bias_.defined() ? bias_.data_ptr<float>() : nullptr; }
-  dnnl::primitive_attr attributes(bool gelu) const override {
-    dnnl::primitive_attr attr;
-    if (gelu) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    return attr;
+  dnnl::primitive_attr attributes(bool gelu) const override { return gelu_attributes(gelu); }
+  torch::Tensor bias_;
+};
+
+// float32 through oneDNN's matmul: the same products as torch::linear (float32 sums, strict
+// float32 math, no bf16 shortcut), with the weights packed once and bias and GELU in the same
+// pass. oneDNN's AVX-512/AVX2 kernels run the model's products faster than OpenBLAS's sgemm.
+class Fp32Linear final : public OnednnLinear {
+ public:
+  Fp32Linear(const torch::Tensor& weight, const torch::Tensor& bias) : OnednnLinear(weight.size(1), weight.size(0)) {
+    const auto w = weight.to(torch::kFloat32).contiguous();
+    if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();
+    pack(w.data_ptr());
+    label_ = "fp32 " + label_;
   }
+
+  torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
+    const auto src = rows(x, K_);
+    auto out = torch::empty({src.size(0), N_}, torch::kFloat32);
+    run(src.data_ptr(), src.size(0), gelu, {}, out.data_ptr());
+    return unrows(out, x);
+  }
+
+ private:
+  dt source_type() const override { return dt::f32; }
+  dt weight_type() const override { return dt::f32; }
+  const float* matmul_bias() const override { return bias_.defined() ? bias_.data_ptr<float>() : nullptr; }
+  dnnl::primitive_attr attributes(bool gelu) const override { return gelu_attributes(gelu); }
   torch::Tensor bias_;
 };
 
@@ -312,6 +342,10 @@ std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight
   }
 }
 
+std::shared_ptr<const LinearKernel> make_fp32_kernel(const torch::Tensor& weight, const torch::Tensor& bias) {
+  return std::make_shared<Fp32Linear>(weight, bias);
+}
+
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
                                                      int weight_bits) {
   if (weight_bits == 0) weight_bits = onednn_has_vnni() ? 8 : 7;
@@ -322,6 +356,7 @@ namespace {
 
 std::string why_kernel(Precision p) {
   const std::string isa = "oneDNN sees " + onednn_isa_name();
+  if (p == Precision::Fp32) return isa + ": float32 sums as LibTorch's, weights packed once, bias and GELU fused";
   if (p == Precision::Int8)
     return isa + (onednn_has_vnni()
                       ? ": VNNI sums u8 x s8 products in int32, so weights use 8 bits"
@@ -336,18 +371,26 @@ PrecisionConverter::PrecisionConverter(Precision p) { report_.precision = p; }
 
 void PrecisionConverter::convert(LinearImpl& lin) {
   const Precision p = report_.precision;
-  if (p == Precision::Fp32) return;
+  if (fp32_fallback_) return;  // oneDNN refused the first layer: every layer stays on LibTorch's product
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
-  const int64_t freed_before = report_.weight_bytes_before;
-  report_.weight_bytes_before += lin.weight.nbytes() + (lin.bias.defined() ? lin.bias.nbytes() : 0);
   std::shared_ptr<const LinearKernel> k;
   try {
-    k = p == Precision::Bf16 ? make_bf16_kernel(lin.weight, lin.bias) : make_int8_kernel(lin.weight, lin.bias);
+    k = p == Precision::Fp32   ? make_fp32_kernel(lin.weight, lin.bias)
+        : p == Precision::Bf16 ? make_bf16_kernel(lin.weight, lin.bias)
+                               : make_int8_kernel(lin.weight, lin.bias);
   } catch (const dnnl::error& e) {
+    if (p == Precision::Fp32 && report_.layers == 0) {
+      fp32_fallback_ = true;
+      report_.kernel = "LibTorch's float32 product (BLAS)";
+      report_.warning = std::string("oneDNN has no float32 matmul here (") + e.what() + "): LibTorch's product runs it";
+      return;
+    }
     throw ModelError(std::string("--precision ") + precision_name(p) + ": oneDNN has no kernel for this CPU (" +
                      onednn_isa_name() + "): " + e.what() + "; use --precision fp32");
   }
+  const int64_t freed_before = report_.weight_bytes_before;
+  report_.weight_bytes_before += lin.weight.nbytes() + (lin.bias.defined() ? lin.bias.nbytes() : 0);
   report_.weight_bytes_after += k->bytes();
   if (report_.kernel.empty()) report_.kernel = k->name();
   lin.set_kernel(std::move(k));
@@ -373,7 +416,7 @@ PrecisionReport PrecisionConverter::finish(int kept_fp32) {
   trim();
   report_.kept_fp32 = kept_fp32;
   const Precision p = report_.precision;
-  report_.why = why_kernel(p);
+  report_.why = fp32_fallback_ ? "oneDNN refused the layers" : why_kernel(p);
   if (p == Precision::Bf16 && !onednn_has_native_bf16())
     report_.warning = "this CPU has no native bf16 (" + onednn_isa_name() +
                       "): --precision bf16 runs slower than fp32 here and is only useful to check its numbers";

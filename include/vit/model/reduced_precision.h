@@ -1,6 +1,11 @@
-// bf16 and int8 kernels for the model's linear layers, on oneDNN (Debian's libdnnl 2.6, the
-// library LibTorch's own CPU kernels call), and the converter the loader hands each linear layer to.
+// fp32, bf16 and int8 kernels for the model's linear layers, on oneDNN (Debian's libdnnl 2.6,
+// the library LibTorch's own CPU kernels call), and the converter the loader hands each linear
+// layer to.
 //
+//   fp32: the default on the CPU: float32 weights packed once in oneDNN's blocked layout,
+//         float32 sums (strict float32 math), bias and GELU in the same primitive; the same
+//         arithmetic as torch::linear in another order of sums. VIT_CLASSIFY_FP32_KERNEL=libtorch
+//         (engine.cpp) leaves the layers to torch::linear.
 //   bf16: weights converted once to bfloat16 and packed in oneDNN's blocked layout; each call
 //         rounds its float32 input to bfloat16, accumulates in float32, adds the float32 bias
 //         (and GELU) in the same primitive, and returns float32. Native on CPUs with
@@ -53,9 +58,11 @@ class PrecisionConverter {
   void trim();
   PrecisionReport report_;
   int64_t freed_since_trim_ = 0;
+  bool fp32_fallback_ = false;
 };
 
 // One layer's kernel from its float32 weight (out, in) and bias (out, or undefined).
+std::shared_ptr<const LinearKernel> make_fp32_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
 std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
 // weight_bits: 8 or 7; 0 chooses by the CPU (8 with VNNI, else 7).
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
