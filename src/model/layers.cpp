@@ -2,7 +2,10 @@
 #include "vit/model/layers.h"
 
 #include <ATen/Parallel.h>
+#include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "vit/errors.h"
@@ -96,6 +99,49 @@ torch::Tensor DiffAttentionParts::attend(const torch::Tensor& q, const torch::Te
 
 namespace {
 
+// Plain softmax attention on the CPU straight from (B, T, h, hd) views of the projections
+// (rows of any stride, each head's hd values contiguous) into the merged (B, T, h * hd) output:
+// the same products and softmax as attend(), without the transposes into (B, h, T, hd) and
+// back. Each (batch, head) product is one single-threaded oneDNN sgemm reading the rows in
+// place, the tasks spread over the threads; the (batch, head) pairs go in groups whose
+// weights (T x T each) fit in kAttentionGroupBytes, softmax applied in place once per group.
+constexpr int64_t kAttentionGroupBytes = int64_t{4} << 20;
+
+torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  const int64_t B = v.size(0), T = v.size(1), H = v.size(2), hd = v.size(3), tasks = B * H;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const int64_t per_task = T * T * static_cast<int64_t>(sizeof(float));
+  const int64_t group = std::min(tasks, std::max<int64_t>(1, kAttentionGroupBytes / per_task));
+  auto weights = torch::empty({group, T, T}, v.options());
+  auto out = torch::empty({B, T, H * hd}, v.options());
+  const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
+  float *w = weights.data_ptr<float>(), *o = out.data_ptr<float>();
+  std::atomic<bool> failed{false};
+  for (int64_t first = 0; first < tasks; first += group) {
+    const int64_t n = std::min(group, tasks - first);
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = (first + i) / H, h = (first + i) % H;
+        if (dnnl_sgemm('N', 'T', T, T, hd, scale, qp + b * q.stride(0) + h * q.stride(2), q.stride(1),
+                       kp + b * k.stride(0) + h * k.stride(2), k.stride(1), 0.0f, w + i * T * T, T) != dnnl_success)
+          failed = true;
+      }
+    });
+    auto part = weights.narrow(0, 0, n);
+    at::_softmax_out(part, part, -1, false);
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = (first + i) / H, h = (first + i) % H;
+        if (dnnl_sgemm('N', 'N', T, hd, T, 1.0f, w + i * T * T, T, vp + b * v.stride(0) + h * v.stride(2), v.stride(1),
+                       0.0f, o + (b * T * H + h) * hd, H * hd) != dnnl_success)
+          failed = true;
+      }
+    });
+  }
+  if (failed) throw ModelError("attention: oneDNN's sgemm failed");
+  return out;
+}
+
 // Multi-head self-attention from the q, k, v projections (B, T, D), shared by Attention and
 // ParallelBlock: split into heads (differential attention: q and k as 2h half-width heads),
 // q/k LayerNorms when the model has them, plain or differential attention, heads merged back
@@ -105,6 +151,20 @@ torch::Tensor self_attention(const torch::Tensor& q_in, const torch::Tensor& k_i
                              const DiffAttentionParts& diff, torch::Tensor* attn_out) {
   const int64_t B = v_in.size(0), T = v_in.size(1);
   const int64_t qk_heads = diff.sub_norm ? 2 * heads : heads;
+  if (!diff.sub_norm && !attn_out && v_in.device().is_cpu() && v_in.scalar_type() == torch::kFloat32 &&
+      q_in.scalar_type() == torch::kFloat32 && k_in.scalar_type() == torch::kFloat32) {
+    // Heads split by views of the rows, no transpose; q/k LayerNorms act on each head's values.
+    const auto heads_of = [&](const torch::Tensor& x) {
+      auto h = x.reshape({B, T, heads, -1});
+      return h.stride(3) == 1 ? h : h.contiguous();
+    };
+    auto q = heads_of(q_in), k = heads_of(k_in);
+    if (q_norm) {
+      q = q_norm(q);
+      k = k_norm(k);
+    }
+    return attend_rows(q, k, heads_of(v_in));
+  }
   auto q = q_in.reshape({B, T, qk_heads, -1}).transpose(1, 2);
   auto k = k_in.reshape({B, T, qk_heads, -1}).transpose(1, 2);
   const auto v = v_in.reshape({B, T, heads, -1}).transpose(1, 2);
