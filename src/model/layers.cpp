@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <vector>
 
 #include "vit/errors.h"
 
@@ -102,42 +103,31 @@ namespace {
 // Plain softmax attention on the CPU straight from (B, T, h, hd) views of the projections
 // (rows of any stride, each head's hd values contiguous) into the merged (B, T, h * hd) output:
 // the same products and softmax as attend(), without the transposes into (B, h, T, hd) and
-// back. Each (batch, head) product is one single-threaded oneDNN sgemm reading the rows in
-// place, the tasks spread over the threads; the (batch, head) pairs go in groups whose
-// weights (T x T each) fit in kAttentionGroupBytes, softmax applied in place once per group.
-constexpr int64_t kAttentionGroupBytes = int64_t{4} << 20;
-
+// back. One (batch, head) per task, the tasks spread over the threads: its weights (T x T) are
+// made in a buffer of the thread's by one single-threaded oneDNN sgemm reading the rows in
+// place, softmaxed there, and multiplied into the output's rows while still in cache.
 torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  const int64_t B = v.size(0), T = v.size(1), H = v.size(2), hd = v.size(3), tasks = B * H;
+  const int64_t B = v.size(0), T = v.size(1), H = v.size(2), hd = v.size(3);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  const int64_t per_task = T * T * static_cast<int64_t>(sizeof(float));
-  const int64_t group = std::min(tasks, std::max<int64_t>(1, kAttentionGroupBytes / per_task));
-  auto weights = torch::empty({group, T, T}, v.options());
   auto out = torch::empty({B, T, H * hd}, v.options());
   const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
-  float *w = weights.data_ptr<float>(), *o = out.data_ptr<float>();
+  float* o = out.data_ptr<float>();
   std::atomic<bool> failed{false};
-  for (int64_t first = 0; first < tasks; first += group) {
-    const int64_t n = std::min(group, tasks - first);
-    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t b = (first + i) / H, h = (first + i) % H;
-        if (dnnl_sgemm('N', 'T', T, T, hd, scale, qp + b * q.stride(0) + h * q.stride(2), q.stride(1),
-                       kp + b * k.stride(0) + h * k.stride(2), k.stride(1), 0.0f, w + i * T * T, T) != dnnl_success)
-          failed = true;
-      }
-    });
-    auto part = weights.narrow(0, 0, n);
-    at::_softmax_out(part, part, -1, false);
-    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t b = (first + i) / H, h = (first + i) % H;
-        if (dnnl_sgemm('N', 'N', T, hd, T, 1.0f, w + i * T * T, T, vp + b * v.stride(0) + h * v.stride(2), v.stride(1),
-                       0.0f, o + (b * T * H + h) * hd, H * hd) != dnnl_success)
-          failed = true;
-      }
-    });
-  }
+  at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> buffer;
+    buffer.resize(static_cast<size_t>(T * T));
+    auto weights = torch::from_blob(buffer.data(), {T, T});
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t b = i / H, h = i % H;
+      if (dnnl_sgemm('N', 'T', T, T, hd, scale, qp + b * q.stride(0) + h * q.stride(2), q.stride(1),
+                     kp + b * k.stride(0) + h * k.stride(2), k.stride(1), 0.0f, buffer.data(), T) != dnnl_success)
+        failed = true;
+      at::_softmax_out(weights, weights, -1, false);
+      if (dnnl_sgemm('N', 'N', T, hd, T, 1.0f, buffer.data(), T, vp + b * v.stride(0) + h * v.stride(2), v.stride(1),
+                     0.0f, o + (b * T * H + h) * hd, H * hd) != dnnl_success)
+        failed = true;
+    }
+  });
   if (failed) throw ModelError("attention: oneDNN's sgemm failed");
   return out;
 }
