@@ -9,6 +9,7 @@
 #include "test_util.h"
 #include "vit/errors.h"
 #include "vit/model/engine.h"
+#include "vit/model/layers.h"
 #include "vit/model/reduced_precision.h"
 
 namespace vit::test {
@@ -145,6 +146,40 @@ TEST(Precision, Fp32KernelIsFloat32Arithmetic) {
   const auto y = make_fp32_kernel(w, b)->forward(x, false);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5, 24}));
   EXPECT_LT(max_abs(y - torch::linear(x, w, b)), 1e-5);
+}
+
+// The MLP takes long inputs in blocks of rows (layers.cpp kMlpRows): every row's numbers are
+// those of the whole input at once (LibTorch's product, which runs it whole while autograd is
+// on), at every precision (int8 quantizes each row on its own, so blocks change nothing).
+TEST(Precision, MlpInBlocksOfRowsEqualsTheWholeInput) {
+  torch::manual_seed(5);
+  for (const char* precision : {"fp32-libtorch", "fp32", "int8"}) {
+    Mlp mlp(64, 256, Activation::Gelu, true, false, 1e-6);
+    const auto x = torch::randn({6, 250, 64});  // 1500 rows: three blocks, the last one short
+    torch::Tensor whole;
+    {
+      torch::AutoGradMode grad(true);
+      whole = mlp(x).detach();
+    }
+    const std::string p = precision;
+    if (p != "fp32-libtorch")
+      for (Linear* l : {&mlp->fc1, &mlp->fc2}) {
+        auto k = p == "int8" ? make_int8_kernel((*l)->weight, (*l)->bias) : make_fp32_kernel((*l)->weight, (*l)->bias);
+        (*l)->set_kernel(std::move(k));
+      }
+    torch::Tensor blocks, reference;
+    {
+      torch::NoGradGuard no_grad;
+      blocks = mlp(x);
+    }
+    {
+      torch::AutoGradMode grad(true);
+      reference = mlp(x).detach();
+    }
+    ASSERT_EQ(blocks.sizes(), x.sizes()) << p;
+    EXPECT_LT(max_abs(blocks - reference), 1e-6) << p << ": blocks against the same kernel over all rows";
+    if (p != "int8") EXPECT_LT(max_abs(blocks - whole), 1e-5) << p << ": against LibTorch's product";
+  }
 }
 
 std::vector<std::string> zoo_models() {

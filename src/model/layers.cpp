@@ -195,10 +195,30 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden, Activation act_, bool bias, bool w
   fc2 = register_module("fc2", linear(inner, dim, bias));
 }
 
+namespace {
+// Rows the MLP takes at once: its hidden activations (rows x 4D) are the largest tensor of a
+// block; in blocks of this many tokens they stay a few MB instead of growing with the batch
+// (ViT-B/16 batch 8: 19 MB), at the same speed (oneDNN's kernels are as fast on 512 rows).
+constexpr int64_t kMlpRows = 512;
+}  // namespace
+
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = act == Activation::Gelu ? fc1->forward_gelu(x) : activate(fc1(x), act);
-  if (norm) h = norm(h);
-  return fc2(h);
+  const auto run = [&](const torch::Tensor& rows) {
+    auto h = act == Activation::Gelu ? fc1->forward_gelu(rows) : activate(fc1(rows), act);
+    if (norm) h = norm(h);
+    return fc2(h);
+  };
+  const int64_t width = x.size(-1), M = x.numel() / std::max<int64_t>(width, 1);
+  if (M <= 2 * kMlpRows || !x.device().is_cpu() || torch::GradMode::is_enabled()) return run(x);
+  const auto rows = x.reshape({M, width});
+  auto out = torch::empty({M, fc2->out_features}, x.options());
+  for (int64_t first = 0; first < M; first += kMlpRows) {
+    const int64_t n = std::min(kMlpRows, M - first);
+    out.narrow(0, first, n).copy_(run(rows.narrow(0, first, n)));
+  }
+  auto sizes = x.sizes().vec();
+  sizes.back() = fc2->out_features;
+  return out.view(sizes);
 }
 
 LayerScaleImpl::LayerScaleImpl(int64_t dim) { gamma = register_parameter("gamma", torch::ones({dim})); }

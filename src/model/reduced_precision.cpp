@@ -397,10 +397,10 @@ void PrecisionConverter::convert(LinearImpl& lin) {
   // The float32 copies are no longer read: free them (the parameter keeps its name, empty).
   lin.weight.set_(torch::empty({0}, lin.weight.options()));
   if (lin.bias.defined()) lin.bias.set_(torch::empty({0}, lin.bias.options()));
-  // glibc keeps freed weights in its heap: give the pages back every 64 MB (each trim walks
+  // glibc keeps freed weights in its heap: give the pages back every 16 MB (each trim walks
   // the heap, so not after every layer), and at the end.
   freed_since_trim_ += report_.weight_bytes_before - freed_before;
-  if (freed_since_trim_ >= (int64_t{64} << 20)) trim();
+  if (freed_since_trim_ >= (int64_t{16} << 20)) trim();
   ++report_.layers;
   report_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
