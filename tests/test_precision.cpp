@@ -178,8 +178,37 @@ TEST(Precision, MlpInBlocksOfRowsEqualsTheWholeInput) {
     }
     ASSERT_EQ(blocks.sizes(), x.sizes()) << p;
     EXPECT_LT(max_abs(blocks - reference), 1e-6) << p << ": blocks against the same kernel over all rows";
-    if (p != "int8") EXPECT_LT(max_abs(blocks - whole), 1e-5) << p << ": against LibTorch's product";
+    if (p != "int8") {
+      EXPECT_LT(max_abs(blocks - whole), 1e-5) << p << ": against LibTorch's product";
+    }
   }
+}
+
+// The int8 MLP hands fc1's output to fc2 as quantized rows, a block of rows at a time
+// (forward_mlp): the same numbers as the two layers one by one, GELU between them.
+TEST(Precision, Int8MlpInOnePassEqualsItsLayersOneByOne) {
+  torch::manual_seed(6);
+  for (const int64_t rows : {1, 7, 197, 530}) {
+    const auto w1 = torch::randn({256, 64}) * 0.1, b1 = torch::randn({256});
+    const auto w2 = torch::randn({64, 256}) * 0.1, b2 = torch::randn({64});
+    const auto fc1 = make_int8_kernel(w1, b1), fc2 = make_int8_kernel(w2, b2);
+    const auto x = inputs(rows, 64).reshape({1, rows, 64});
+    const auto fused = fc1->forward_mlp(x, *fc2);
+    ASSERT_TRUE(fused.defined());
+    ASSERT_EQ(fused.sizes(), x.sizes());
+    const auto apart = fc2->forward(fc1->forward(x, true), false);
+    EXPECT_LT(max_abs(fused - apart), 1e-6) << rows << " rows";
+    const double approx = max_abs(fused - fp32_linear(fp32_linear(x, w1, b1, true), w2, b2, false));
+    EXPECT_GT(approx, 1e-4) << "int8 should differ from fp32 by its rounding";
+    EXPECT_LT(approx / max_abs(apart), 0.05);
+  }
+  // Another kernel as the next layer: not fused, the caller runs the layers one by one.
+  const auto w = torch::randn({32, 16}), b = torch::randn({32});
+  EXPECT_FALSE(
+      make_int8_kernel(w, b)->forward_mlp(torch::randn({4, 16}), *make_fp32_kernel(w.t().contiguous(), {})).defined());
+  auto bad = torch::randn({3, 16});
+  bad[1][2] = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(make_int8_kernel(w, b)->forward_mlp(bad, *make_int8_kernel(w.t().contiguous(), {})), ModelError);
 }
 
 std::vector<std::string> zoo_models() {

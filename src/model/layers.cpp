@@ -1,7 +1,6 @@
 // Encoder parts; see include/vit/model/layers.h.
 #include "vit/model/layers.h"
 
-#include <ATen/Parallel.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "vit/errors.h"
+#include "vit/model/parallel.h"
 
 namespace vit {
 
@@ -36,7 +36,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
   const int64_t B = q.size(0), H = q.size(1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto out = torch::empty({B, H, q.size(2), v.size(3)}, v.options());
-  at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+  parallel_rows(0, B * H, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / H, h = i % H;
       const auto w = torch::matmul(q[b][h] * scale, k[b][h].transpose(0, 1)).softmax(-1);
@@ -113,7 +113,7 @@ torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const 
   const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
   float* o = out.data_ptr<float>();
   std::atomic<bool> failed{false};
-  at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+  parallel_rows(0, B * H, 1, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> buffer;
     buffer.resize(static_cast<size_t>(T * T));
     auto weights = torch::from_blob(buffer.data(), {T, T});
@@ -204,6 +204,10 @@ constexpr int64_t kMlpRows = 512;
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   const auto run = [&](const torch::Tensor& rows) {
+    if (act == Activation::Gelu && !norm && fc1->kernel() && fc2->kernel()) {
+      auto y = fc1->kernel()->forward_mlp(rows, *fc2->kernel());
+      if (y.defined()) return y;
+    }
     auto h = act == Activation::Gelu ? fc1->forward_gelu(rows) : activate(fc1(rows), act);
     if (norm) h = norm(h);
     return fc2(h);

@@ -1,7 +1,6 @@
 // bf16 and int8 linear kernels on oneDNN; see include/vit/model/reduced_precision.h.
 #include "vit/model/reduced_precision.h"
 
-#include <ATen/Parallel.h>
 #include <malloc.h>
 
 #include <atomic>
@@ -12,9 +11,11 @@
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <utility>
+#include <vector>
 
 #include "vit/errors.h"
 #include "vit/model/int8_rows.h"
+#include "vit/model/parallel.h"
 
 namespace vit {
 
@@ -279,27 +280,88 @@ class Int8Linear final : public OnednnLinear {
   torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
     const auto src = rows(x, K_);
     const int64_t M = src.size(0);
-    auto* q = static_cast<uint8_t*>(thread_scratch(Scratch::Quantized, static_cast<size_t>(M * K_)));
-    auto scale = torch::empty({M}, torch::kFloat32), zs = torch::empty({M}, torch::kFloat32);
-    std::atomic<bool> finite{true};
-    at::parallel_for(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
-      if (!quantize_rows_u8(src.data_ptr<float>(), K_, begin, end, q, scale.data_ptr<float>(), zs.data_ptr<float>()))
-        finite = false;
-    });
-    if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
-    auto* acc = static_cast<int32_t*>(thread_scratch(Scratch::Sums, static_cast<size_t>(M * N_) * sizeof(int32_t)));
-    run(q, M, false, {}, acc);
+    Rows in = quantize(src.data_ptr<float>(), M);
+    auto* acc = multiply(in);
     auto out = torch::empty({M, N_}, torch::kFloat32);
-    at::parallel_for(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
-      dequantize_rows(acc, N_, begin, end, scale.data_ptr<float>(), zs.data_ptr<float>(), w_scale_.data_ptr<float>(),
-                      w_sum_.data_ptr<float>(), bias_.defined() ? bias_.data_ptr<float>() : nullptr,
-                      out.data_ptr<float>());
+    parallel_rows(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
+      dequantize_rows(acc, N_, begin, end, in.scale.data_ptr<float>(), in.zs.data_ptr<float>(),
+                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(), bias(), out.data_ptr<float>());
     });
     if (gelu) at::gelu_out(out, out);  // in place: one (M, N) buffer less at the peak
     return unrows(out, x);
   }
 
+  // gelu(x W^T + b) straight into `next`'s quantized input, a block of rows at a time while in
+  // cache: the int32 sums are dequantized, GELU'd (LibTorch's kernel, as forward) and quantized
+  // per row again without the float32 hidden activations ever being whole in memory. The
+  // numbers are those of forward(x, true) then next.forward.
+  torch::Tensor forward_mlp(const torch::Tensor& x, const LinearKernel& next_kernel) const override {
+    const auto* next = dynamic_cast<const Int8Linear*>(&next_kernel);
+    if (!next || next->K_ != N_) return {};
+    const auto src = rows(x, K_);
+    const int64_t M = src.size(0);
+    Rows in = quantize(src.data_ptr<float>(), M);
+    const int32_t* acc = multiply(in);
+    // The hidden rows, quantized, in the scratch that held x's (no longer read once multiplied).
+    Rows hidden{static_cast<uint8_t*>(thread_scratch(Scratch::Quantized, static_cast<size_t>(M * N_))),
+                torch::empty({M}, torch::kFloat32), torch::empty({M}, torch::kFloat32), M};
+    std::atomic<bool> finite{true};
+    parallel_rows(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
+      thread_local std::vector<float> block;
+      const int64_t n = end - begin;
+      block.resize(static_cast<size_t>(n * N_));
+      dequantize_rows(acc + begin * N_, N_, 0, n, in.scale.data_ptr<float>() + begin, in.zs.data_ptr<float>() + begin,
+                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(), bias(), block.data());
+      auto t = torch::from_blob(block.data(), {n, N_});
+      at::gelu_out(t, t);
+      if (!quantize_rows_u8(block.data(), N_, 0, n, hidden.q + begin * N_, hidden.scale.data_ptr<float>() + begin,
+                            hidden.zs.data_ptr<float>() + begin))
+        finite = false;
+    });
+    if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
+    return unrows(next->finish(hidden), x);
+  }
+
  private:
+  // A layer's input quantized per row: u8 values (M x K, in this thread's scratch), scales and
+  // scale x zero point per row.
+  struct Rows {
+    uint8_t* q;
+    torch::Tensor scale, zs;
+    int64_t M;
+  };
+
+  const float* bias() const { return bias_.defined() ? bias_.data_ptr<float>() : nullptr; }
+
+  Rows quantize(const float* x, int64_t M) const {
+    Rows r{static_cast<uint8_t*>(thread_scratch(Scratch::Quantized, static_cast<size_t>(M * K_))),
+           torch::empty({M}, torch::kFloat32), torch::empty({M}, torch::kFloat32), M};
+    std::atomic<bool> finite{true};
+    parallel_rows(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
+      if (!quantize_rows_u8(x, K_, begin, end, r.q, r.scale.data_ptr<float>(), r.zs.data_ptr<float>())) finite = false;
+    });
+    if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
+    return r;
+  }
+
+  // The int32 sums (M x N, in this thread's scratch) of quantized rows times the weights.
+  int32_t* multiply(const Rows& in) const {
+    auto* acc = static_cast<int32_t*>(thread_scratch(Scratch::Sums, static_cast<size_t>(in.M * N_) * sizeof(int32_t)));
+    run(in.q, in.M, false, {}, acc);
+    return acc;
+  }
+
+  // Quantized rows (of this layer's input) through the layer: float32 (M x N).
+  torch::Tensor finish(const Rows& in) const {
+    const int32_t* acc = multiply(in);
+    auto out = torch::empty({in.M, N_}, torch::kFloat32);
+    parallel_rows(0, in.M, kRowGrain, [&](int64_t begin, int64_t end) {
+      dequantize_rows(acc, N_, begin, end, in.scale.data_ptr<float>(), in.zs.data_ptr<float>(),
+                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(), bias(), out.data_ptr<float>());
+    });
+    return out;
+  }
+
   dt source_type() const override { return dt::u8; }
   dt weight_type() const override { return dt::s8; }
   dt dest_type() const override { return dt::s32; }

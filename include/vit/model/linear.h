@@ -17,6 +17,10 @@ class LinearKernel {
  public:
   virtual ~LinearKernel() = default;
   virtual torch::Tensor forward(const torch::Tensor& x, bool gelu) const = 0;
+  // The MLP's two layers at once, gelu(x W^T + b) then `next`, where the kernels can hand the
+  // hidden activations over in their own form (int8: quantized rows, never float32 in memory);
+  // an undefined tensor where they cannot, and the caller runs the layers one by one.
+  virtual torch::Tensor forward_mlp(const torch::Tensor& /*x*/, const LinearKernel& /*next*/) const { return {}; }
   virtual std::string name() const = 0;  // "int8 oneDNN (u8 x s8, ...)" for -v
   virtual int64_t bytes() const = 0;     // the memory its packed weights hold
 };
