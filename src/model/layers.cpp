@@ -196,7 +196,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden, Activation act_, bool bias, bool w
 }
 
 namespace {
-// Rows the MLP takes at once: its hidden activations (rows x 4D) are the largest tensor of a
+// The most rows the MLP takes at once: its hidden activations (rows x 4D) are the largest tensor of a
 // block; in blocks of this many tokens they stay a few MB instead of growing with the batch
 // (ViT-B/16 batch 8: 19 MB), at the same speed (oneDNN's kernels are as fast on 512 rows).
 constexpr int64_t kMlpRows = 512;
@@ -216,8 +216,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   if (M <= 2 * kMlpRows || !x.device().is_cpu() || torch::GradMode::is_enabled()) return run(x);
   const auto rows = x.reshape({M, width});
   auto out = torch::empty({M, fc2->out_features}, x.options());
-  for (int64_t first = 0; first < M; first += kMlpRows) {
-    const int64_t n = std::min(kMlpRows, M - first);
+  const int64_t blocks = (M + kMlpRows - 1) / kMlpRows, block = (M + blocks - 1) / blocks;  // equal blocks
+  for (int64_t first = 0; first < M; first += block) {
+    const int64_t n = std::min(block, M - first);
     out.narrow(0, first, n).copy_(run(rows.narrow(0, first, n)));
   }
   auto sizes = x.sizes().vec();

@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -260,6 +261,8 @@ class EmulatedBf16Linear final : public LinearKernel {
 
 // Rows per task when the row loops are shared among threads.
 constexpr int64_t kRowGrain = 16;
+// The most rows an int8 layer multiplies at once (see Int8Linear::forward).
+constexpr int64_t kInt8BlockRows = 512;
 
 class Int8Linear final : public OnednnLinear {
  public:
@@ -277,16 +280,18 @@ class Int8Linear final : public OnednnLinear {
         "int8 " + label_ + " (u8 x s8 -> s32, " + std::to_string(qmax == 127 ? 8 : 7) + "-bit weights, inputs per row)";
   }
 
+  // Long inputs go through in blocks of at most kInt8BlockRows rows (equal blocks), so that the
+  // int32 sums, the largest scratch, stay a few MB; rows are independent, the numbers the same.
   torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
     const auto src = rows(x, K_);
     const int64_t M = src.size(0);
-    Rows in = quantize(src.data_ptr<float>(), M);
-    auto* acc = multiply(in);
     auto out = torch::empty({M, N_}, torch::kFloat32);
-    parallel_rows(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
-      dequantize_rows(acc, N_, begin, end, in.scale.data_ptr<float>(), in.zs.data_ptr<float>(),
-                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(), bias(), out.data_ptr<float>());
-    });
+    const int64_t blocks = std::max<int64_t>(1, (M + kInt8BlockRows - 1) / kInt8BlockRows);
+    const int64_t block = std::max<int64_t>(1, (M + blocks - 1) / blocks);
+    for (int64_t first = 0; first < M; first += block) {
+      const int64_t n = std::min(block, M - first);
+      finish(quantize(src.data_ptr<float>() + first * K_, n), out.data_ptr<float>() + first * N_);
+    }
     if (gelu) at::gelu_out(out, out);  // in place: one (M, N) buffer less at the peak
     return unrows(out, x);
   }
@@ -319,7 +324,9 @@ class Int8Linear final : public OnednnLinear {
         finite = false;
     });
     if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
-    return unrows(next->finish(hidden), x);
+    auto out = torch::empty({M, next->N_}, torch::kFloat32);
+    next->finish(hidden, out.data_ptr<float>());
+    return unrows(out, x);
   }
 
  private:
@@ -351,15 +358,13 @@ class Int8Linear final : public OnednnLinear {
     return acc;
   }
 
-  // Quantized rows (of this layer's input) through the layer: float32 (M x N).
-  torch::Tensor finish(const Rows& in) const {
+  // Quantized rows (of this layer's input) through the layer, into out (M x N float32).
+  void finish(const Rows& in, float* out) const {
     const int32_t* acc = multiply(in);
-    auto out = torch::empty({in.M, N_}, torch::kFloat32);
     parallel_rows(0, in.M, kRowGrain, [&](int64_t begin, int64_t end) {
       dequantize_rows(acc, N_, begin, end, in.scale.data_ptr<float>(), in.zs.data_ptr<float>(),
-                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(), bias(), out.data_ptr<float>());
+                      w_scale_.data_ptr<float>(), w_sum_.data_ptr<float>(), bias(), out);
     });
-    return out;
   }
 
   dt source_type() const override { return dt::u8; }
