@@ -169,17 +169,6 @@ class OnednnLinear : public LinearKernel {
   mutable std::map<std::pair<int64_t, bool>, std::shared_ptr<const Primitive>> primitives_;
 };
 
-// GELU (erf form, as torch.nn.GELU) applied to the product in the same primitive.
-dnnl::primitive_attr gelu_attributes(bool gelu) {
-  dnnl::primitive_attr attr;
-  if (gelu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-    attr.set_post_ops(ops);
-  }
-  return attr;
-}
-
 // (..., K) -> (M, K) contiguous float32, and back to (..., N).
 torch::Tensor rows(const torch::Tensor& x, int64_t K) { return x.reshape({-1, K}).to(torch::kFloat32).contiguous(); }
 torch::Tensor unrows(const torch::Tensor& y, const torch::Tensor& x) {
@@ -188,54 +177,42 @@ torch::Tensor unrows(const torch::Tensor& y, const torch::Tensor& x) {
   return y.view(sizes);
 }
 
-class Bf16Linear final : public OnednnLinear {
+// Floating-point weights and inputs of one type (float32 or bfloat16) through oneDNN's matmul:
+// float32 sums, the float32 bias and GELU in the same pass, float32 out.
+//   fp32: the same products as torch::linear (strict float32 math, no bf16 shortcut), with the
+//         weights packed once; oneDNN's AVX-512/AVX2 kernels beat OpenBLAS's sgemm on them.
+//   bf16: weights rounded to bfloat16 once, each input rounded per call.
+class FloatLinear final : public OnednnLinear {
  public:
-  Bf16Linear(const torch::Tensor& weight, const torch::Tensor& bias) : OnednnLinear(weight.size(1), weight.size(0)) {
-    const auto w = weight.to(torch::kBFloat16).contiguous();
+  FloatLinear(const torch::Tensor& weight, const torch::Tensor& bias, torch::ScalarType type)
+      : OnednnLinear(weight.size(1), weight.size(0)), type_(type) {
+    const auto w = weight.to(type).contiguous();
     if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();  // its own: the layer frees the original
     pack(w.data_ptr());
-    label_ = "bf16 " + label_;
+    label_ = (type == torch::kBFloat16 ? "bf16 " : "fp32 ") + label_;
   }
 
   torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
-    const auto src = rows(x, K_).to(torch::kBFloat16);
+    const auto src = rows(x, K_).to(type_);
     auto out = torch::empty({src.size(0), N_}, torch::kFloat32);
     run(src.data_ptr(), src.size(0), gelu, {}, out.data_ptr());
     return unrows(out, x);
   }
 
  private:
-  dt source_type() const override { return dt::bf16; }
-  dt weight_type() const override { return dt::bf16; }
+  dt source_type() const override { return type_ == torch::kBFloat16 ? dt::bf16 : dt::f32; }
+  dt weight_type() const override { return source_type(); }
   const float* matmul_bias() const override { return bias_.defined() ? bias_.data_ptr<float>() : nullptr; }
-  dnnl::primitive_attr attributes(bool gelu) const override { return gelu_attributes(gelu); }
-  torch::Tensor bias_;
-};
-
-// float32 through oneDNN's matmul: the same products as torch::linear (float32 sums, strict
-// float32 math, no bf16 shortcut), with the weights packed once and bias and GELU in the same
-// pass. oneDNN's AVX-512/AVX2 kernels run the model's products faster than OpenBLAS's sgemm.
-class Fp32Linear final : public OnednnLinear {
- public:
-  Fp32Linear(const torch::Tensor& weight, const torch::Tensor& bias) : OnednnLinear(weight.size(1), weight.size(0)) {
-    const auto w = weight.to(torch::kFloat32).contiguous();
-    if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();
-    pack(w.data_ptr());
-    label_ = "fp32 " + label_;
+  dnnl::primitive_attr attributes(bool gelu) const override {
+    dnnl::primitive_attr attr;
+    if (gelu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    return attr;
   }
-
-  torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
-    const auto src = rows(x, K_);
-    auto out = torch::empty({src.size(0), N_}, torch::kFloat32);
-    run(src.data_ptr(), src.size(0), gelu, {}, out.data_ptr());
-    return unrows(out, x);
-  }
-
- private:
-  dt source_type() const override { return dt::f32; }
-  dt weight_type() const override { return dt::f32; }
-  const float* matmul_bias() const override { return bias_.defined() ? bias_.data_ptr<float>() : nullptr; }
-  dnnl::primitive_attr attributes(bool gelu) const override { return gelu_attributes(gelu); }
+  torch::ScalarType type_;
   torch::Tensor bias_;
 };
 
@@ -403,14 +380,14 @@ bool onednn_has_native_bf16() {
 
 std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias) {
   try {
-    return std::make_shared<Bf16Linear>(weight, bias);
+    return std::make_shared<FloatLinear>(weight, bias, torch::kBFloat16);
   } catch (const dnnl::error&) {
     return std::make_shared<EmulatedBf16Linear>(weight, bias);
   }
 }
 
 std::shared_ptr<const LinearKernel> make_fp32_kernel(const torch::Tensor& weight, const torch::Tensor& bias) {
-  return std::make_shared<Fp32Linear>(weight, bias);
+  return std::make_shared<FloatLinear>(weight, bias, torch::kFloat32);
 }
 
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
