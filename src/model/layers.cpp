@@ -216,7 +216,7 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   if (M <= 2 * kMlpRows || !x.device().is_cpu() || torch::GradMode::is_enabled()) return run(x);
   const auto rows = x.reshape({M, width});
   auto out = torch::empty({M, fc2->out_features}, x.options());
-  const int64_t blocks = (M + kMlpRows - 1) / kMlpRows, block = (M + blocks - 1) / blocks;  // equal blocks
+  const int64_t block = equal_block_rows(M, kMlpRows);
   for (int64_t first = 0; first < M; first += block) {
     const int64_t n = std::min(block, M - first);
     out.narrow(0, first, n).copy_(run(rows.narrow(0, first, n)));

@@ -236,6 +236,10 @@ class EmulatedBf16Linear final : public LinearKernel {
   torch::Tensor weight_, bias_;
 };
 
+[[noreturn]] void throw_not_finite() {
+  throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
+}
+
 // Rows per task when the row loops are shared among threads.
 constexpr int64_t kRowGrain = 16;
 // The most rows an int8 layer multiplies at once (see Int8Linear::forward).
@@ -263,8 +267,7 @@ class Int8Linear final : public OnednnLinear {
     const auto src = rows(x, K_);
     const int64_t M = src.size(0);
     auto out = torch::empty({M, N_}, torch::kFloat32);
-    const int64_t blocks = std::max<int64_t>(1, (M + kInt8BlockRows - 1) / kInt8BlockRows);
-    const int64_t block = std::max<int64_t>(1, (M + blocks - 1) / blocks);
+    const int64_t block = equal_block_rows(M, kInt8BlockRows);
     for (int64_t first = 0; first < M; first += block) {
       const int64_t n = std::min(block, M - first);
       finish(quantize(src.data_ptr<float>() + first * K_, n), out.data_ptr<float>() + first * N_);
@@ -300,7 +303,7 @@ class Int8Linear final : public OnednnLinear {
                             hidden.zs.data_ptr<float>() + begin))
         finite = false;
     });
-    if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
+    if (!finite) throw_not_finite();
     auto out = torch::empty({M, next->N_}, torch::kFloat32);
     next->finish(hidden, out.data_ptr<float>());
     return unrows(out, x);
@@ -324,7 +327,7 @@ class Int8Linear final : public OnednnLinear {
     parallel_rows(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
       if (!quantize_rows_u8(x, K_, begin, end, r.q, r.scale.data_ptr<float>(), r.zs.data_ptr<float>())) finite = false;
     });
-    if (!finite) throw ModelError("int8: a layer's input holds a value that is not finite; run with --precision fp32");
+    if (!finite) throw_not_finite();
     return r;
   }
 

@@ -20,4 +20,11 @@ void parallel_rows(int64_t begin, int64_t end, int64_t grain, const F& f) {
   });
 }
 
+// The size of the equal blocks that cover `rows` rows with blocks of at most `most` (1 when
+// there are none): long inputs go through the MLP and the int8 layers this way.
+inline int64_t equal_block_rows(int64_t rows, int64_t most) {
+  const int64_t blocks = (rows + most - 1) / most;
+  return blocks > 0 ? (rows + blocks - 1) / blocks : 1;
+}
+
 }  // namespace vit
