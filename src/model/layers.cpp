@@ -237,15 +237,26 @@ BlockImpl::BlockImpl(const ViTConfig& cfg, int64_t index) : post_norm(cfg.block 
   if (cfg.layer_scale) ls2 = register_module("ls2", LayerScale(cfg.dim));
 }
 
+namespace {
+
+// x + y, into y's storage when y is a sublayer's fresh output and nothing records the graph
+// (one (B, T, D) tensor less allocated per residual; the same sums: float addition commutes).
+torch::Tensor residual(const torch::Tensor& x, torch::Tensor y) {
+  if (torch::GradMode::is_enabled() || y.sizes() != x.sizes() || y.scalar_type() != x.scalar_type()) return x + y;
+  return y.add_(x);
+}
+
+}  // namespace
+
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* attn_out) {
   if (post_norm) {
     auto h = x + norm1(attn(x, attn_out));
     return h + norm2(mlp(h));
   }
   auto a = attn(norm1(x), attn_out);
-  auto h = x + (ls1 ? ls1(a) : a);
+  auto h = residual(x, ls1 ? ls1(a) : a);
   auto m = mlp(norm2(h));
-  return h + (ls2 ? ls2(m) : m);
+  return residual(h, ls2 ? ls2(m) : m);
 }
 
 ParallelBlockImpl::ParallelBlockImpl(const ViTConfig& cfg, int64_t index)

@@ -52,7 +52,7 @@ class ThreadBuffer {
   size_t size_ = 0;
 };
 
-enum class Scratch { Onednn, Quantized, Sums, Count };
+enum class Scratch { Onednn, Quantized, Sums, Rounded, Count };
 void* thread_scratch(Scratch which, size_t bytes) {
   thread_local ThreadBuffer buffers[static_cast<int>(Scratch::Count)];
   return buffers[static_cast<int>(which)].get(bytes);
@@ -193,9 +193,14 @@ class FloatLinear final : public OnednnLinear {
   }
 
   torch::Tensor forward(const torch::Tensor& x, bool gelu) const override {
-    const auto src = rows(x, K_).to(type_);
-    auto out = torch::empty({src.size(0), N_}, torch::kFloat32);
-    run(src.data_ptr(), src.size(0), gelu, {}, out.data_ptr());
+    auto src = rows(x, K_);
+    const int64_t M = src.size(0);
+    if (type_ != torch::kFloat32)  // rounded into this thread's scratch, not a new tensor per call
+      src = torch::from_blob(thread_scratch(Scratch::Rounded, static_cast<size_t>(M * K_) * 2), {M, K_},
+                             torch::TensorOptions().dtype(type_))
+                .copy_(src);
+    auto out = torch::empty({M, N_}, torch::kFloat32);
+    run(src.data_ptr(), M, gelu, {}, out.data_ptr());
     return unrows(out, x);
   }
 
