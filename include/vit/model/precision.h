@@ -11,7 +11,7 @@ namespace vit {
 enum class Precision {
   Fp32,  // everything float32, as PyTorch computes it
   Bf16,  // linear layers: bfloat16 weights and inputs, float32 accumulation and output
-  Int8,  // linear layers: int8 weights per output channel, uint8 inputs per tensor, int32 sums
+  Int8,  // linear layers: int8 weights per output channel, uint8 inputs per row (token), int32 sums
 };
 
 const Vocabulary<Precision>& precision_names();  // fp32, bf16, int8
