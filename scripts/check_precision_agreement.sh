@@ -7,6 +7,7 @@
 #
 #   scripts/check_precision_agreement.sh [MODEL]   (default ../shared/models/vit_tiny_patch16_224.safetensors)
 #   WORK=build/agreement BIN=build/vit-classify THREADS=2 scripts/check_precision_agreement.sh
+#   ORT=1 scripts/check_precision_agreement.sh   (also ONNX Runtime's dynamic int8 on the same inputs)
 #
 # Needs build/vit-classify, /usr/bin/python3 with PIL and numpy, and the photo packages that
 # make_agreement_inputs.py names (apt-get install mate-backgrounds plasma-workspace-wallpapers
@@ -39,4 +40,16 @@ for p in bf16 int8; do
   echo
   $PY scripts/precision_agreement.py "$WORK/fp32.jsonl" "$WORK/$p.jsonl" --name "$p" || status=1
 done
+# ORT=1: ONNX Runtime's dynamic int8 on the same inputs and weights (scripts/bench_peers/ort_agreement.py;
+# onnxruntime-node as scripts/bench_peers.sh installs it into build/bench_peers, python3-onnx, node).
+if [ "${ORT:-0}" = 1 ]; then
+  ORT_DIR=${ORT_DIR:-build/bench_peers}
+  if [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
+    echo
+    THREADS=$THREADS $PY scripts/bench_peers/ort_agreement.py "$WORK" "$MODEL" "$ORT_DIR" || status=1
+  else
+    echo "check_precision_agreement: no onnxruntime-node in $ORT_DIR (run scripts/bench_peers.sh once)" >&2
+    status=1
+  fi
+fi
 exit $status
