@@ -184,6 +184,36 @@ TEST(Precision, MlpInBlocksOfRowsEqualsTheWholeInput) {
   }
 }
 
+// A long batch goes through attention a few images at a time (layers.cpp, kAttentionRows):
+// the same numbers as the whole batch at once, at every precision of the linear layers.
+TEST(Precision, AttentionInGroupsOfImagesEqualsTheWholeBatch) {
+  torch::manual_seed(7);
+  ViTConfig cfg;
+  cfg.dim = 64;
+  cfg.heads = 4;
+  for (const char* precision : {"fp32-libtorch", "fp32", "int8"}) {
+    Attention attn(cfg, 0);
+    const std::string p = precision;
+    if (p != "fp32-libtorch")
+      for (Linear* l : {&attn->qkv, &attn->proj}) {
+        auto k = p == "int8" ? make_int8_kernel((*l)->weight, (*l)->bias) : make_fp32_kernel((*l)->weight, (*l)->bias);
+        (*l)->set_kernel(std::move(k));
+      }
+    const auto x = torch::randn({7, 197, 64});  // 1379 rows: groups of 2, 2, 2 and 1 images
+    torch::Tensor groups, whole;
+    {
+      torch::AutoGradMode grad(true);  // recording a graph: the whole batch at once
+      whole = attn(x).detach();
+    }
+    torch::NoGradGuard no_grad;
+    groups = attn(x);
+    ASSERT_EQ(groups.sizes(), x.sizes()) << p;
+    EXPECT_LT(max_abs(groups - whole), 1e-5) << p << ": groups of images against the whole batch";
+    for (const int64_t i : {0, 5, 6})
+      EXPECT_LT(max_abs(groups[i] - attn(x.narrow(0, i, 1))[0]), 1e-5) << p << ": image " << i << " alone";
+  }
+}
+
 // The int8 MLP hands fc1's output to fc2 as quantized rows, a block of rows at a time
 // (forward_mlp): the same numbers as the two layers one by one, GELU between them.
 TEST(Precision, Int8MlpInOnePassEqualsItsLayersOneByOne) {
