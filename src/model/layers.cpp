@@ -181,6 +181,26 @@ AttentionImpl::AttentionImpl(const ViTConfig& cfg, int64_t block) : heads(cfg.he
   proj = register_module("proj", linear(D, D, cfg.proj_bias));
 }
 
+namespace {
+
+// f over x's first dimension in equal blocks of at most `most` entries, into one output whose
+// last dimension is `width`: how the MLP (rows) and attention (images) take long inputs, so
+// that their intermediates stay a few MB. f must treat each entry on its own.
+template <class F>
+torch::Tensor in_equal_blocks(const torch::Tensor& x, int64_t most, int64_t width, const F& f) {
+  auto sizes = x.sizes().vec();
+  sizes.back() = width;
+  auto out = torch::empty(sizes, x.options());
+  const int64_t total = x.size(0), block = equal_block_rows(total, most);
+  for (int64_t first = 0; first < total; first += block) {
+    const int64_t n = std::min(block, total - first);
+    out.narrow(0, first, n).copy_(f(x.narrow(0, first, n)));
+  }
+  return out;
+}
+
+}  // namespace
+
 // The images of a long batch go through attention a few at a time (at most kAttentionRows
 // rows, equal groups), so that the qkv rows, the sublayer's largest activation (3D wide),
 // stay a few MB: ViT-B batch 8's were 14.5 MB. Every step is per image: the same numbers.
@@ -196,13 +216,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attn
   const int64_t B = x.size(0), T = x.dim() == 3 ? x.size(1) : 0;
   if (attn_out || T == 0 || B * T <= 2 * kAttentionRows || !x.device().is_cpu() || torch::GradMode::is_enabled())
     return run(x, attn_out);
-  const int64_t group = equal_block_rows(B, std::max<int64_t>(1, kAttentionRows / T));
-  auto out = torch::empty({B, T, proj->out_features}, x.options());
-  for (int64_t first = 0; first < B; first += group) {
-    const int64_t n = std::min(group, B - first);
-    out.narrow(0, first, n).copy_(run(x.narrow(0, first, n), nullptr));
-  }
-  return out;
+  return in_equal_blocks(x, std::max<int64_t>(1, kAttentionRows / T), proj->out_features,
+                         [&](const torch::Tensor& images) { return run(images, nullptr); });
 }
 
 MlpImpl::MlpImpl(int64_t dim, int64_t hidden, Activation act_, bool bias, bool with_norm, double eps) : act(act_) {
@@ -231,16 +246,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   };
   const int64_t width = x.size(-1), M = x.numel() / std::max<int64_t>(width, 1);
   if (M <= 2 * kMlpRows || !x.device().is_cpu() || torch::GradMode::is_enabled()) return run(x);
-  const auto rows = x.reshape({M, width});
-  auto out = torch::empty({M, fc2->out_features}, x.options());
-  const int64_t block = equal_block_rows(M, kMlpRows);
-  for (int64_t first = 0; first < M; first += block) {
-    const int64_t n = std::min(block, M - first);
-    out.narrow(0, first, n).copy_(run(rows.narrow(0, first, n)));
-  }
   auto sizes = x.sizes().vec();
   sizes.back() = fc2->out_features;
-  return out.view(sizes);
+  return in_equal_blocks(x.reshape({M, width}), kMlpRows, fc2->out_features, run).view(sizes);
 }
 
 LayerScaleImpl::LayerScaleImpl(int64_t dim) { gamma = register_parameter("gamma", torch::ones({dim})); }

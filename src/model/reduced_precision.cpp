@@ -229,8 +229,8 @@ class FloatLinear final : public OnednnLinear {
     auto src = rows(x, K_);
     const int64_t M = src.size(0);
     if (type_ != torch::kFloat32)  // rounded into this thread's scratch, not a new tensor per call
-      src = torch::from_blob(thread_scratch(Scratch::Rounded, static_cast<size_t>(M * K_) * 2), {M, K_},
-                             torch::TensorOptions().dtype(type_))
+      src = torch::from_blob(thread_scratch(Scratch::Rounded, static_cast<size_t>(M * K_) * c10::elementSize(type_)),
+                             {M, K_}, torch::TensorOptions().dtype(type_))
                 .copy_(src);
     auto out = torch::empty({M, N_}, torch::kFloat32);
     run(src.data_ptr(), M, gelu, {}, out.data_ptr());
