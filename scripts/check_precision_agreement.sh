@@ -8,6 +8,8 @@
 #   scripts/check_precision_agreement.sh [MODEL]   (default ../shared/models/vit_tiny_patch16_224.safetensors)
 #   WORK=build/agreement BIN=build/vit-classify THREADS=2 scripts/check_precision_agreement.sh
 #   ORT=1 scripts/check_precision_agreement.sh   (also ONNX Runtime's dynamic int8 on the same inputs)
+#   BUDGET=1 scripts/check_precision_agreement.sh   (also where int8's error comes from: its
+#     arithmetic emulated in PyTorch with each rounding switched off alone, ~7 minutes)
 #
 # Needs build/vit-classify, /usr/bin/python3 with PIL and numpy, and the photo packages that
 # make_agreement_inputs.py names (apt-get install mate-backgrounds plasma-workspace-wallpapers
@@ -51,5 +53,11 @@ if [ "${ORT:-0}" = 1 ]; then
     echo "check_precision_agreement: no onnxruntime-node in $ORT_DIR (run scripts/bench_peers.sh once)" >&2
     status=1
   fi
+fi
+# BUDGET=1: vit-classify's int8 arithmetic emulated in PyTorch (scripts/int8_error_budget.py), each
+# rounding switched off alone; needs the ViT-Ti weights (timm names) and ../shared/reference.
+if [ "${BUDGET:-0}" = 1 ]; then
+  echo
+  THREADS=$THREADS $PY scripts/int8_error_budget.py "$WORK" "$MODEL" || status=1
 fi
 exit $status
