@@ -9,7 +9,7 @@
 #   WORK=build/agreement BIN=build/vit-classify THREADS=2 scripts/check_precision_agreement.sh
 #   ORT=1 scripts/check_precision_agreement.sh   (also ONNX Runtime's dynamic int8 on the same inputs)
 #   BUDGET=1 scripts/check_precision_agreement.sh   (also where int8's error comes from: its
-#     arithmetic emulated in PyTorch with each rounding switched off alone, ~7 minutes)
+#     arithmetic emulated in PyTorch with each rounding switched off alone, ~5 minutes more)
 #
 # Needs build/vit-classify, /usr/bin/python3 with PIL and numpy, and the photo packages that
 # make_agreement_inputs.py names (apt-get install mate-backgrounds plasma-workspace-wallpapers

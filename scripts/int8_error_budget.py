@@ -26,13 +26,11 @@ vit-classify's int8 gave (WORK/int8.jsonl), to show the emulation is the same ar
       MODEL: the ViT-Ti safetensors
 """
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_peers"))
 import peer_model as pm  # noqa: E402
@@ -47,13 +45,9 @@ torch.set_num_threads(int(os.environ.get("THREADS", "2")))
 timm = pm.import_timm()
 model = pm.load_weights(timm.create_model("vit_tiny_patch16_224", pretrained=False).eval(), args.model)
 transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=model))
-with open(os.path.join(args.work, "inputs", "manifest.tsv")) as f:
-    files = [line.split("\t")[0] for line in f.read().splitlines()[1:] if line]
+files, inputs = pm.agreement_inputs(args.work, transform)
+x = torch.from_numpy(inputs)
 n = len(files)
-x = torch.empty((n, 3, 224, 224))
-for i, name in enumerate(files):
-    with Image.open(os.path.join(args.work, "inputs", name)) as im:
-        x[i] = transform(im.convert("RGB"))
 
 linears = {name: mod for name, mod in model.named_modules()
            if isinstance(mod, torch.nn.Linear) and name.startswith("blocks.")}
@@ -102,14 +96,7 @@ def probabilities():
     return torch.cat([model(x[i:i + 32]).double().softmax(-1) for i in range(0, n, 32)])
 
 
-def records(path):
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return {os.path.basename(r["file"]): r for r in map(json.loads, f) if r.get("ok")}
-
-
-vit_int8 = records(os.path.join(args.work, "int8.jsonl"))
+vit_int8 = pm.agreement_records(args.work, "int8")
 vit_top1 = torch.tensor([vit_int8[f]["predictions"][0]["index"] if f in vit_int8 else -1 for f in files])
 
 configure(lambda _: False, lambda _: None)

@@ -24,11 +24,11 @@ import warnings
 
 import numpy as np
 import torch
-from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 import peer_model as pm  # noqa: E402
+import precision_agreement as pa  # noqa: E402
 
 work, weights, ort_dir = sys.argv[1:4]
 out = os.path.join(work, "ort")
@@ -38,13 +38,8 @@ torch.set_num_threads(int(os.environ.get("THREADS", "2")))
 timm = pm.import_timm()
 model = pm.load_weights(timm.create_model("vit_tiny_patch16_224", pretrained=False).eval(), weights)
 transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=model))
-with open(os.path.join(work, "inputs", "manifest.tsv")) as f:
-    files = [line.split("\t")[0] for line in f.read().splitlines()[1:] if line]
+files, x = pm.agreement_inputs(work, transform)
 n = len(files)
-x = np.empty((n, 3, 224, 224), dtype=np.float32)
-for i, name in enumerate(files):
-    with Image.open(os.path.join(work, "inputs", name)) as im:
-        x[i] = transform(im.convert("RGB")).numpy()
 inputs_path = os.path.join(out, "inputs.f32")
 x.tofile(inputs_path)
 with torch.inference_mode():
@@ -91,19 +86,9 @@ for name, z in logits.items():
     line(name, "PyTorch fp32", int((p.argmax(1) == top1).sum()), n, np.abs(p[np.arange(n), top1] - p_ref[np.arange(n), top1]))
 
 
-def records(path):
-    with open(path) as f:
-        return {os.path.basename(r["file"]): r for r in map(json.loads, f) if r.get("ok")}
-
-
-ours = {p: records(os.path.join(work, p + ".jsonl")) for p in ("fp32", "int8")}
+ours = {p: pm.agreement_records(work, p) for p in ("fp32", "int8")}
 both = [f for f in files if f in ours["fp32"] and f in ours["int8"]]
-same, dp = 0, []
-for f in both:
-    want = ours["fp32"][f]["predictions"][0]
-    got = {q["index"]: q["probability"] for q in ours["int8"][f]["predictions"]}
-    same += ours["int8"][f]["predictions"][0]["index"] == want["index"]
-    dp.append(abs(got.get(want["index"], ours["int8"][f]["predictions"][0]["probability"]) - want["probability"]))
-line("vit-classify int8", "vit-classify fp32", same, len(both), dp)
+pairs = [pa.compare_one(ours["fp32"][f], ours["int8"][f]) for f in both]
+line("vit-classify int8", "vit-classify fp32", sum(same for same, _, _ in pairs), len(both), [dp for _, dp, _ in pairs])
 ours_top1 = np.array([ours["fp32"][f]["predictions"][0]["index"] if f in ours["fp32"] else -1 for f in files])
 print(f"vit-classify fp32 and PyTorch fp32: the same top-1 on {int((ours_top1 == top1).sum())} / {n}")

@@ -66,6 +66,30 @@ def load_weights(model, path):
     return model
 
 
+def agreement_inputs(work, transform):
+    """(names, float32 array (n, 3, 224, 224)) of the inputs scripts/check_precision_agreement.sh
+    made in WORK/inputs, in its manifest's order, each through `transform` (timm's eval transform)."""
+    from PIL import Image
+    with open(os.path.join(work, "inputs", "manifest.tsv")) as f:
+        names = [line.split("\t")[0] for line in f.read().splitlines()[1:] if line]
+    x = np.empty((len(names),) + IMAGE, dtype=np.float32)
+    for i, name in enumerate(names):
+        with Image.open(os.path.join(work, "inputs", name)) as im:
+            x[i] = transform(im.convert("RGB")).numpy()
+    return names, x
+
+
+def agreement_records(work, precision):
+    """{input name: record} of vit-classify's WORK/PRECISION.jsonl, the usable records only, read
+    by scripts/precision_agreement.py; {} when the file is absent."""
+    path = os.path.join(work, precision + ".jsonl")
+    if not os.path.exists(path):
+        return {}
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import precision_agreement as pa
+    return {os.path.basename(key): r for key, r in pa.read_records(path).items() if pa.problem(r) is None}
+
+
 def read_f32(path, shape):
     data = np.fromfile(path, dtype=np.float32)
     if data.size != int(np.prod(shape)):
