@@ -3,6 +3,9 @@
 # checks LibTorch will use it), builds into build/, and puts a default model in models/.
 #   scripts/setup.sh            everything
 #   SKIP_APT=1 scripts/setup.sh build only (packages already there)
+#   scripts/setup.sh --packages  print the Debian packages it installs, one a line, and exit
+# It installs without Recommends, as a minimal machine would get them: scripts/check_fresh_debian.sh
+# (run by CI) fails when the build uses a file from a package this list does not pull in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +13,8 @@ PACKAGES=(
   build-essential cmake ccache pkg-config clang-format
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libdnnl-dev
+  # GTest's CMake config reads GMockTargets.cmake, which libgtest-dev does not depend on
+  libgmock-dev
   libopenblas0-openmp
   # the reference implementation and test data for the tests
   python3 python3-torch python3-torchvision python3-pil python3-numpy python3-skimage mate-backgrounds
@@ -18,6 +23,10 @@ PACKAGES=(
   # the scale-out recipe test (GNU parallel), the installed man page and shell completion
   parallel man-db bash-completion
 )
+if [ "${1:-}" = --packages ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
   SUDO=""
