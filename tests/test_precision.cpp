@@ -64,9 +64,12 @@ torch::Tensor inputs(int64_t rows, int64_t in) {
   return x;
 }
 
+// The weight widths this CPU runs exactly: 8 bits only with VNNI (see make_int8_kernel).
+std::vector<int> exact_weight_bits() { return onednn_has_vnni() ? std::vector<int>{8, 7} : std::vector<int>{7}; }
+
 TEST(Precision, Int8KernelEqualsItsArithmetic) {
   torch::manual_seed(1);
-  for (const int bits : {8, 7})
+  for (const int bits : exact_weight_bits())
     for (const Case& c : kCases) {
       const auto w = torch::randn({c.out, c.in}) * 0.05, b = c.bias ? torch::randn({c.out}) : torch::Tensor();
       const auto x = inputs(c.rows, c.in);
@@ -91,11 +94,12 @@ TEST(Precision, Int8BatchesOfAnyShapeAndRowCount) {
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5, 24}));
   EXPECT_LT(max_abs(y.reshape({10, 24}) - make_int8_kernel(w, b)->forward(x.reshape({10, 16}), false)), 1e-6);
   // More row counts than a layer keeps primitives for: each still gives its rows' numbers.
-  const auto k = make_int8_kernel(w, b, 8);
+  const int bits = exact_weight_bits().front();
+  const auto k = make_int8_kernel(w, b, bits);
   const auto many = inputs(12, 16);
   for (int64_t rows = 1; rows <= 12; ++rows) {
     const auto part = many.slice(0, 0, rows);
-    EXPECT_LT(max_abs(k->forward(part, false).to(torch::kFloat64) - int8_emulation(part, w, b, 8, false)), 1e-4)
+    EXPECT_LT(max_abs(k->forward(part, false).to(torch::kFloat64) - int8_emulation(part, w, b, bits, false)), 1e-4)
         << rows << " rows";
   }
   auto bad = x.clone();
@@ -103,6 +107,22 @@ TEST(Precision, Int8BatchesOfAnyShapeAndRowCount) {
   EXPECT_THROW(make_int8_kernel(w, b)->forward(bad, false), ModelError);
   bad[1][2][3] = std::numeric_limits<float>::infinity();
   EXPECT_THROW(make_int8_kernel(w, b)->forward(bad, false), ModelError);
+}
+
+// The kernel picks the widest weights the CPU sums exactly, and refuses to be forced wider: on a
+// CPU without VNNI, 8-bit weights would saturate vpmaddubsw's int16 pair sums (0.4-0.8 of max |y|
+// wrong on a Zen 3), silently.
+TEST(Precision, Int8WeightsAreNeverWiderThanTheCpuSumsExactly) {
+  const auto w = torch::randn({24, 16}), b = torch::randn({24});
+  const std::string chosen = make_int8_kernel(w, b)->name();
+  EXPECT_NE(chosen.find(onednn_has_vnni() ? "8-bit weights" : "7-bit weights"), std::string::npos)
+      << chosen << " (oneDNN sees " << onednn_isa_name() << ")";
+  if (onednn_has_vnni())
+    EXPECT_NO_THROW(make_int8_kernel(w, b, 8));
+  else
+    EXPECT_THROW(make_int8_kernel(w, b, 8), ModelError);
+  EXPECT_THROW(make_int8_kernel(w, b, 6), ModelError);
+  EXPECT_THROW(make_int8_kernel(w, b, 9), ModelError);
 }
 
 TEST(Precision, Bf16KernelEqualsItsArithmetic) {

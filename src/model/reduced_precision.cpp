@@ -434,6 +434,13 @@ std::shared_ptr<const LinearKernel> make_fp32_kernel(const torch::Tensor& weight
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
                                                      int weight_bits) {
   if (weight_bits == 0) weight_bits = onednn_has_vnni() ? 8 : 7;
+  // Without VNNI, oneDNN sums u8 x s8 products in pairs with vpmaddubsw, whose int16 result
+  // saturates for 8-bit weights (255 x 127 x 2 > 32767): wrong numbers, never an error.
+  if (weight_bits != 7 && weight_bits != 8)
+    throw ModelError("int8 weights take 7 or 8 bits, not " + std::to_string(weight_bits));
+  if (weight_bits == 8 && !onednn_has_vnni())
+    throw ModelError("8-bit int8 weights need VNNI, which this CPU lacks (oneDNN sees " + onednn_isa_name() +
+                     "): its int16 pair sums would saturate; use 7 bits");
   return std::make_shared<Int8Linear>(weight, bias, (1 << (weight_bits - 1)) - 1);
 }
 

@@ -64,7 +64,8 @@ class PrecisionConverter {
 // One layer's kernel from its float32 weight (out, in) and bias (out, or undefined).
 std::shared_ptr<const LinearKernel> make_fp32_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
 std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
-// weight_bits: 8 or 7; 0 chooses by the CPU (8 with VNNI, else 7).
+// weight_bits: 8 or 7; 0 chooses by the CPU (8 with VNNI, else 7). 8 without VNNI throws ModelError:
+// the CPU's int16 pair sums would saturate.
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
                                                      int weight_bits = 0);
 
