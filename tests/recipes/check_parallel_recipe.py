@@ -139,6 +139,9 @@ def main():
     try:
         return check(args, tmp)
     except Skip as e:
+        if os.environ.get("VIT_STRICT_SKIPS") == "1":  # CI: a skip is not a pass
+            print(f"FAIL (VIT_STRICT_SKIPS=1): would skip: {e}")
+            return 1
         print(f"SKIPPED: {e}")
         return SKIP
     except (RecipeError, ValueError, OSError) as e:
