@@ -2,6 +2,7 @@
 #include "vit/app/progress.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -31,10 +32,15 @@ std::string duration(double sec) {
 }  // namespace
 
 InputCounter::InputCounter(const InputOptions& options) {
-  if (options.files_from == "-") return;  // standard input can be read once: the total stays unknown
+  // Standard input, a FIFO or a pipe can be read once (by the run): the total stays unknown.
+  struct stat st {};
+  if (options.files_from == "-" ||
+      (!options.files_from.empty() && (::stat(options.files_from.c_str(), &st) != 0 || !S_ISREG(st.st_mode))))
+    return;
   thread_ = std::thread([this, options] {
     try {
       InputStream inputs(options);
+      inputs.set_stop(&stop_);
       InputItem item;
       while (!stop_ && inputs.next(item)) ++count_;
       done_ = !stop_;

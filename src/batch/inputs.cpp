@@ -2,13 +2,16 @@
 #include "vit/batch/inputs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <iostream>
 
 #include "vit/errors.h"
 
@@ -42,17 +45,94 @@ std::string join(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
+// --files-from's entries from a file descriptor, read in blocks. A FIFO, pipe or terminal is
+// polled, so that the stop flag ends a wait for lines that may never come (a list still open).
+class ListReader {
+ public:
+  ListReader(int fd, bool owned, char separator, std::string name)
+      : fd_(fd), owned_(owned), separator_(separator), name_(std::move(name)) {}
+  ~ListReader() {
+    if (owned_) ::close(fd_);
+  }
+  ListReader(const ListReader&) = delete;
+  ListReader& operator=(const ListReader&) = delete;
+
+  // The next entry (without its separator); false at the end, or once *stop is set while
+  // waiting for more (then stopped() is true).
+  bool next(std::string& entry, const std::atomic<bool>* stop) {
+    while (true) {
+      const size_t end = buffer_.find(separator_, start_);
+      if (end != std::string::npos) {
+        entry.assign(buffer_, start_, end - start_);
+        start_ = end + 1;
+        return true;
+      }
+      if (buffer_.size() - start_ > kMaxEntryBytes)
+        throw UsageError("--files-from: '" + name_ + "' has an entry longer than " +
+                         std::to_string(kMaxEntryBytes >> 10) + " KiB: not a list of paths?");
+      if (eof_) {
+        if (start_ == buffer_.size()) return false;
+        entry.assign(buffer_, start_, std::string::npos);
+        start_ = buffer_.size();
+        return true;
+      }
+      if (stop && stop->load()) {
+        stopped_ = true;
+        return false;
+      }
+      buffer_.erase(0, start_);
+      start_ = 0;
+      fill();
+    }
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  static constexpr size_t kMaxEntryBytes = 64 << 10;  // far over PATH_MAX (4096)
+
+  // Reads what is there, after waiting at most 100 ms for it.
+  void fill() {
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready < 0 && errno != EINTR)
+      throw UsageError("--files-from: cannot read '" + name_ + "': " + std::strerror(errno));
+    if (ready <= 0) return;
+    char chunk[1 << 16];
+    const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) return;
+      throw UsageError("--files-from: cannot read '" + name_ + "': " + std::strerror(errno));
+    }
+    if (n == 0)
+      eof_ = true;
+    else
+      buffer_.append(chunk, static_cast<size_t>(n));
+  }
+
+  int fd_;
+  bool owned_;
+  char separator_;
+  std::string name_;
+  std::string buffer_;
+  size_t start_ = 0;
+  bool eof_ = false, stopped_ = false;
+};
+
 }  // namespace
 
 struct InputStream::Impl {
   InputOptions opt;
   std::istream* stdin_stream = nullptr;
   size_t arg_index = 0;
-  std::unique_ptr<std::ifstream> list_file;
-  std::istream* list = nullptr;
+  std::unique_ptr<ListReader> list_reader;  // a file, or standard input (fd 0)
+  std::istream* list_stream = nullptr;      // standard input handed in as a stream (tests)
   bool list_opened = false;
+  const std::atomic<bool>* stop = nullptr;
   std::vector<DirFrame> stack;  // directories being walked (ancestry, for loop detection)
-  uint64_t counter = 0;         // every input, for sharding
+  // Every directory walked so far: a graph of folders and links that is no loop can still reach
+  // one folder by 2^n paths (n links to a pair of folders); each is walked once.
+  std::set<std::pair<dev_t, ino_t>> walked;
+  uint64_t counter = 0;  // every input, for sharding
   size_t skipped_by_extension = 0;
 
   // Next raw entry before sharding.
@@ -67,7 +147,7 @@ struct InputStream::Impl {
         path = opt.paths[arg_index++];
       } else if (!opt.files_from.empty()) {
         if (!list_opened) open_list();
-        if (!std::getline(*list, path, opt.null_separated ? '\0' : '\n')) return false;
+        if (!next_entry(path)) return false;
         if (!opt.null_separated && !path.empty() && path.back() == '\r') path.pop_back();
         if (path.empty()) continue;
       } else {
@@ -87,18 +167,33 @@ struct InputStream::Impl {
     }
   }
 
+  bool next_entry(std::string& path) {
+    const char separator = opt.null_separated ? '\0' : '\n';
+    if (list_reader) return list_reader->next(path, stop);
+    return static_cast<bool>(std::getline(*list_stream, path, separator));
+  }
+
   void open_list() {
     list_opened = true;
+    const char separator = opt.null_separated ? '\0' : '\n';
     if (opt.files_from == "-") {
-      list = stdin_stream;
-    } else {
-      struct stat st {};
-      if (::stat(opt.files_from.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        throw UsageError("--files-from: '" + opt.files_from + "' is a directory, not a list of paths (use -r DIR)");
-      list_file = std::make_unique<std::ifstream>(opt.files_from, std::ios::binary);
-      if (!*list_file) throw UsageError("--files-from: cannot read '" + opt.files_from + "': " + std::strerror(errno));
-      list = list_file.get();
+      // The process's own standard input is read from its descriptor (polled, see ListReader);
+      // any other stream (a test's) as a stream.
+      if (stdin_stream == &std::cin)
+        list_reader = std::make_unique<ListReader>(STDIN_FILENO, false, separator, "standard input");
+      else
+        list_stream = stdin_stream;
+      return;
     }
+    // O_NONBLOCK: opening a FIFO does not wait for its writer (ListReader polls for the lines).
+    const int fd = ::open(opt.files_from.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw UsageError("--files-from: cannot read '" + opt.files_from + "': " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      throw UsageError("--files-from: '" + opt.files_from + "' is a directory, not a list of paths (use -r DIR)");
+    }
+    list_reader = std::make_unique<ListReader>(fd, true, separator, opt.files_from);
   }
 
   void push_dir(const std::string& path, const struct stat& st) {
@@ -108,6 +203,10 @@ struct InputStream::Impl {
         spdlog::warn("skipping '{}': a symlink loop (it is '{}' again)", path, f.path);
         return;
       }
+    if (!walked.insert(id).second) {
+      spdlog::info("skipping '{}': a folder already walked, reached again through a link", path);
+      return;
+    }
     DirFrame frame;
     frame.path = path;
     frame.id = id;
@@ -180,6 +279,10 @@ bool InputStream::next(InputItem& item) {
   }
   return false;
 }
+
+void InputStream::set_stop(const std::atomic<bool>* stop) { impl_->stop = stop; }
+
+bool InputStream::stopped() const { return impl_->list_reader && impl_->list_reader->stopped(); }
 
 bool InputStream::total_known() const {
   if (!impl_->opt.files_from.empty()) return false;

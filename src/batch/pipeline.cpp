@@ -98,7 +98,9 @@ class Pipeline {
         emit_(emit),
         progress_(progress),
         batch_size_(static_cast<size_t>(std::max(1, options.batch_size))),
-        max_ahead_(2 * static_cast<size_t>(std::max(1, options.workers))) {}
+        max_ahead_(2 * static_cast<size_t>(std::max(1, options.workers))) {
+    inputs_.set_stop(options.stop);  // a list still open (a FIFO, a pipe) stops waiting for lines
+  }
 
   ClassifySummary run() {
     std::vector<std::thread> pool;
@@ -130,27 +132,44 @@ class Pipeline {
   }
 
   // The next batch of inputs, once fewer than max_ahead_ batches are unwritten; false when
-  // the inputs are exhausted, a stop was asked for, or a worker failed.
+  // the inputs are exhausted, a stop was asked for, or a worker failed. The inputs are read
+  // under their own lock, not mu_: a list that is slow to come (a FIFO, a pipe) never holds up
+  // the writing of finished batches. Lock order: input_mu_, then mu_.
   bool take(Batch& b) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return next_batch_ - written_ < max_ahead_ || failure_; });
-    if (failure_ || exhausted_) return false;
-    if (options_.stop && options_.stop->load()) {
-      summary_.interrupted = true;
-      return false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return next_batch_ - written_ < max_ahead_ || failure_; });
+      if (failure_ || exhausted_) return false;
+      if (stop_asked()) {
+        summary_.interrupted = true;
+        return false;
+      }
     }
+    std::lock_guard<std::mutex> reading(input_mu_);
     b.items.clear();
+    size_t skipped = 0;
+    std::exception_ptr error;
     try {
       InputItem item;
       while (b.items.size() < batch_size_ && inputs_.next(item)) {
         if (options_.skip && options_.skip(item.path)) {
-          ++summary_.skipped;
+          ++skipped;
           continue;
         }
         b.items.push_back(std::move(item));
       }
     } catch (...) {
-      fail(std::current_exception());
+      error = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    summary_.skipped += skipped;
+    if (error) {
+      fail(error);
+      return false;
+    }
+    if (failure_ || exhausted_) return false;
+    if (inputs_.stopped()) {  // stopped while waiting for the list: the entries read are not started
+      summary_.interrupted = true;
       return false;
     }
     if (b.items.empty()) {
@@ -161,6 +180,8 @@ class Pipeline {
     b.index = next_batch_++;
     return true;
   }
+
+  bool stop_asked() const { return options_.stop && options_.stop->load(); }
 
   // Emits the finished batches whose turn has come (called with mu_ held).
   void write_ready() {
@@ -197,7 +218,8 @@ class Pipeline {
   const size_t batch_size_, max_ahead_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 
-  std::mutex mu_;
+  std::mutex input_mu_;  // the reader of inputs_ (see take())
+  std::mutex mu_;        // everything below
   std::condition_variable cv_;
   size_t next_batch_ = 0, written_ = 0;
   bool exhausted_ = false;

@@ -3,6 +3,7 @@
 // lazily in a stable order so a million inputs cost no memory up front; plus --shard K/N.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <istream>
 #include <memory>
@@ -42,11 +43,16 @@ struct InputItem {
 // Yields inputs in order: command-line paths first, then --files-from entries. Entries of a
 // directory are visited in byte order of their names; a subdirectory's images come where its
 // name sorts. Thread-compatible (one reader at a time).
+// A --files-from list that is no regular file (a FIFO, a pipe, the terminal) is read as its
+// lines arrive, waiting for more; set_stop's flag ends that wait (next() then returns false and
+// stopped() is true), so Ctrl-C never hangs on a list that is still open.
 class InputStream {
  public:
   explicit InputStream(const InputOptions& options, std::istream* stdin_stream = nullptr);
   ~InputStream();
-  bool next(InputItem& item);  // false at the end
+  bool next(InputItem& item);  // false at the end, or once the stop flag is set
+  void set_stop(const std::atomic<bool>* stop);
+  bool stopped() const;  // next() returned false because of the stop flag
   // True when every input was a plain file named on the command line (total known).
   bool total_known() const;
   size_t known_total() const;
