@@ -56,4 +56,9 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
+// A reader that goes away (`vit-classify -r photos | head -1`) makes the next write fail with
+// EPIPE rather than kill the process: the record sink reports it, and the exit status is 5 as
+// README's table says, with nothing half-written.
+void ignore_broken_pipes() { ::signal(SIGPIPE, SIG_IGN); }
+
 }  // namespace vit

@@ -40,7 +40,9 @@ void RecordSink::write(const std::string& bytes) {
   if (fd_ < 0) {
     out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out_.flush();
-    if (!out_) throw OutputError("cannot write results to standard output (closed, or the disk is full?)");
+    if (!out_)
+      throw OutputError(errno == EPIPE ? "cannot write results to standard output: its reader closed it"
+                                       : "cannot write results to standard output (closed, or the disk is full?)");
     return;
   }
   size_t done = 0;

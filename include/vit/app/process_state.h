@@ -57,4 +57,7 @@ class ScopedStopSignals {
 // glibc's heap kept for large blocks (see process_state.cpp); called once by main().
 void tune_allocator();
 
+// SIGPIPE ignored: a closed standard output is a write error (exit 5), not a silent death (141).
+void ignore_broken_pipes();
+
 }  // namespace vit
