@@ -315,24 +315,100 @@ TEST(Progress, TerminalLineShowsTotalPercentRateAndEta) {
   EXPECT_FALSE(InputCounter(from_stdin).total().has_value()) << "standard input cannot be counted ahead";
 }
 
+// The list is a FIFO that the test holds open, so the run cannot finish before the signal (this
+// test cannot pass by a run that ended first): Ctrl-C must also end its wait for more lines.
+// Then --resume, fed the rest of the list, completes the job to one plain run's records.
 TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
+  std::string text;  // distinct names (a link each), so that --resume knows each line
+  for (int i = 0; i < 24; ++i) {
+    const std::string link = dir_.file("in" + std::to_string(i) + ".png");
+    ASSERT_EQ(::symlink(p(i % 2 ? "a.png" : "sub/c.png").c_str(), link.c_str()), 0);
+    text += link + "\n";
+  }
+  const std::string fifo = dir_.file("list.fifo"), out = dir_.file("out.jsonl");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(VIT_BINARY, VIT_BINARY, "-q", "-m", model_.c_str(), "-k", "3", "--format", "json", "--batch-size", "4",
+          "--files-from", fifo.c_str(), "-o", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  const int writer = ::open(fifo.c_str(), O_WRONLY);  // waits for the run to open its end
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  for (int i = 0; i < 1500 && t::json_records(t::read_bytes(out)).size() < 24; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 1500 && (done = ::waitpid(pid, &status, WNOHANG)) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    ::close(writer);
+    FAIL() << "the run did not stop within 30 s of SIGINT while its list was still open";
+  }
+  ::close(writer);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string data = t::read_bytes(out);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data.back(), '\n') << "no torn line";
+  EXPECT_EQ(t::json_records(data).size(), 24u) << "the lines that had come were classified, in whole batches";
+
+  // The rest of the list, through --resume, and the result equals one plain run.
+  for (int i = 24; i < 30; ++i) {
+    const std::string link = dir_.file("in" + std::to_string(i) + ".png");
+    ASSERT_EQ(::symlink(p("b.jpg").c_str(), link.c_str()), 0);
+    text += link + "\n";
+  }
+  t::write_bytes(dir_.file("list.txt"), text);
+  const Out resumed = cli(with({"--files-from", dir_.file("list.txt"), "-o", out, "--resume"}));
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  const Out plain = cli(with({"--files-from", dir_.file("list.txt")}));
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  const auto want = t::json_records(plain.out), got = t::json_records(t::read_bytes(out));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i]["file"], want[i]["file"]);
+    EXPECT_EQ(got[i]["predictions"][0]["index"], want[i]["predictions"][0]["index"]) << got[i]["file"];
+  }
+}
+
+// A reader that stops reading (`vit-classify ... | head -1`) is a write error, exit 5 as README's
+// table says, with a message; not a silent death by SIGPIPE (141).
+TEST_F(Batch, AClosedStandardOutputExits5) {
   std::string text;
   for (int i = 0; i < 400; ++i) text += p(i % 2 ? "a.png" : "sub/c.png") + "\n";
   t::write_bytes(dir_.file("list.txt"), text);
-  const std::string out = dir_.file("out.jsonl");
-  const std::string cmd = std::string(VIT_BINARY) + " -q -m '" + model_ +
-                          "' --format json --batch-size 4 --files-from '" + dir_.file("list.txt") + "' -o '" + out +
-                          "'";
-  const int status = kill_once_writing(cmd, out, SIGINT);
-  ASSERT_TRUE(WIFEXITED(status));
-  const std::string data = t::read_bytes(out);
-  if (WEXITSTATUS(status) == 0) GTEST_SKIP() << "the run finished before the signal arrived";
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-  ASSERT_FALSE(data.empty());
-  EXPECT_EQ(data.back(), '\n') << "no torn line";
-  const auto rec = t::json_records(data);
-  EXPECT_LT(rec.size(), 400u);
-  EXPECT_EQ(rec.size() % 4, 0u) << "whole batches";
+  const std::string cmd = "bash -c \"'" + std::string(VIT_BINARY) + "' -m '" + model_ +
+                          "' --batch-size 1 --no-progress --files-from '" + dir_.file("list.txt") + "' 2>'" +
+                          dir_.file("err.txt") + "' | head -n 1 >/dev/null; echo exit \\${PIPESTATUS[0]}\"";
+  std::string result;
+  if (FILE* f = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (size_t n = std::fread(buf, 1, sizeof buf, f)) result.append(buf, n);
+    ::pclose(f);
+  }
+  EXPECT_EQ(result, "exit 5\n");
+  EXPECT_NE(t::read_bytes(dir_.file("err.txt")).find("standard output"), std::string::npos)
+      << t::read_bytes(dir_.file("err.txt"));
+}
+
+// 21 folders, each with two links to the next: no loop, but 2^20 paths to the last folder's photo.
+// Each folder is walked once, so the photo is classified once (it used to run for ever).
+TEST_F(Batch, AFolderReachedByManyLinksIsWalkedOnce) {
+  const std::string root = dir_.file("graph");
+  for (int i = 0; i <= 20; ++i) ASSERT_EQ(::mkdir((root + std::to_string(i)).c_str(), 0755), 0);
+  for (int i = 0; i < 20; ++i)
+    for (const char* name : {"/a", "/b"})
+      ASSERT_EQ(::symlink((root + std::to_string(i + 1)).c_str(), (root + std::to_string(i) + name).c_str()), 0);
+  copy_file(p("a.png"), root + "20/photo.png");
+  const Out r = cli(with({"-r", root + "0"}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(t::json_records(r.out).size(), 1u) << r.out.substr(0, 2000);
 }
 
 TEST_F(Batch, UnreasonableInputsAreRefusedCleanly) {
