@@ -8,9 +8,10 @@
 #include "vit/errors.h"
 
 // The vertical pass is compiled twice, for AVX2 and plain x86-64, and chosen at load time by an
-// ifunc resolver. ThreadSanitizer cannot run such a resolver (it runs before TSan starts), so
-// the TSan build has the plain version only.
-#if defined(__SANITIZE_THREAD__)
+// ifunc resolver. The sanitizer builds have the plain version only (CMakeLists.txt defines
+// VIT_NO_TARGET_CLONES): ThreadSanitizer cannot run such a resolver (it runs before TSan
+// starts), and so the plain copy is tested there while the normal build tests the CPU's own.
+#if defined(VIT_NO_TARGET_CLONES)
 #define VIT_AVX2_CLONES
 #else
 #define VIT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
