@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -110,19 +111,16 @@ SmallFile read_small_file(const std::string& path, size_t limit) {
     out.problem =
         "it is " + std::to_string(file.stat().st_size) + " bytes long, over the limit of " + std::to_string(limit);
   } else {
-    out.text.resize(limit + 1);
-    size_t have = 0;
-    for (ssize_t n; have < out.text.size(); have += static_cast<size_t>(n)) {
-      n = ::read(file.fd(), &out.text[have], out.text.size() - have);
-      if (n < 0 && errno == EINTR) n = 0;
-      if (n < 0) {
-        out.problem = std::string("cannot read it: ") + std::strerror(errno);
-        break;
-      }
-      if (n == 0) break;
+    char buffer[4096];  // read to the end or one byte past the limit (the file may have grown since fstat)
+    while (out.text.size() <= limit) {
+      const ssize_t n = ::read(file.fd(), buffer, std::min(sizeof buffer, limit + 1 - out.text.size()));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) out.problem = std::string("cannot read it: ") + std::strerror(errno);
+      if (n <= 0) break;
+      out.text.append(buffer, static_cast<size_t>(n));
     }
-    if (have > limit) out.problem = "it is over the limit of " + std::to_string(limit) + " bytes";
-    out.text.resize(out.problem.empty() ? have : 0);
+    if (out.text.size() > limit) out.problem = "it is over the limit of " + std::to_string(limit) + " bytes";
+    if (!out.problem.empty()) out.text.clear();
   }
   return out;
 }
