@@ -256,6 +256,8 @@ TEST_F(Hub, HostileNamesExitAsModelOrUsageErrorsWithShortMessages) {
   server_->set_hostile("org/hostile-long-etag", {{"linked_etag", "\"" + std::string(10240, 'a') + "\""}});
   server_->add_repo("evil/ok", {{"model.safetensors", random_bytes(4096, 35)}});
   server_->set_refs("evil/ok", {{"main", kC1}, {".", kC1}});
+  // curl turns /resolve/./FILE into /resolve/FILE: answered as the file at main, as a lax hub would.
+  server_->set_hostile("evil/ok", {{"stray", "model.safetensors"}});
   const CliHub env(settings_);
   const CliRun etag = run_cli_capture({"-m", "org/hostile-long-etag", skimage("chelsea.png")});
   EXPECT_EQ(etag.code, 3) << etag.err;
@@ -267,6 +269,7 @@ TEST_F(Hub, HostileNamesExitAsModelOrUsageErrorsWithShortMessages) {
   const CliRun fetch = run_cli_capture({"models", "--fetch", "evil/ok@."});
   EXPECT_EQ(fetch.code, 2) << fetch.err;
   EXPECT_NE(fetch.err.find("revision '.'"), std::string::npos) << fetch.err;
+  EXPECT_TRUE(server_->requests("evil/ok").empty());  // refused before any request
 }
 
 }  // namespace vit::test

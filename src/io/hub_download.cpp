@@ -16,9 +16,9 @@
 #include <memory>
 #include <vector>
 
-#include "vit/io/hub_http.h"
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/hub_http.h"
 #include "vit/io/hub_paths.h"
 #include "vit/io/sha256.h"
 
