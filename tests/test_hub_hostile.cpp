@@ -109,6 +109,15 @@ TEST_F(Hub, TheTokenGoesToTheEndpointsOriginOnly) {
   EXPECT_EQ(read_bytes(fetch_hub_model({"org/hostile-port", ""}, settings_).weights), weights);
   ASSERT_EQ(other.count("org/hostile-port", "GET", "/cdn/"), 1);
   for (const auto& r : other.requests("org/hostile-port")) EXPECT_EQ(r["auth"], "") << r.dump();
+  // Nor when libcurl follows the redirect itself (the file list, fetched with FOLLOWLOCATION).
+  server_->add_repo("org/hostile-api-port", {{"x.pth", weights}});
+  server_->gate("org/hostile-api-port", "hf_secret");
+  other.add_repo("org/hostile-api-port", {{"x.pth", weights}});
+  server_->set_hostile("org/hostile-api-port",
+                       {{"api_location", other.endpoint() + "/api/models/org/hostile-api-port/revision/main"}});
+  EXPECT_EQ(read_bytes(fetch_hub_model({"org/hostile-api-port", ""}, settings_).weights), weights);
+  ASSERT_EQ(other.count("org/hostile-api-port", "GET", "/api/models/"), 1);
+  for (const auto& r : other.requests("org/hostile-api-port")) EXPECT_EQ(r["auth"], "") << r.dump();
   // The origin is scheme, host and port: never over http for an https endpoint.
   EXPECT_EQ(hub_origin("HTTPS://Hub.Example/a/b"), "https://hub.example:443");
   EXPECT_EQ(hub_origin("http://h/x"), hub_origin("http://h:80/y"));

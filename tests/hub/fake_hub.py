@@ -25,15 +25,16 @@ trickle, so that two clients overlap), stall (the weights' headers, then silence
 ignored: 200 and everything), wrong-size (X-Linked-Size one byte
 more than the file), other-host (the CDN redirect names localhost, not 127.0.0.1).
 
-Hostile mode (tests/test_hub.cpp's security tests): ROOT/ORG/NAME/hostile.json replaces what the
+Hostile mode (tests/test_hub_hostile.cpp): ROOT/ORG/NAME/hostile.json replaces what the
 repository's answers say, sent as given: "etag" (the ETag of small files), "linked_etag" (the
 X-Linked-Etag of weights), "commit" (X-Repo-Commit), "size" (X-Linked-Size), "location" (the
-weights' redirect, any scheme), "siblings" (the API's file names), "listing": "endless" (a file list
-that never ends: JSON without Content-Length, 64 MiB then close), "stray": FILE (any other path
-under /ORG/NAME/ answers as a resolve of FILE: a listed "../x.pth" reaches the server as
-/ORG/NAME/x.pth once curl has removed the dot segments), "body": "overflow" (the CDN sends the
-file, then 64 MiB more, without Content-Length) or "trickle" (the CDN announces 10^12 bytes and
-sends 2 a second for 30 s).
+weights' redirect, any scheme), "api_location" (the file list's redirect), "siblings" (the
+API's file names), "listing": "endless" (a file list that never ends: JSON without
+Content-Length, 64 MiB then close), "stray": FILE (any other path under /ORG/NAME/ answers as a
+resolve of FILE: a listed "../x.pth" reaches the server as /ORG/NAME/x.pth once curl has
+removed the dot segments), "body": "overflow" (the CDN sends the file, then 64 MiB more,
+without Content-Length) or "trickle" (the CDN announces 10^12 bytes and sends 2 a second for
+30 s).
 """
 import hashlib
 import json
@@ -185,6 +186,8 @@ class Hub(BaseHTTPRequestHandler):
         files = sorted(os.path.relpath(os.path.join(d, f), os.path.join(repo, commit))
                        for d, _, fs in os.walk(os.path.join(repo, commit)) for f in fs)
         bad = hostile(org, name)
+        if "api_location" in bad:
+            return self.reply(302, {"Location": bad["api_location"]})
         if bad.get("listing") == "endless":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
