@@ -57,7 +57,11 @@ struct HubModel {
 // (offline, or not in the cache), or what the server said (401: a gated or private
 // repository and how to give a token; 404: no such repository, revision or file; a dropped
 // connection; a checksum that does not match the ETag); a failed download leaves only a
-// resumable .incomplete file behind, never a wrong file under its final name.
+// resumable .incomplete file behind, never a wrong file under its final name. A hostile hub
+// or a shared cache is refused with a ModelError before anything is written or read: an
+// ETag, commit or listed file name that is not what the hub sends (see hub_paths.h), a link
+// planted in the cache, a snapshot file resolving outside blobs/, a ref that is not a small
+// file holding a commit hash. An invalid ref.revision is a UsageError.
 HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings);
 
 // One repository in the cache.
