@@ -92,6 +92,9 @@ std::string resolve_model_path(const ModelReference& ref) {
   if (is_directory(text)) return model_in_folder(text);
   if (path_exists(text) || looks_like_path(text)) return text;  // the loader says what is wrong with it
   if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline);
+  const auto at = text.find('@');
+  if (at != std::string::npos && parse_hub_reference(text.substr(0, at)))  // ORG/NAME@ a revision git refuses
+    throw UsageError("-m: " + hub_reference_problem(text));
   return text;  // "no such file" from the loader
 }
 

@@ -36,7 +36,7 @@ void fetch(const ModelsCommandOptions& o, HubSettings settings) {
   settings.progress = ::isatty(STDERR_FILENO) == 1 && !o.log.quiet;
   for (const auto& name : o.fetch) {
     const auto ref = parse_hub_reference(name);
-    if (!ref) throw UsageError("--fetch: '" + name + "' is not a Hugging Face repository id (ORG/NAME[@REVISION])");
+    if (!ref) throw UsageError("--fetch: " + hub_reference_problem(name));
     const HubModel m = fetch_hub_model(*ref, settings);
     spdlog::info("{}: commit {}, {}", ref->repo_id, m.commit, m.weights);
   }

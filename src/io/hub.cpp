@@ -3,6 +3,7 @@
 // hub_download.cpp.
 #include "vit/io/hub.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -12,12 +13,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub_download.h"
+#include "vit/io/hub_paths.h"
 
 namespace vit {
 
@@ -38,13 +39,27 @@ bool valid_name(const std::string& s) {
          s.back() != '.' && s.back() != '-' && s.find("..") == std::string::npos && s.find("--") == std::string::npos;
 }
 
-// Branches and tags ("main", "v1.0", "refs/pr/1") and commit hashes, as git allows them.
+// Branches and tags ("main", "v1.0", "refs/pr/1") and commit hashes, as git allows them: no
+// part that is empty, starts with '.' or ends in ".lock" (so never "." or ".."), no "..".
 bool valid_revision(const std::string& s) {
-  return !s.empty() && only_chars(s, (std::string(kNameChars) + "/").c_str()) && s.front() != '/' && s.front() != '-' &&
-         s.back() != '/' && s.find("..") == std::string::npos && s.find("//") == std::string::npos;
+  if (s.empty() || s.size() > 255 || !only_chars(s, (std::string(kNameChars) + "/").c_str()) || s.front() == '-' ||
+      s.find("..") != std::string::npos)
+    return false;
+  for (size_t start = 0; start <= s.size();) {
+    const size_t slash = std::min(s.find('/', start), s.size());
+    const std::string part = s.substr(start, slash - start);
+    if (part.empty() || part.front() == '.' || part.back() == '.' ||
+        (part.size() >= 5 && part.compare(part.size() - 5, 5, ".lock") == 0))
+      return false;
+    start = slash + 1;
+  }
+  return true;
 }
 
-bool is_commit_hash(const std::string& s) { return s.size() == 40 && only_chars(s, "0123456789abcdef"); }
+// Limits on what is read from the cache and the environment: a ref holds a 40-digit hash, a
+// token is a few dozen bytes.
+constexpr size_t kRefLimit = 256;
+constexpr size_t kTokenLimit = 64 << 10;
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -64,42 +79,63 @@ std::string expand_user(const std::string& path) {
   return path == "~" || path.rfind("~/", 0) == 0 ? home_dir() + path.substr(1) : path;
 }
 
-// The first line of a small text file without surrounding blanks; "" when absent.
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  const auto first = line.find_first_not_of(" \t\r\n");
-  return first == std::string::npos ? "" : line.substr(first, line.find_last_not_of(" \t\r\n") - first + 1);
+// A line without surrounding blanks.
+std::string trimmed(const std::string& text) {
+  const std::string line = text.substr(0, text.find('\n'));
+  const auto first = line.find_first_not_of(" \t\r");
+  return first == std::string::npos ? "" : line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
 }
 
-std::string repo_folder(const std::string& cache_dir, const std::string& repo_id) {
+// The commit refs/REVISION names; "" when absent. A ref that is not a small file holding a
+// commit hash (a link to /dev/zero, a huge file, other text) is refused, never read whole.
+std::string read_ref(const std::string& repo_dir, const std::string& revision) {
+  const std::string path = repo_dir + "/refs/" + revision;
+  const SmallFile ref = read_small_file(path, kRefLimit);
+  const std::string commit = trimmed(ref.text);
+  if (!ref.found || (ref.problem.empty() && commit.empty())) return "";
+  if (!ref.problem.empty() || !is_commit_hash(commit))
+    throw ModelError("the Hugging Face cache's '" + path + "' should hold a commit hash (40 hex digits) but " +
+                     (ref.problem.empty() ? "holds other text" : ref.problem) +
+                     "; remove it to fetch the revision again");
+  return commit;
+}
+
+// "models--ORG--NAME": the repository's folder in the cache.
+std::string repo_folder_name(const std::string& repo_id) {
   std::string name = "models--";
   for (char c : repo_id) name += c == '/' ? std::string("--") : std::string(1, c);
-  return cache_dir + "/" + name;
+  return name;
 }
 
 // The weights file in a snapshot: the first of kWeights, else its one .pth file; "" for none.
-std::string weights_in(const std::string& snapshot) {
+// Each must be a link into the repository's blobs/ (or a file inside the repository).
+std::string weights_in(const std::string& repo_dir, const std::string& snapshot) {
   for (const char* name : kWeights)
-    if (is_regular_file(snapshot + "/" + name)) return name;
+    if (snapshot_file_present(repo_dir, snapshot + "/" + name)) return name;
   std::vector<std::string> pth;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(snapshot, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pth") == 0 && is_regular_file(e.path().string()))
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pth") == 0 &&
+        snapshot_file_present(repo_dir, e.path().string()))
       pth.push_back(name);
   }
   return pth.size() == 1 ? pth[0] : "";
 }
 
+// The files read beside the weights are checked as the weights are.
+void check_optional_files(const std::string& repo_dir, const std::string& snapshot) {
+  for (const char* name : kOptional) snapshot_file_present(repo_dir, snapshot + "/" + name);
+}
+
 // The revision's snapshot when the cache holds its weights (symlinks into blobs/ resolving).
 std::optional<HubModel> lookup_cache(const std::string& repo_dir, const std::string& revision) {
-  const std::string commit = is_commit_hash(revision) ? revision : read_text(repo_dir + "/refs/" + revision);
+  const std::string commit = is_commit_hash(revision) ? revision : read_ref(repo_dir, revision);
   if (commit.empty()) return std::nullopt;
   const std::string snapshot = repo_dir + "/snapshots/" + commit;
-  const std::string weights = weights_in(snapshot);
+  const std::string weights = weights_in(repo_dir, snapshot);
   if (weights.empty()) return std::nullopt;
+  check_optional_files(repo_dir, snapshot);
   return HubModel{snapshot, snapshot + "/" + weights, commit};
 }
 
@@ -108,55 +144,59 @@ struct Fetch {
   const HubReference& ref;
   const HubSettings& settings;
   std::string revision;  // ref.revision or "main"
+  std::string repo;      // models--ORG--NAME
   std::string repo_dir;  // CACHE/models--ORG--NAME
   std::string url(const std::string& rev, const std::string& file) const {
     return hub_resolve_url(settings.endpoint, ref.repo_id, rev, file);
   }
 };
 
+// "a/b/c" -> "/a/b" and "c": a file's folder (for CacheFolder) and name.
+std::string folder_part(const std::string& file) {
+  const auto slash = file.rfind('/');
+  return slash == std::string::npos ? "" : "/" + file.substr(0, slash);
+}
+
 // huggingface_hub's marker for "this commit has no such file", so that no one asks again.
 void mark_missing(const Fetch& f, const std::string& commit, const std::string& filename) {
-  if (commit.empty()) return;
-  const std::string marker = f.repo_dir + "/.no_exist/" + commit + "/" + filename;
-  make_dirs(dir_name(marker));
-  std::ofstream touch(marker, std::ios::app);
+  if (!is_commit_hash(commit) || !is_safe_repo_file(filename)) return;
+  const CacheFolder dir(f.settings.cache_dir, f.repo + "/.no_exist/" + commit + folder_part(filename));
+  ::close(dir.open_file(base_name(filename), O_WRONLY | O_CREAT, 0644));
 }
 
 void write_ref(const Fetch& f, const std::string& commit) {
   if (f.revision == commit) return;  // a commit hash names itself: huggingface_hub writes no ref for it
-  const std::string ref = f.repo_dir + "/refs/" + f.revision;
-  if (read_text(ref) == commit) return;
-  make_dirs(dir_name(ref));
-  write_file_atomic(ref, commit);  // the bare hash, no newline, as huggingface_hub writes it
+  try {
+    if (read_ref(f.repo_dir, f.revision) == commit) return;
+  } catch (const ModelError&) {  // a broken ref is replaced (the rename replaces a link, never follows it)
+  }
+  const CacheFolder refs(f.settings.cache_dir, f.repo + "/refs" + folder_part(f.revision));
+  refs.write_atomic(base_name(f.revision), commit);  // the bare hash, no newline, as huggingface_hub writes it
 }
 
 // snapshots/COMMIT/FILE -> ../../blobs/ETAG (one more ../ per folder in FILE), as
 // huggingface_hub's _create_symlink makes it: relative, so the cache can move.
 void link_snapshot_file(const Fetch& f, const std::string& commit, const std::string& filename,
                         const std::string& etag) {
-  const std::string pointer = f.repo_dir + "/snapshots/" + commit + "/" + filename;
   std::string target = "../../";
   for (char c : filename) target += c == '/' ? "../" : "";
   target += "blobs/" + etag;
-  make_dirs(dir_name(pointer));
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (::symlink(target.c_str(), pointer.c_str()) == 0) return;
-    if (errno != EEXIST) break;
-    std::error_code ec;
-    if (fs::read_symlink(pointer, ec).string() == target) return;  // a concurrent fetch made the same link
-    ::unlink(pointer.c_str());                                     // a stale link from a moved file: replace it
-  }
-  throw OutputError("cannot create the symlink '" + pointer + "' -> '" + target + "': " + std::strerror(errno));
+  const CacheFolder dir(f.settings.cache_dir, f.repo + "/snapshots/" + commit + folder_part(filename));
+  dir.make_symlink(target, base_name(filename));
 }
 
-// The file in the snapshot of m.commit, downloading its blob unless the cache has it.
+// The file in the snapshot of m.commit, downloading its blob unless the cache has it. Every
+// name that becomes a path here was checked: the commit and ETag by head_hub_file, the file
+// name here.
 void place_file(const Fetch& f, const HubFileMetadata& m, const std::string& filename) {
-  if (is_regular_file(f.repo_dir + "/snapshots/" + m.commit + "/" + filename)) return;
-  const std::string blob = f.repo_dir + "/blobs/" + m.etag;
-  if (!is_regular_file(blob)) {
-    const std::string locks = dir_name(f.repo_dir) + "/.locks/" + base_name(f.repo_dir);
-    download_blob(m, {blob, locks + "/" + m.etag + ".lock", f.settings.token, f.settings.progress, filename});
-  }
+  if (!is_safe_repo_file(filename) || !is_commit_hash(m.commit) || !is_blob_name(m.etag))
+    throw ModelError("the hub named a file '" + excerpt(filename) + "' (commit '" + excerpt(m.commit) + "', ETag '" +
+                     excerpt(m.etag) + "') that cannot be a path in the cache");
+  if (snapshot_file_present(f.repo_dir, f.repo_dir + "/snapshots/" + m.commit + "/" + filename)) return;
+  const CacheFolder blobs(f.settings.cache_dir, f.repo + "/blobs");
+  if (!blobs.has_file(m.etag))
+    download_blob(m, {f.settings.cache_dir, f.repo + "/blobs", ".locks/" + f.repo, f.settings.token,
+                      f.settings.progress, filename});
   link_snapshot_file(f, m.commit, filename, m.etag);
 }
 
@@ -167,8 +207,14 @@ std::string listed_pth(const Fetch& f, std::string* listed) {
   std::vector<std::string> pth;
   if (info.is_object() && info.contains("siblings") && info["siblings"].is_array())
     for (const auto& s : info["siblings"]) {
-      const std::string name = s.value("rfilename", "");
-      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pth") == 0) pth.push_back(name);
+      if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) continue;
+      const std::string name = s["rfilename"].get<std::string>();
+      if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".pth") != 0) continue;
+      if (!is_safe_repo_file(name))
+        throw ModelError("the hub's file list " + excerpt(url) + " names a file '" + excerpt(name) +
+                         "', which is not a relative path inside the repository (an absolute path, a '..' part, "
+                         "a backslash or a control character); it is not fetched (check HF_ENDPOINT)");
+      pth.push_back(name);
     }
   *listed =
       pth.empty() ? "it lists no .pth file (" + url + ")" : "it lists " + std::to_string(pth.size()) + " .pth files";
@@ -199,7 +245,7 @@ HubHead head_weights(const Fetch& f, std::string* filename) {
 // config.json and the like at the weights' commit, unless the snapshot already has them or
 // knows they are absent (.no_exist): a cached model costs no request for them.
 void fetch_optional(const Fetch& f, const std::string& commit, const std::string& name) {
-  if (is_regular_file(f.repo_dir + "/snapshots/" + commit + "/" + name) ||
+  if (snapshot_file_present(f.repo_dir, f.repo_dir + "/snapshots/" + commit + "/" + name) ||
       path_exists(f.repo_dir + "/.no_exist/" + commit + "/" + name))
     return;
   const HubHead h = head_hub_file(f.url(commit, name), f.settings.token);
@@ -271,6 +317,17 @@ std::optional<HubReference> parse_hub_reference(const std::string& text) {
   return ref;
 }
 
+std::string hub_reference_problem(const std::string& text) {
+  if (parse_hub_reference(text)) return "";
+  const auto at = text.find('@');
+  if (at == std::string::npos || !parse_hub_reference(text.substr(0, at)))
+    return "'" + excerpt(text) + "' is not a Hugging Face repository id (ORG/NAME[@REVISION])";
+  return "'" + excerpt(text) + "' names the repository " + text.substr(0, at) + " with the revision '" +
+         excerpt(text.substr(at + 1)) +
+         "', which is not a branch, tag or commit name (letters, digits, '.', '_', '-' and '/'; no part that is "
+         "empty, starts or ends with '.' or ends in '.lock'; no '..')";
+}
+
 HubSettings HubSettings::from_environment() {
   HubSettings s;
   const std::string xdg = env("XDG_CACHE_HOME");
@@ -284,8 +341,16 @@ HubSettings HubSettings::from_environment() {
   while (s.endpoint.size() > 1 && s.endpoint.back() == '/') s.endpoint.pop_back();
   s.token = env("HF_TOKEN");
   if (s.token.empty()) s.token = env("HUGGING_FACE_HUB_TOKEN");  // its older name
-  if (s.token.empty())
-    s.token = read_text(env("HF_TOKEN_PATH").empty() ? hf_home + "/token" : expand_user(env("HF_TOKEN_PATH")));
+  if (s.token.empty()) {
+    const std::string path = env("HF_TOKEN_PATH").empty() ? hf_home + "/token" : expand_user(env("HF_TOKEN_PATH"));
+    const SmallFile token = read_small_file(path, kTokenLimit);
+    if (!token.problem.empty())
+      throw UsageError("the token file '" + path +
+                       "' (HF_TOKEN_PATH, else HF_HOME/token) is not read: " + token.problem +
+                       "; point HF_TOKEN_PATH at the file `huggingface-cli login` writes, or set "
+                       "HF_TOKEN");
+    s.token = trimmed(token.text);
+  }
   std::string offline = env("HF_HUB_OFFLINE");
   std::transform(offline.begin(), offline.end(), offline.begin(), ::toupper);
   s.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
@@ -293,8 +358,10 @@ HubSettings HubSettings::from_environment() {
 }
 
 HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings) {
-  const Fetch f{ref, settings, ref.revision.empty() ? "main" : ref.revision,
-                repo_folder(settings.cache_dir, ref.repo_id)};
+  const std::string problem = hub_reference_problem(ref.repo_id + (ref.revision.empty() ? "" : "@" + ref.revision));
+  if (!problem.empty()) throw UsageError(problem);
+  const std::string repo = repo_folder_name(ref.repo_id);
+  const Fetch f{ref, settings, ref.revision.empty() ? "main" : ref.revision, repo, settings.cache_dir + "/" + repo};
   if (settings.offline) {
     if (auto cached = lookup_cache(f.repo_dir, f.revision)) return *cached;
     throw_not_cached(f,
@@ -314,10 +381,11 @@ HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings) {
                             "; check the network or HF_ENDPOINT (--offline uses the cache only)");
   }
   const std::string commit = weights.metadata.commit;
-  write_ref(f, commit);
+  write_ref(f, commit);  // head_hub_file checked that it is a commit hash
   place_file(f, weights.metadata, filename);
   for (const char* name : kOptional) fetch_optional(f, commit, name);
   const std::string snapshot = f.repo_dir + "/snapshots/" + commit;
+  check_optional_files(f.repo_dir, snapshot);
   return HubModel{snapshot, snapshot + "/" + filename, commit};
 }
 

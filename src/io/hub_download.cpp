@@ -1,7 +1,6 @@
-// The hub's HTTP side; see include/vit/io/hub_download.h.
+// The hub's HTTP side: HEAD, GET and downloads into blobs/; see include/vit/io/hub_download.h.
 #include "vit/io/hub_download.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -19,100 +18,27 @@
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/hub_http.h"
+#include "vit/io/hub_paths.h"
 #include "vit/io/sha256.h"
 
 namespace vit {
 
 namespace {
 
-using Easy = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using Headers = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+using namespace hub_http;  // NOLINT(google-build-using-namespace): this file's own helpers
 using Clock = std::chrono::steady_clock;
 
-Easy make_easy() {
-  // curl_global_init is not thread-safe in older libcurls: once, before the first handle.
-  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
-  CURL* h = init == CURLE_OK ? curl_easy_init() : nullptr;
-  if (!h) throw ModelError("cannot start libcurl (curl_global_init / curl_easy_init failed)");
-  return Easy(h, curl_easy_cleanup);
-}
-
-std::string host_of(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  char* host = nullptr;
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
-      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK)
-    return "";
-  std::string h = host;
-  curl_free(host);
-  return h;
-}
-
-// Options every request shares. `token` is sent only when the request goes to token_host;
-// curl itself drops a custom Authorization header when it follows a redirect to another host.
-Headers common_options(CURL* h, const std::string& url, const std::string& token, const std::string& token_host,
-                       char* errors) {
-  static const std::string agent = std::string("vit-classify; libcurl/") + curl_version_info(CURLVERSION_NOW)->version;
-  curl_slist* list = curl_slist_append(nullptr, "Accept-Encoding: identity");  // sizes are the file's own
-  if (!token.empty() && host_of(url) == token_host)
-    list = curl_slist_append(list, ("Authorization: Bearer " + token).c_str());
-  const long stall = hub_stall_seconds();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, agent.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, std::min(stall, 10L));
-  // A server that stops sending (under 1 byte/s for `stall` seconds) cannot hang us forever.
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors);
-  errors[0] = '\0';
-  return Headers(list, curl_slist_free_all);
-}
-
-std::string header(CURL* h, const char* name) {
-  curl_header* out = nullptr;
-  if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &out) != CURLHE_OK || !out) return "";
-  return out->value;
-}
-
-// huggingface_hub's _normalize_etag: W/"abc" and "abc" -> abc.
-std::string normalize_etag(std::string etag) {
-  if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  return etag;
-}
-
-std::string curl_problem(CURLcode rc, const char* errors, const std::string& url) {
-  return std::string(errors[0] ? errors : curl_easy_strerror(rc)) + " (" + url + ")";
-}
-
-[[noreturn]] void throw_http_error(long status, const std::string& error_code, const std::string& url, bool had_token) {
-  const std::string at = "HTTP " + std::to_string(status) + " from " + url + ": ";
-  if (status == 401 || status == 403) {
-    throw ModelError(at +
-                     (had_token ? "the token given (HF_TOKEN or the token file) may not read this repository; "
-                                  "if it is gated, ask for access on its page"
-                                : "the repository is gated or private (or does not exist); set HF_TOKEN to "
-                                  "an access token or log in with `huggingface-cli login`") +
-                     (error_code.empty() ? "" : " [" + error_code + "]"));
-  }
-  if (status == 404 && error_code == "RepoNotFound")
-    throw ModelError(at + "no such repository on the hub (check the id's spelling)");
-  if (status == 404 && error_code == "RevisionNotFound")
-    throw ModelError(at + "no such revision (branch, tag or commit) in the repository");
-  if (status == 404) throw ModelError(at + "no such file");
-  throw ModelError(at + "the server refused the request" + (error_code.empty() ? "" : " [" + error_code + "]"));
-}
+// The longest answer get_hub_text reads: a file list of thousands of files is under 1 MiB.
+constexpr curl_off_t kTextLimit = 16 << 20;
 
 // An flock held for the object's life. huggingface_hub's FileLock takes the same kind of lock on
 // the same file, so a Python process and we also exclude each other.
 class FileLock {
  public:
-  explicit FileLock(const std::string& path) {
-    make_dirs(dir_name(path));
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw OutputError("cannot open the lock file '" + path + "': " + std::strerror(errno));
+  FileLock(const CacheFolder& folder, const std::string& name) {
+    const std::string path = folder.path() + "/" + name;
+    fd_ = folder.open_file(name, O_RDWR | O_CREAT, 0644);
     if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
     spdlog::info("waiting for another process downloading the same file (lock {})", path);
     while (::flock(fd_, LOCK_EX) != 0) {
@@ -133,12 +59,15 @@ class FileLock {
 // blobs/ETAG.incomplete while it is written, with the running SHA-256 of its bytes (hashed as
 // they arrive, so that checking a large file costs no second pass over it).
 struct Partial {
+  const CacheFolder& folder;
+  std::string name;  // ETAG.incomplete
   std::string path;
   int fd = -1;
   uint64_t bytes = 0;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha{EVP_MD_CTX_new(), EVP_MD_CTX_free};
   CURL* easy = nullptr;
-  bool started = false;  // the first body bytes have come (the status is checked then)
+  bool started = false;   // the first body bytes have come (the status is checked then)
+  bool overflow = false;  // more bytes came than announced: the transfer was stopped
   std::string bad_range;
   int write_errno = 0;
   // The progress line.
@@ -147,7 +76,7 @@ struct Partial {
   uint64_t total = 0, first_byte = 0;
   Clock::time_point begin = Clock::now(), drawn{};
 
-  Partial(std::string p, uint64_t expected);
+  Partial(const CacheFolder& f, const std::string& etag, uint64_t expected);
   ~Partial() {
     if (fd >= 0) ::close(fd);
   }
@@ -155,10 +84,13 @@ struct Partial {
   std::string digest();
 };
 
-Partial::Partial(std::string p, uint64_t expected) : path(std::move(p)) {
-  fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+// Opened from the blobs/ folder without following a link: a planted blobs/ETAG.incomplete link
+// to another file is refused, never truncated or appended to.
+Partial::Partial(const CacheFolder& f, const std::string& etag, uint64_t expected)
+    : folder(f), name(etag + ".incomplete"), path(f.path() + "/" + name) {
+  fd = folder.open_file(name, O_RDWR | O_CREAT, 0644);
   struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0) throw OutputError("cannot open '" + path + "': " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0) throw OutputError("cannot read '" + path + "': " + std::strerror(errno));
   if (!sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1) throw ModelError("cannot start SHA-256");
   if (static_cast<uint64_t>(st.st_size) > expected) {  // not a prefix of this file
     restart();
@@ -215,6 +147,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
       return 0;
     }
   }
+  if (p.bytes + length > p.total) {  // stop at the announced length: a body that goes on is not written
+    p.overflow = true;
+    return 0;
+  }
   for (size_t done = 0; done < length;) {
     const ssize_t n = ::write(p.fd, data + done, length - done);
     if (n < 0 && errno == EINTR) continue;
@@ -231,7 +167,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t on_text(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto& text = *static_cast<std::string*>(user);
+  if (text.size() + size * count > static_cast<size_t>(kTextLimit)) return 0;  // refused, not grown without end
+  text.append(data, size * count);
   return size * count;
 }
 
@@ -244,12 +182,14 @@ std::string kept(const Partial& p) {
 void transfer(const HubFileMetadata& m, const BlobTarget& t, Partial& p) {
   Easy h = make_easy();
   char errors[CURL_ERROR_SIZE];
-  const Headers headers = common_options(h.get(), m.location, t.token, host_of(m.url), errors);
+  const std::string where = excerpt(m.location);
+  const Headers headers = common_options(h.get(), m.location, t.token, hub_origin(m.url), errors);
   const std::string range = std::to_string(p.bytes) + "-";
   if (p.bytes > 0) curl_easy_setopt(h.get(), CURLOPT_RANGE, range.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_MAXREDIRS, 5L);
+  follow_redirects(h.get(), !t.token.empty());
   curl_easy_setopt(h.get(), CURLOPT_FAILONERROR, 1L);
+  // A Content-Length over the announced size is refused before a byte is written.
+  curl_easy_setopt(h.get(), CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(m.size));
   curl_easy_setopt(h.get(), CURLOPT_BUFFERSIZE, 512L * 1024);  // few, large writes: as fast as curl -o
   curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &p);
@@ -262,63 +202,68 @@ void transfer(const HubFileMetadata& m, const BlobTarget& t, Partial& p) {
   if (rc == CURLE_OK) return;
   if (p.write_errno)
     throw OutputError("cannot write '" + p.path + "': " + std::strerror(p.write_errno) + " (disk full?)");
+  if (p.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
+    p.folder.remove(p.name);
+    throw ModelError("GET " + where + " sent more than the " + std::to_string(m.size) +
+                     " bytes the hub announced for " + excerpt(m.url) + "; stopped there and deleted the download");
+  }
   long status = 0;
   curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
   if (rc == CURLE_HTTP_RETURNED_ERROR) throw_http_error(status, header(h.get(), "X-Error-Code"), m.location, false);
   if (!p.bad_range.empty())
-    throw ModelError("GET " + m.location + " asked for bytes " + range + " but got Content-Range " + p.bad_range);
+    throw ModelError("GET " + where + " asked for bytes " + range + " but got Content-Range " + excerpt(p.bad_range));
   if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
     throw ModelError("cannot reach the hub: " + curl_problem(rc, errors, m.location) +
                      "; use --offline (or HF_HUB_OFFLINE=1) to use the cache only");
   if (rc == CURLE_OPERATION_TIMEDOUT)
-    throw ModelError("download stalled: nothing from " + m.location + " for " + std::to_string(hub_stall_seconds()) +
-                     " s" + kept(p) + " (VIT_CLASSIFY_HUB_TIMEOUT sets the wait)");
+    throw ModelError("download stalled: under " + std::to_string(kMinimumRate) + " bytes/s from " + where + " for " +
+                     std::to_string(hub_stall_seconds()) + " s" + kept(p) +
+                     " (VIT_CLASSIFY_HUB_TIMEOUT sets the wait)");
   throw ModelError("connection dropped after " + std::to_string(p.bytes) + " of " + std::to_string(m.size) +
-                   " bytes of " + m.location + " (" + curl_problem(rc, errors, m.location) + ")" + kept(p));
+                   " bytes of " + where + " (" + curl_problem(rc, errors, m.location) + ")" + kept(p));
 }
 
-bool is_sha256(const std::string& s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
+bool is_sha256(const std::string& s) { return s.size() == 64 && is_blob_name(s); }
 
 // The size, then for LFS files the digest; only then the final name.
-void finish(const HubFileMetadata& m, Partial& p, const std::string& blob_path) {
+void finish(const HubFileMetadata& m, Partial& p) {
+  const std::string where = excerpt(m.location);
   if (p.bytes < m.size)
-    throw ModelError("the server ended " + m.location + " after " + std::to_string(p.bytes) + " of " +
+    throw ModelError("the server ended " + where + " after " + std::to_string(p.bytes) + " of " +
                      std::to_string(m.size) + " bytes" + kept(p));
   if (p.bytes > m.size) {
-    ::unlink(p.path.c_str());
-    throw ModelError("GET " + m.location + " sent " + std::to_string(p.bytes) + " bytes where the hub announced " +
+    p.folder.remove(p.name);
+    throw ModelError("GET " + where + " sent " + std::to_string(p.bytes) + " bytes where the hub announced " +
                      std::to_string(m.size) + "; the download was deleted");
   }
   const std::string digest = p.digest();
   if (is_sha256(m.etag) && digest != m.etag) {
-    ::unlink(p.path.c_str());
-    throw ModelError("checksum mismatch for " + m.url + ": the hub's ETag says sha256 " + m.etag + " but the " +
-                     std::to_string(p.bytes) + " bytes downloaded from " + m.location + " hash to " + digest +
+    p.folder.remove(p.name);
+    throw ModelError("checksum mismatch for " + excerpt(m.url) + ": the hub's ETag says sha256 " + m.etag +
+                     " but the " + std::to_string(p.bytes) + " bytes downloaded from " + where + " hash to " + digest +
                      "; the download was deleted (a proxy or mirror altering files?); try again");
   }
   ::close(p.fd);
   p.fd = -1;
-  if (std::rename(p.path.c_str(), blob_path.c_str()) != 0)
-    throw OutputError("cannot rename '" + p.path + "' to '" + blob_path + "': " + std::strerror(errno));
+  p.folder.rename(p.name, m.etag);
 }
 
-}  // namespace
-
-long hub_stall_seconds() {
-  const char* text = std::getenv("VIT_CLASSIFY_HUB_TIMEOUT");
-  const long seconds = text ? std::atol(text) : 0;
-  return seconds > 0 ? seconds : 60;
+// A size header: decimal digits only (no sign, no "-1" read as 2^64-1).
+uint64_t parse_size(const std::string& text, const std::string& url) {
+  if (text.empty()) return 0;
+  if (text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw ModelError("HEAD " + excerpt(url) + " announced the size '" + excerpt(text) +
+                     "', not a number of bytes (check HF_ENDPOINT or a proxy in between)");
+  return std::strtoull(text.c_str(), nullptr, 10);
 }
 
-namespace {
-std::string quote(const std::string& s) {
-  char* q = curl_escape(s.c_str(), static_cast<int>(s.size()));
-  std::string r = q ? q : s;
-  curl_free(q);
-  return r;
+// A redirect's target: http or https only (never file://, gopher://, ...).
+std::string checked_redirect(const std::string& from, const std::string& to) {
+  if (is_http(to)) return to;
+  throw ModelError("HEAD " + excerpt(from) + " redirected to '" + excerpt(to) +
+                   "': only http and https are followed (check HF_ENDPOINT or a proxy in between)");
 }
+
 }  // namespace
 
 std::string hub_model_info_url(const std::string& endpoint, const std::string& repo_id, const std::string& revision) {
@@ -338,12 +283,12 @@ std::string hub_resolve_url(const std::string& endpoint, const std::string& repo
 }
 
 HubHead head_hub_file(const std::string& url, const std::string& token) {
-  const std::string token_host = host_of(url);
+  const std::string token_origin = hub_origin(url);
   std::string current = url;
   for (int hop = 0; hop < 5; ++hop) {
     Easy h = make_easy();
     char errors[CURL_ERROR_SIZE];
-    const Headers headers = common_options(h.get(), current, token, token_host, errors);
+    const Headers headers = common_options(h.get(), current, token, token_origin, errors);
     curl_easy_setopt(h.get(), CURLOPT_NOBODY, 1L);
     const CURLcode rc = curl_easy_perform(h.get());
     if (rc != CURLE_OK) return {HubHeadOutcome::kUnreachable, {}, curl_problem(rc, errors, current)};
@@ -354,41 +299,51 @@ HubHead head_hub_file(const std::string& url, const std::string& token) {
     HubFileMetadata m;
     m.url = url;
     m.commit = header(h.get(), "X-Repo-Commit");
-    m.etag = normalize_etag(header(h.get(), "X-Linked-Etag"));
-    if (m.etag.empty()) m.etag = normalize_etag(header(h.get(), "ETag"));
+    std::string etag = header(h.get(), "X-Linked-Etag");
+    if (etag.empty()) etag = header(h.get(), "ETag");
     std::string size = header(h.get(), "X-Linked-Size");
     if (size.empty()) size = header(h.get(), "Content-Length");
-    m.size = std::strtoull(size.c_str(), nullptr, 10);
-    if (status >= 300 && status < 400 && redirect && m.etag.empty()) {
-      current = redirect;  // a renamed repository: ask again at its new address
+    if (status >= 300 && status < 400 && redirect && etag.empty()) {
+      current = checked_redirect(current, redirect);  // a renamed repository: ask again at its new address
       continue;
     }
     const std::string code = header(h.get(), "X-Error-Code");
-    if (status == 404 && code != "RepoNotFound" && code != "RevisionNotFound") return {HubHeadOutcome::kMissing, m, ""};
+    if (status == 404 && code != "RepoNotFound" && code != "RevisionNotFound") {
+      if (!is_commit_hash(m.commit)) m.commit.clear();  // it names a folder of .no_exist/: a hash or nothing
+      return {HubHeadOutcome::kMissing, m, ""};
+    }
     if (status >= 400) throw_http_error(status, code, current, !token.empty());
-    if (m.etag.empty() || m.commit.empty())
-      throw ModelError("HEAD " + current + " answered without " + (m.etag.empty() ? "an ETag" : "X-Repo-Commit") +
+    if (etag.empty() || m.commit.empty())
+      throw ModelError("HEAD " + excerpt(current) + " answered without " +
+                       (etag.empty() ? "an ETag" : "X-Repo-Commit") +
                        ": this does not look like a Hugging Face hub (check HF_ENDPOINT or a proxy in between)");
-    m.location = status >= 300 && status < 400 && redirect ? redirect : current;
+    // Each becomes a name in the cache: checked here, before anything is written.
+    m.etag = blob_name_from_etag(etag, current);
+    m.commit = commit_from_header(m.commit, current);
+    m.size = parse_size(size, current);
+    m.location = status >= 300 && status < 400 && redirect ? checked_redirect(current, redirect) : current;
     return {HubHeadOutcome::kFound, m, ""};
   }
-  throw ModelError("HEAD " + url + ": too many redirects");
+  throw ModelError("HEAD " + excerpt(url) + ": too many redirects");
 }
 
 std::string get_hub_text(const std::string& url, const std::string& token) {
   Easy h = make_easy();
   char errors[CURL_ERROR_SIZE];
-  const Headers headers = common_options(h.get(), url, token, host_of(url), errors);
+  const Headers headers = common_options(h.get(), url, token, hub_origin(url), errors);
   std::string body;
-  curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_MAXREDIRS, 5L);
+  follow_redirects(h.get(), !token.empty());
   curl_easy_setopt(h.get(), CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(h.get(), CURLOPT_MAXFILESIZE_LARGE, kTextLimit);
   curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_text);
   curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &body);
   const CURLcode rc = curl_easy_perform(h.get());
   long status = 0;
   curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
   if (rc == CURLE_HTTP_RETURNED_ERROR) throw_http_error(status, header(h.get(), "X-Error-Code"), url, !token.empty());
+  if (rc == CURLE_FILESIZE_EXCEEDED || rc == CURLE_WRITE_ERROR)  // on_text refuses only what is over the limit
+    throw ModelError("GET " + excerpt(url) + " answered with more than " + std::to_string(kTextLimit >> 20) +
+                     " MiB; a hub's answer is far smaller, so it was not read (check HF_ENDPOINT)");
   if (rc != CURLE_OK)
     throw ModelError("cannot reach the hub: " + curl_problem(rc, errors, url) +
                      "; use --offline (or HF_HUB_OFFLINE=1) to use the cache only");
@@ -396,12 +351,16 @@ std::string get_hub_text(const std::string& url, const std::string& token) {
 }
 
 void download_blob(const HubFileMetadata& metadata, const BlobTarget& target) {
-  make_dirs(dir_name(target.blob_path));
-  const FileLock lock(target.lock_path);
-  if (is_regular_file(target.blob_path)) return;  // another process finished it while we waited
-  Partial partial(target.blob_path + ".incomplete", metadata.size);
+  if (!is_blob_name(metadata.etag))
+    throw ModelError("the ETag '" + excerpt(metadata.etag) + "' of " + excerpt(metadata.url) +
+                     " cannot name a file in the cache");
+  const CacheFolder blobs(target.cache_dir, target.blobs);
+  const CacheFolder locks(target.cache_dir, target.locks);
+  const FileLock lock(locks, metadata.etag + ".lock");
+  if (blobs.has_file(metadata.etag)) return;  // another process finished it while we waited
+  Partial partial(blobs, metadata.etag, metadata.size);
   if (partial.bytes < metadata.size) transfer(metadata, target, partial);
-  finish(metadata, partial, target.blob_path);
+  finish(metadata, partial);
 }
 
 }  // namespace vit

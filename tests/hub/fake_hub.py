@@ -24,6 +24,17 @@ file ends halfway), bad-checksum (X-Linked-Etag is the sha256 of other bytes), s
 trickle, so that two clients overlap), stall (the weights' headers, then silence), no-range (Range
 ignored: 200 and everything), wrong-size (X-Linked-Size one byte
 more than the file), other-host (the CDN redirect names localhost, not 127.0.0.1).
+
+Hostile mode (tests/test_hub_hostile.cpp): ROOT/ORG/NAME/hostile.json replaces what the
+repository's answers say, sent as given: "etag" (the ETag of small files), "linked_etag" (the
+X-Linked-Etag of weights), "commit" (X-Repo-Commit), "size" (X-Linked-Size), "location" (the
+weights' redirect, any scheme), "api_location" (the file list's redirect), "siblings" (the
+API's file names), "listing": "endless" (a file list that never ends: JSON without
+Content-Length, 64 MiB then close), "stray": FILE (any other path under /ORG/NAME/ answers as a
+resolve of FILE: a listed "../x.pth" reaches the server as /ORG/NAME/x.pth once curl has
+removed the dot segments), "body": "overflow" (the CDN sends the file, then 64 MiB more,
+without Content-Length) or "trickle" (the CDN announces 10^12 bytes and sends 2 a second for
+30 s).
 """
 import hashlib
 import json
@@ -57,6 +68,11 @@ def sha256_of(path):
     with STATE_LOCK:
         SHA256[key] = h.hexdigest()
     return SHA256[key]
+
+
+def hostile(org, name):
+    path = os.path.join(ROOT, org, name, "hostile.json")
+    return json.load(open(path)) if os.path.isfile(path) else {}
 
 
 def git_sha1(path):
@@ -109,6 +125,8 @@ class Hub(BaseHTTPRequestHandler):
             return self.api_paths(parts[2], parts[3], parts[5], parts[4])
         if len(parts) >= 5 and parts[2] == "resolve":
             return self.resolve(parts[0], parts[1], parts[3], "/".join(parts[4:]))
+        if len(parts) >= 3 and hostile(parts[0], parts[1]).get("stray"):
+            return self.resolve(parts[0], parts[1], "main", hostile(parts[0], parts[1])["stray"])
         self.reply(404, {"X-Error-Code": "EntryNotFound"})
 
     def repo(self, org, name, rev):
@@ -138,9 +156,10 @@ class Hub(BaseHTTPRequestHandler):
         path = os.path.join(repo, commit, filename)
         if not os.path.isfile(path):
             return self.reply(404, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": commit}, b"Entry not found")
+        bad = hostile(org, name)
         if not filename.endswith(LFS_SUFFIXES):
             data = open(path, "rb").read()
-            headers = {"X-Repo-Commit": commit, "ETag": '"%s"' % git_sha1(path)}
+            headers = {"X-Repo-Commit": bad.get("commit", commit), "ETag": bad.get("etag", '"%s"' % git_sha1(path))}
             m = re.match(r"bytes=(\d+)-(\d+)$", self.headers.get("Range", ""))
             if m and int(m.group(1)) < len(data):  # the JS library's probe for the size (bytes=0-0)
                 start, end = int(m.group(1)), min(int(m.group(2)) + 1, len(data))
@@ -154,9 +173,10 @@ class Hub(BaseHTTPRequestHandler):
         if "other-host" in name:
             host = "localhost:%d" % self.server.server_address[1]
         location = "http://%s/cdn/%s/%s/%s/%s" % (host, quote(org), quote(name), commit, quote(filename))
-        self.reply(302, {"X-Repo-Commit": commit, "X-Linked-Etag": '"%s"' % digest,
-                         "X-Linked-Size": str(os.path.getsize(path) + ("wrong-size" in name)), "ETag": 'W/"%s"' % git_sha1(path),
-                         "Location": location})
+        size = str(os.path.getsize(path) + ("wrong-size" in name))
+        self.reply(302, {"X-Repo-Commit": bad.get("commit", commit), "X-Linked-Etag": bad.get("linked_etag", '"%s"' % digest),
+                         "X-Linked-Size": bad.get("size", size), "ETag": 'W/"%s"' % git_sha1(path),
+                         "Location": bad.get("location", location)})
 
     def api(self, org, name, rev):
         found = self.repo(org, name, rev)
@@ -165,8 +185,30 @@ class Hub(BaseHTTPRequestHandler):
         repo, commit = found
         files = sorted(os.path.relpath(os.path.join(d, f), os.path.join(repo, commit))
                        for d, _, fs in os.walk(os.path.join(repo, commit)) for f in fs)
+        bad = hostile(org, name)
+        if "api_location" in bad:
+            return self.reply(302, {"Location": bad["api_location"]})
+        if bad.get("listing") == "endless":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = b'{"rfilename": "README.md"},' * 4096
+            return self.send_until_closed([b'{"siblings": ['] + [chunk] * ((64 << 20) // len(chunk)))
+        files = bad.get("siblings", files)
         body = json.dumps({"id": org + "/" + name, "sha": commit, "siblings": [{"rfilename": f} for f in files]})
         self.reply(200, {"Content-Type": "application/json"}, body.encode())
+
+    def send_until_closed(self, chunks, pause=0.0):
+        """Writes each chunk (then waits `pause`) until the client hangs up; then closes."""
+        self.close_connection = True
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:
+            pass
 
     def entry(self, repo, commit, rel, with_commit):
         """A file or folder as the hub's paths-info and tree APIs describe it."""
@@ -200,6 +242,16 @@ class Hub(BaseHTTPRequestHandler):
         if not os.path.isfile(path):
             return self.reply(404, {}, b"no such object")
         size = os.path.getsize(path)
+        body = hostile(org, name).get("body")
+        if body in ("overflow", "trickle") and self.command == "GET":
+            self.send_response(200)
+            if body == "trickle":
+                self.send_header("Content-Length", str(10 ** 12))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if body == "trickle":
+                return self.send_until_closed([b"ab"] * 30, pause=1.0)
+            return self.send_until_closed([open(path, "rb").read()] + [b"\0" * (1 << 20)] * 64)
         start, end = 0, size
         m = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", ""))
         if m and "no-range" not in name:

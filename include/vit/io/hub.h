@@ -27,13 +27,17 @@ struct HubReference {
 // ([A-Za-z0-9._-], not starting or ending with '.' or '-', no "..", no "--"); nullopt for
 // anything else (a file name, a path with more or fewer parts, an empty part).
 std::optional<HubReference> parse_hub_reference(const std::string& text);
+// Why text is not a repository id, for a usage error: "" when parse_hub_reference takes it; for
+// "ORG/NAME@REV" with a good id, what is wrong with the revision ("evil/ok@." names no branch).
+std::string hub_reference_problem(const std::string& text);
 
 // What the environment says about the hub.
 struct HubSettings {
   std::string cache_dir;  // $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub,
                           // else ~/.cache/huggingface/hub
   std::string endpoint;   // $HF_ENDPOINT, else https://huggingface.co (no trailing '/')
-  std::string token;      // $HF_TOKEN, else the file $HF_HOME/token (default ~/.cache/huggingface/token)
+  std::string token;      // $HF_TOKEN, else the file $HF_TOKEN_PATH, else $HF_HOME/token (at most 64 KiB, a
+                          // regular file: anything else is a UsageError)
   bool offline = false;   // $HF_HUB_OFFLINE=1 (or true/yes/on); the command line's --offline sets it too
   bool progress = false;  // draw a progress bar on stderr while downloading
   static HubSettings from_environment();
@@ -53,7 +57,11 @@ struct HubModel {
 // (offline, or not in the cache), or what the server said (401: a gated or private
 // repository and how to give a token; 404: no such repository, revision or file; a dropped
 // connection; a checksum that does not match the ETag); a failed download leaves only a
-// resumable .incomplete file behind, never a wrong file under its final name.
+// resumable .incomplete file behind, never a wrong file under its final name. A hostile hub
+// or a shared cache is refused with a ModelError before anything is written or read: an
+// ETag, commit or listed file name that is not what the hub sends (see hub_paths.h), a link
+// planted in the cache, a snapshot file resolving outside blobs/, a ref that is not a small
+// file holding a commit hash. An invalid ref.revision is a UsageError.
 HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings);
 
 // One repository in the cache.

@@ -18,10 +18,11 @@ std::string hub_model_info_url(const std::string& endpoint, const std::string& r
 // What a HEAD on a resolve URL said about the file.
 struct HubFileMetadata {
   std::string url;       // the resolve URL asked
-  std::string commit;    // X-Repo-Commit: the commit the revision points to now
-  std::string etag;      // X-Linked-Etag, else ETag, without W/ and quotes: sha256 for LFS files
-  uint64_t size = 0;     // X-Linked-Size, else Content-Length
-  std::string location;  // where the bytes are: the redirect's target (LFS: a CDN), else url
+  std::string commit;    // X-Repo-Commit: the commit the revision points to now (40 hex digits)
+  std::string etag;      // X-Linked-Etag, else ETag, without W/ and quotes: sha256 (64 hex digits) for LFS
+                         // files, else the git sha1 (40)
+  uint64_t size = 0;     // X-Linked-Size, else Content-Length (decimal digits)
+  std::string location;  // where the bytes are: the redirect's target (LFS: a CDN), else url; http(s) only
 };
 
 enum class HubHeadOutcome {
@@ -38,34 +39,46 @@ struct HubHead {
 
 // HEAD url, following a relative redirect that carries no file metadata (a renamed repository)
 // but not the redirect of an LFS file to its CDN, whose target becomes metadata.location. The
-// token goes as "Authorization: Bearer" to url's host only. Throws ModelError naming the URL for
-// 401/403 (gated, private or unknown repository: how to give a token), a repository or
-// revision that does not exist, an answer without ETag or commit, and other HTTP errors.
+// token goes as "Authorization: Bearer" to url's origin (scheme, host, port) only. Throws
+// ModelError naming the URL for 401/403 (gated, private or unknown repository: how to give a
+// token), a repository or revision that does not exist, an answer without ETag or commit, an
+// ETag, commit or size that is not what the hub sends (each becomes a name in the cache), a
+// redirect to anything but http or https, and other HTTP errors. Server text in a message is
+// shortened to 200 bytes.
 HubHead head_hub_file(const std::string& url, const std::string& token);
 
-// GET url's body (a small JSON answer such as the API's file list). Throws ModelError.
+// GET url's body (a small JSON answer such as the API's file list), at most 16 MiB. Throws
+// ModelError.
 std::string get_hub_text(const std::string& url, const std::string& token);
 
-// Where download_blob puts a file, and how.
+// Where download_blob puts a file, and how. Every folder below cache_dir is entered without
+// following a symlink, and every file is opened from its folder with O_NOFOLLOW.
 struct BlobTarget {
-  std::string blob_path;  // CACHE/models--ORG--NAME/blobs/ETAG
-  std::string lock_path;  // CACHE/.locks/models--ORG--NAME/ETAG.lock
-  std::string token;      // sent to the host of metadata.url only, never after a redirect elsewhere
+  std::string cache_dir;  // CACHE
+  std::string blobs;      // "models--ORG--NAME/blobs": the blob is blobs/ETAG
+  std::string locks;      // ".locks/models--ORG--NAME": the lock is locks/ETAG.lock
+  std::string token;      // sent to the origin of metadata.url only, never after a redirect elsewhere
   bool progress = false;  // a progress line on stderr
   std::string label;      // the file's name on that line
 };
 
-// Makes target.blob_path hold the file's bytes: under an flock of lock_path (so that a second
-// process waits, then finds the blob done), GETs metadata.location into blob_path.incomplete,
-// resuming a partial file with Range (restarting when the server ignores it), checks the size
-// and, for a sha256 ETag, the digest, then renames it into place. Throws ModelError naming the
-// URL: a dropped connection or a stall (the .incomplete file is kept and resumes next time), a
-// wrong size or digest (the download is deleted; the message names both digests), HTTP
-// errors; OutputError when the cache cannot be written.
+// Makes blobs/ETAG hold the file's bytes: under an flock of locks/ETAG.lock (so that a second
+// process waits, then finds the blob done), GETs metadata.location into blobs/ETAG.incomplete,
+// resuming a partial file with Range (restarting when the server ignores it), stops at the
+// announced size, checks the size and, for a sha256 ETag, the digest, then renames it into
+// place. Throws ModelError naming the URL: a dropped connection or a stall (the .incomplete
+// file is kept and resumes next time), a wrong size or digest or a body longer than announced
+// (the download is deleted; the message names both digests), HTTP errors, a symlink, FIFO or
+// hard link planted where the lock or the .incomplete file goes; OutputError when the cache
+// cannot be written.
 void download_blob(const HubFileMetadata& metadata, const BlobTarget& target);
 
-// Seconds a transfer may go without a byte before it is abandoned: $VIT_CLASSIFY_HUB_TIMEOUT,
-// else 60. The connect timeout is the smaller of this and 10.
+// Seconds a transfer may go under 1 KB/s (without a byte, or trickling) before it is abandoned:
+// $VIT_CLASSIFY_HUB_TIMEOUT, else 60. The connect timeout is the smaller of this and 10.
 long hub_stall_seconds();
+
+// "scheme://host:port" of url, lowercase, with the scheme's default port; "" when it is not a
+// URL. The token goes only to requests whose origin is the endpoint's.
+std::string hub_origin(const std::string& url);
 
 }  // namespace vit
