@@ -8,6 +8,16 @@
 
 namespace vit {
 
+// Untrusted text (a tensor name, a label, a path from a list) as it is quoted in a message:
+// whole up to `most` bytes, else its first `most` bytes (not cutting a UTF-8 character) and
+// "... (N bytes)", so that a 100 KB name cannot fill a terminal or a log.
+inline std::string clipped(const std::string& text, size_t most = 200) {
+  if (text.size() <= most) return text;
+  size_t end = most;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // a continuation byte
+  return text.substr(0, end) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

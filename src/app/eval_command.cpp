@@ -97,6 +97,15 @@ int run_eval(const CommonOptions& common, const EvalCommandOptions& o, std::ostr
   ClassifySummary s;
   const int status = run_records_job(common, o.job, plan, m, inputs, io, job, out, err, nullptr, &s);
 
+  // No image at all (class folders without image files, a list whose rows were all recorded
+  // before): an accuracy of 0 over 0 images would read as a result.
+  if (status == static_cast<int>(ExitCode::Ok) && s.images == 0 && tally.report(0, 0).images == 0 &&
+      tally.report(0, 0).failed == 0)
+    throw UsageError("'" + o.dataset.front() + "' holds no images to evaluate" +
+                     (inputs.skipped_by_extension() > 0
+                          ? " (" + std::to_string(inputs.skipped_by_extension()) +
+                                " file(s) without an image extension were left out; see --ext)"
+                          : std::string(" (its class folders are empty)")));
   EvalReport report = tally.report(static_cast<size_t>(o.worst), static_cast<size_t>(o.confusions));
   report.seconds = s.seconds;
   const size_t classified = s.images - s.failed;

@@ -258,11 +258,12 @@ void declare_explain_options(CLI::App& app, ExplainCommandOptions& o) {
   app.add_option("image", o.images, "The image to explain (one)");
   app.add_option("-o,--output", o.out_dir, "Folder for the pictures (default: IMAGE's name + -explained)")
       ->type_name("DIR");
+  // Range, not CLI::PositiveNumber, whose message gave -1 a range up to 1.8e308 in full.
   app.add_option("--layer", o.layer, "Layer for the per-head pictures, numbered from 1 (default: the last)")
-      ->check(CLI::PositiveNumber.description(""))
+      ->check(CLI::Range(1, 100000).description(""))
       ->type_name("L");
   app.add_option("--head", o.head, "Head for the attention matrix picture, numbered from 1 (default 1)")
-      ->check(CLI::PositiveNumber.description(""))
+      ->check(CLI::Range(1, 100000).description(""))
       ->type_name("H");
   add_named(app, "--head-fusion", o.fusion, head_fusion_names(), "--head-fusion",
             "How rollout combines heads (default mean)")

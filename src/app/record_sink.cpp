@@ -16,13 +16,22 @@ namespace vit {
 
 RecordSink::RecordSink(std::ostream& out, const std::string& path, bool append) : out_(out), path_(path) {
   if (path.empty() || path == "-") return;
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  // Opened without O_TRUNC: the file is emptied only once its lock is ours, so that a second
+  // run (--force) cannot wipe the records of the run that holds it.
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
   if (fd_ < 0) throw OutputError("cannot write '" + path + "': " + std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);
     fd_ = -1;
     throw UsageError("'" + path + "' is being written by another vit-classify run (it holds the file's lock); " +
                      "wait for that run, or write to another -o file");
+  }
+  struct stat st {};
+  if (!append && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(fd_, 0) != 0) {
+    const int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw OutputError("cannot empty '" + path + "' to replace it: " + std::strerror(e));
   }
 }
 

@@ -5,76 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "vit/batch/csv_rows.h"
 #include "vit/errors.h"
 #include "vit/io/files.h"
 
 namespace vit {
-
-namespace {
-
-std::string normalise(const std::string& s) {
-  std::string r;
-  for (unsigned char c : s) r += c == '_' ? ' ' : static_cast<char>(std::tolower(c));
-  const auto b = r.find_first_not_of(' '), e = r.find_last_not_of(' ');
-  return b == std::string::npos ? "" : r.substr(b, e - b + 1);
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.size() < 10 &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-// Every class whose full label or one of its comma-separated names is `name`.
-std::vector<int> classes_named(const std::string& name, const Labels& labels) {
-  std::vector<int> exact, partial;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const std::string full = labels.at(i).name;
-    if (normalise(full) == name) exact.push_back(static_cast<int>(i));
-    std::stringstream parts(full);
-    for (std::string part; std::getline(parts, part, ',');)
-      if (normalise(part) == name) {
-        partial.push_back(static_cast<int>(i));
-        break;
-      }
-  }
-  return exact.empty() ? partial : exact;
-}
-
-std::string quoted_label(const Labels& labels, int i) {
-  return std::to_string(i) + " '" + labels.at(static_cast<size_t>(i)).name + "'";
-}
-
-}  // namespace
-
-int match_class(const std::string& name, const Labels& labels, const std::string& where) {
-  if (all_digits(name)) {
-    const long i = std::stol(name);
-    if (i < static_cast<long>(labels.size())) return static_cast<int>(i);
-    throw UsageError(where + ": class index " + name + " is out of range: the model has " +
-                     std::to_string(labels.size()) + " classes (0 to " + std::to_string(labels.size() - 1) + ")");
-  }
-  for (size_t i = 0; i < labels.size(); ++i)
-    if (!labels.at(i).wnid.empty() && labels.at(i).wnid == name) return static_cast<int>(i);
-  const std::vector<int> named = classes_named(normalise(name), labels);
-  if (named.size() == 1) return named.front();
-  if (named.size() > 1) {
-    std::string which;
-    for (int i : named) which += (which.empty() ? "" : ", ") + quoted_label(labels, i);
-    throw UsageError(where + ": '" + name + "' names several classes (" + which +
-                     "): use the class index or WordNet id instead");
-  }
-  throw UsageError(where + ": '" + name + "' names no class of the model: expected a WordNet id (such as " +
-                   (labels.size() && !labels.at(0).wnid.empty() ? labels.at(0).wnid : std::string("n01440764")) +
-                   "), a class index from 0 to " + std::to_string(labels.size() - 1) + ", or a label (such as '" +
-                   (labels.size() ? labels.at(0).name : std::string("tench")) + "')");
-}
 
 namespace {
 
@@ -98,41 +39,20 @@ std::vector<std::string> subfolders(const std::string& dir) {
   return names;
 }
 
-// One row of a CSV (RFC 4180 quotes) or TSV line.
-std::vector<std::string> split_row(const std::string& line, char sep) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (sep == ',' && c == '"') {
-      if (quoted && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else {
-        quoted = !quoted;
-      }
-    } else if (c == sep && !quoted) {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
 bool is_header(const std::vector<std::string>& row) {
   static const std::set<std::string> names{"file", "filename", "path", "image", "image_path", "img"};
-  return names.count(normalise(row[0])) > 0;
+  return names.count(normalise_label(row[0])) > 0;
 }
 
 }  // namespace
 
 LabelledSet LabelledSet::read(const std::string& path, const Labels& labels) {
   LabelledSet set;
+  const ClassMatcher classes(labels);
   if (is_directory(path)) {
     set.root_ = path.back() == '/' ? path : path + "/";
     for (const auto& name : subfolders(path))
-      set.folders_[name] = match_class(name, labels, "class folder '" + set.root_ + name + "'");
+      set.folders_[name] = classes.match(name, "class folder '" + set.root_ + name + "'");
     if (set.folders_.empty())
       throw UsageError("'" + path +
                        "' has no class folders: an ImageFolder holds one subfolder per class (named by "
@@ -140,23 +60,20 @@ LabelledSet LabelledSet::read(const std::string& path, const Labels& labels) {
     set.description_ = path + " (ImageFolder, " + std::to_string(set.folders_.size()) + " classes)";
     return set;
   }
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError("cannot read '" + path + "': expected an ImageFolder directory or a .csv/.tsv list");
-  const bool tsv = path.size() > 4 && normalise(path.substr(path.size() - 4)) == ".tsv";
+  const bool tsv = path.size() > 4 && normalise_label(path.substr(path.size() - 4)) == ".tsv";
   const std::string base = dir_name(path);
-  size_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const auto row = split_row(line, tsv ? '\t' : ',');
-    const std::string where = path + ":" + std::to_string(line_no);
-    if (set.order_.empty() && is_header(row)) continue;
-    if (row.size() < 2 || row[0].empty())
-      throw UsageError(where + ": expected 'file" + std::string(tsv ? "<TAB>" : ",") + "label', got '" + line + "'");
-    const std::string file = row[0][0] == '/' ? row[0] : base + "/" + row[0];
-    if (!set.files_.emplace(file, match_class(row[1], labels, where)).second)
-      throw UsageError(where + ": '" + row[0] + "' is listed twice");
+  for (const CsvRow& row : read_csv_rows(in, tsv ? '\t' : ',', path)) {
+    const std::string where = path + ":" + std::to_string(row.line);
+    if (set.order_.empty() && is_header(row.fields)) continue;
+    if (row.fields.size() < 2 || row.fields[0].empty())
+      throw UsageError(where + ": expected 'file" + std::string(tsv ? "<TAB>" : ",") + "label', got '" +
+                       clipped(row.text) + "'");
+    const std::string& name = row.fields[0];
+    const std::string file = name[0] == '/' ? name : base + "/" + name;
+    if (!set.files_.emplace(file, classes.match(row.fields[1], where)).second)
+      throw UsageError(where + ": '" + clipped(name) + "' is listed twice");
     set.order_.push_back(file);
   }
   if (set.order_.empty()) throw UsageError("'" + path + "' lists no images (rows of file,label)");

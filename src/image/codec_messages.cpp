@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <string>
 
 namespace vit {
 
@@ -72,5 +73,35 @@ __attribute__((visibility("default"))) void* jpeg_std_error(void* err) {
   void* filled = real(err);
   if (filled) static_cast<vit_jpeg_error_prefix*>(filled)->output_message = vit_jpeg_output;
   return filled;
+}
+}
+
+// OpenJPEG: OpenCV installs handlers that print through its own logger (the "[ERROR:0@0.1]
+// OpenJPEG2000: ..." lines that reached stderr without -v); these definitions come first in
+// symbol lookup, as png_create_read_struct's does, and install ours instead. OpenJPEG's
+// messages end with a newline, which the logger adds itself.
+extern "C" {
+using vit_opj_msg_fn = void (*)(const char* message, void* client_data);
+using vit_opj_set_fn = int (*)(void* codec, vit_opj_msg_fn fn, void* client_data);
+
+static void vit_opj_message(const char* message, void*) {
+  std::string text = message ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  vit::log_codec_warning("JPEG 2000", text.c_str());
+}
+
+static int vit_opj_set(const char* which, void* codec, void* client_data) {
+  const auto real = reinterpret_cast<vit_opj_set_fn>(dlsym(RTLD_NEXT, which));
+  return real ? real(codec, vit_opj_message, client_data) : 0;
+}
+
+__attribute__((visibility("default"))) int opj_set_error_handler(void* codec, vit_opj_msg_fn, void* client_data) {
+  return vit_opj_set("opj_set_error_handler", codec, client_data);
+}
+__attribute__((visibility("default"))) int opj_set_warning_handler(void* codec, vit_opj_msg_fn, void* client_data) {
+  return vit_opj_set("opj_set_warning_handler", codec, client_data);
+}
+__attribute__((visibility("default"))) int opj_set_info_handler(void* codec, vit_opj_msg_fn, void* client_data) {
+  return vit_opj_set("opj_set_info_handler", codec, client_data);
 }
 }

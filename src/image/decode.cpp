@@ -68,6 +68,7 @@ ImageHeader checked_header(const std::vector<uint8_t>& bytes, const std::string&
   if (bytes.empty()) throw ImageError("'" + name + "' is empty (0 bytes)");
   const std::optional<ImageHeader> header = read_image_header(bytes);
   if (!header) throw ImageError("cannot decode '" + name + "': " + describe_bytes(bytes));
+  if (!header->refusal.empty()) throw ImageError("cannot decode '" + name + "': " + header->refusal);
   if (header->pixels() == 0)
     throw ImageError("cannot decode '" + name + "': its " + header->format +
                      " header is cut short or corrupt (no image size in it)");
@@ -76,6 +77,12 @@ ImageHeader checked_header(const std::vector<uint8_t>& bytes, const std::string&
                      std::to_string(header->height) + " = " + std::to_string(header->pixels() / 1000000) +
                      " megapixels, over the limit of " + std::to_string(max_pixels / 1000000) +
                      " (--max-pixels); not decoded");
+  if (is_jpeg(bytes)) {
+    const size_t scans = jpeg_scan_count(bytes, kMaxJpegScans);
+    if (scans > kMaxJpegScans)
+      throw ImageError("'" + name + "' is a JPEG with more than " + std::to_string(kMaxJpegScans) +
+                       " scans (a progressive JPEG decodes once per scan: minutes for a large one); not decoded");
+  }
   return *header;
 }
 

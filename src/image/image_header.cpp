@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 namespace vit {
 
@@ -40,6 +41,11 @@ ImageHeader sized(const char* format, uint64_t w, uint64_t h) {
   return r;
 }
 ImageHeader unsized(const char* format) { return sized(format, 0, 0); }
+ImageHeader refused(const char* format, std::string why) {
+  ImageHeader r = unsized(format);
+  r.refusal = std::move(why);
+  return r;
+}
 
 bool is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 bool is_standalone(uint8_t m) { return m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01; }
@@ -107,12 +113,19 @@ ImageHeader tiff_header(const Bytes& b) {
   if (ifd > b.size() || b.size() - ifd < count_size) return unsized("TIFF");
   const uint64_t entries = rd(static_cast<size_t>(ifd), static_cast<int>(count_size));
   uint64_t w = 0, h = 0;
+  int seen_w = 0, seen_h = 0;
   for (uint64_t k = 0; k < entries; ++k) {
     const uint64_t at = ifd + count_size + k * entry_size;
     if (at > b.size() || b.size() - at < entry_size) break;
     const auto e = static_cast<size_t>(at);
     const uint64_t tag = rd(e, 2), type = rd(e + 2, 2);
     if (tag != 256 && tag != 257) continue;
+    // libtiff takes the first of duplicated tags, a reader taking the last would check another
+    // size than the one decoded: a file that says two things is refused.
+    if (++(tag == 256 ? seen_w : seen_h) > 1)
+      return refused("TIFF", std::string("its first image directory has two ") +
+                                 (tag == 256 ? "ImageWidth" : "ImageLength") +
+                                 " tags, so its size is ambiguous; not decoded");
     // SHORT, LONG or (BigTIFF only: its entries have 8 bytes for the value) LONG8.
     const int n = type == 3 ? 2 : type == 4 ? 4 : type == 16 && big ? 8 : 0;
     (tag == 256 ? w : h) = n ? rd(e + value_at, n) : 0;
@@ -125,8 +138,8 @@ ImageHeader pnm_header(const Bytes& b) {
   const std::string text(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(b.size(), 4096)));
   std::string cleaned;  // comments removed
   for (size_t i = 2; i < text.size(); ++i) {
-    if (text[i] == '#')
-      while (i < text.size() && text[i] != '\n') ++i;
+    if (text[i] == '#')  // to the end of the line: '\n' or '\r', as OpenCV's reader ends it
+      while (i < text.size() && text[i] != '\n' && text[i] != '\r') ++i;
     if (i < text.size()) cleaned += text[i];
   }
   std::istringstream in(cleaned);
@@ -185,6 +198,10 @@ ImageHeader jpeg2000_header(const Bytes& b) {
   return unsized("JPEG 2000");
 }
 
+// DICOM: "DICM" after a 128-byte preamble that may hold anything, another format's header
+// included. OpenCV (with GDCM) tries DICOM before JPEG 2000 and PAM.
+bool is_dicom(const Bytes& b) { return starts(b, 128, "DICM"); }
+
 }  // namespace
 
 bool is_jpeg(const Bytes& b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
@@ -197,13 +214,39 @@ std::optional<ImageHeader> read_image_header(const Bytes& b) {
   if (starts(b, 0, "RIFF") && starts(b, 8, "WEBP")) return webp_header(b);
   if (starts(b, 0, "II*\0", 4) || starts(b, 0, "MM\0*", 4) || starts(b, 0, "II+\0", 4) || starts(b, 0, "MM\0+", 4))
     return b.size() >= 8 ? tiff_header(b) : unsized("TIFF");
-  if (b.size() >= 3 && b[0] == 'P' && b[1] != 0 && std::strchr("1234567Ff", b[1]) && std::isspace(b[2]))
+  const bool dicom = is_dicom(b);
+  if (b.size() >= 3 && b[0] == 'P' && b[1] != 0 && std::strchr("1234567Ff", b[1]) && std::isspace(b[2]) &&
+      !(b[1] == '7' && dicom))
     return pnm_header(b);
   if (starts(b, 0, "\x59\xA6\x6A\x95"))
     return b.size() >= 12 ? sized("Sun raster", be(b, 4, 4), be(b, 8, 4)) : unsized("Sun raster");
   if (starts(b, 0, "#?RADIANCE") || starts(b, 0, "#?RGBE")) return hdr_header(b);
+  if (dicom)
+    return refused("DICOM",
+                   "it is a DICOM file (DICM at byte 128), which vit-classify does not decode: its size cannot be "
+                   "checked before decoding; export it as PNG");
   if (starts(b, 0, "\xFF\x4F\xFF\x51") || starts(b, 0, "\0\0\0\x0CjP  \r\n\x87\n", 12)) return jpeg2000_header(b);
   return std::nullopt;
+}
+
+size_t jpeg_scan_count(const Bytes& b, size_t most) {
+  size_t scans = 0;
+  size_t i = 2;
+  while (i + 4 <= b.size()) {
+    if (b[i] != 0xFF) return scans;
+    const uint8_t m = b[i + 1];
+    if (m == 0xFF || is_standalone(m)) {
+      i += m == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (m == 0xD9) return scans;
+    i += 2 + be(b, i + 2, 2);
+    if (m != 0xDA) continue;
+    if (++scans > most) return scans;
+    // The entropy-coded data: to the next marker that is not a stuffed 0xFF00 or a restart.
+    while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] != 0 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7))) ++i;
+  }
+  return scans;
 }
 
 bool jpeg_is_complete(const Bytes& b) {

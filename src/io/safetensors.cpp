@@ -118,7 +118,8 @@ json parse_header(const char* begin, const char* end, const std::string& where) 
   } catch (const json::exception& e) {
     throw ModelError(where + "the header is not valid UTF-8 JSON (" + e.what() + "). Corrupt file?");
   }
-  if (!duplicate.empty()) throw ModelError(where + "the header names tensor '" + duplicate + "' more than once");
+  if (!duplicate.empty())
+    throw ModelError(where + "the header names tensor '" + clipped(duplicate) + "' more than once");
   if (!header.is_object()) throw ModelError(where + "the JSON header is not an object");
   return header;
 }
@@ -144,7 +145,7 @@ std::vector<int64_t> parse_shape(const json& js, size_t dtype_bytes, const std::
 }
 
 Entry parse_entry(const std::string& name, const json& v, const std::string& where) {
-  const std::string tw = where + "tensor '" + name + "': ";
+  const std::string tw = where + "tensor '" + clipped(name) + "': ";
   if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
     throw ModelError(tw + "entry must be an object with dtype, shape and data_offsets");
   const json& jd = v["dtype"];
@@ -153,7 +154,7 @@ Entry parse_entry(const std::string& name, const json& v, const std::string& whe
   const DTypeInfo* di = nullptr;
   for (const auto& d : kDTypes)
     if (dname == d.name) di = &d;
-  if (!di) throw ModelError(tw + "unknown dtype '" + dname + "'");
+  if (!di) throw ModelError(tw + "unknown dtype '" + clipped(dname) + "'");
   size_t nbytes = 0;
   std::vector<int64_t> shape = parse_shape(v["shape"], di->size, tw, &nbytes);
   const json& jo = v["data_offsets"];
@@ -169,7 +170,7 @@ void check_tiling(std::vector<Entry>& entries, uint64_t buffer_size, const std::
             [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t expected = 0;
   for (const Entry& en : entries) {
-    const std::string tw = where + "tensor '" + en.view.name + "': ";
+    const std::string tw = where + "tensor '" + clipped(en.view.name) + "': ";
     if (en.begin != expected || en.end < en.begin)
       throw ModelError(tw + "data_offsets [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
                        "] do not continue the buffer at byte " + std::to_string(expected) +
@@ -203,7 +204,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shar
     }
     if (!it.value().is_object()) throw ModelError(where + "__metadata__ is not an object of strings");
     for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-      if (!m.value().is_string()) throw ModelError(where + "__metadata__ value for '" + m.key() + "' is not a string");
+      if (!m.value().is_string())
+        throw ModelError(where + "__metadata__ value for '" + clipped(m.key()) + "' is not a string");
       metadata_[m.key()] = m.value().get<std::string>();
     }
   }

@@ -69,7 +69,7 @@ at::ScalarType storage_dtype(const std::string& global) {
       {"torch.BoolStorage", at::kBool},
   };
   auto it = types.find(global);
-  if (it == types.end()) throw ModelError("unsupported storage type '" + global + "' in checkpoint");
+  if (it == types.end()) throw ModelError("unsupported storage type '" + clipped(global) + "' in checkpoint");
   return it->second;
 }
 
@@ -296,7 +296,7 @@ class Unpickler {
                                                "webbrowser.",  "ctypes.",  "commands."};
     for (const char* m : kCodeRunners)
       if (name.rfind(m, 0) == 0)
-        throw ModelError("'" + path_ + "' asks to call " + name +
+        throw ModelError("'" + path_ + "' asks to call " + clipped(name) +
                          " when unpickled (a malicious file?): refused, nothing was run");
     auto v = make(PyValue::Kind::Global);
     v->s = name;

@@ -1,7 +1,7 @@
 // Facts of timm architecture names; see include/vit/model/architecture.h.
 #include "vit/model/architecture.h"
 
-#include <regex>
+#include <cctype>
 #include <utility>
 
 namespace vit {
@@ -19,17 +19,33 @@ constexpr SizeName kSizes[] = {
     {"dlittle", 5}, {"wee", 4},       {"dwee", 4},    {"pwee", 4},    {"dpwee", 4},
 };
 
+bool is_word(const std::string& s, size_t begin, size_t end) {
+  if (begin >= end) return false;
+  for (size_t i = begin; i < end; ++i)
+    if (!std::islower(static_cast<unsigned char>(s[i])) && !std::isdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  return true;
+}
+
+// "base" in "vit_base_patch16_224" (both words [a-z0-9]+), else "". Parsed by hand: the name
+// comes from an untrusted config.json (std::regex recursed per character of a 50 KB one).
+std::string size_word(const std::string& architecture) {
+  const size_t first = architecture.find('_');
+  if (first == std::string::npos || !is_word(architecture, 0, first)) return "";
+  size_t second = architecture.find('_', first + 1);
+  if (second == std::string::npos) second = architecture.size();
+  return is_word(architecture, first + 1, second) ? architecture.substr(first + 1, second - first - 1) : "";
+}
+
 }  // namespace
 
 ArchitectureFacts timm_architecture_facts(const std::string& architecture) {
   ArchitectureFacts f;
   // vit_<size>_..., deit_<size>_..., deit3_<size>_..., beit3_<size>_..., eva_<size>_...,
-  // flexivit_<size>
-  static const std::regex size_re(R"(^[a-z0-9]+_([a-z0-9]+?)(?:_|$))");
-  std::smatch m;
-  if (std::regex_search(architecture, m, size_re))
-    for (const auto& s : kSizes)
-      if (m[1] == s.name) f.heads = s.heads;
+  // flexivit_<size>: the second of the name's '_'-separated words.
+  const std::string size = size_word(architecture);
+  for (const auto& s : kSizes)
+    if (size == s.name) f.heads = s.heads;
   // OpenAI/LAION CLIP towers and BEiT-3 use LayerNorm eps 1e-5; timm's default is 1e-6.
   if (architecture.find("_clip_") != std::string::npos || architecture.rfind("beit3_", 0) == 0) f.eps = 1e-5;
   if (architecture.find("_quickgelu") != std::string::npos) f.act = Activation::QuickGelu;

@@ -141,7 +141,16 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
   if (c.image_size % c.patch_size != 0)
     throw ModelError("image size " + std::to_string(c.image_size) + " is not a multiple of the patch size " +
                      std::to_string(c.patch_size));
-  if (c.image_size > 16384) throw ModelError("image size " + std::to_string(c.image_size) + " is over 16384");
+  if (c.image_size > kMaxImageSize) throw ModelError("image size " + std::to_string(c.image_size) + " is over 16384");
+  // A config's size is untrusted: 16384 px would mean a 1024x1024 grid and gigabytes of
+  // position embeddings and activations. Only the user can ask for more than kMaxModelImageSize.
+  if (image_size <= 0 && c.image_size > kMaxModelImageSize)
+    throw ModelError(
+        std::string(hints.input_size > 0 ? "the model's config asks for" : "the position embeddings are for") + " " +
+        std::to_string(c.image_size) + " x " + std::to_string(c.image_size) + " pixel inputs, over the " +
+        std::to_string(kMaxModelImageSize) +
+        " a model's own files may ask for (a corrupt or hostile config?); pass --image-size N to run it at "
+        "N x N pixels");
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ int int_in(const json& j, int lo, int hi, const std::string& what, const std::st
   return static_cast<int>(v);
 }
 constexpr int kMaxSide = 16384;  // the largest image side a config may ask for
+constexpr size_t kMaxArchitectureName = 256;
 
 // mean or std: three finite numbers (std above zero, as the normalisation divides by it).
 std::array<float, 3> three_floats(const json& j, const std::string& what, const std::string& path, bool positive) {
@@ -169,6 +170,10 @@ void read_timm_model_args(const json& a, const std::string& path, ModelHints& h)
 void read_timm_config(const json& c, const std::string& path, ModelHints& h) {
   if (!c["architecture"].is_string()) throw ModelError("'" + path + "': architecture is not a name");
   h.architecture = c["architecture"].get<std::string>();
+  if (h.architecture.size() > kMaxArchitectureName)
+    throw ModelError("'" + path + "': architecture is " + std::to_string(h.architecture.size()) +
+                     " characters long ('" + clipped(h.architecture, 60) + "'); a timm architecture name has at most " +
+                     std::to_string(kMaxArchitectureName) + " (such as vit_base_patch16_224)");
   const ArchitectureFacts facts = timm_architecture_facts(h.architecture);
   if (h.heads == 0) h.heads = facts.heads;
   if (facts.eps) h.eps = facts.eps;

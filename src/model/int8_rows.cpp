@@ -76,8 +76,12 @@ bool quantize_rows_u8(const float* x, int64_t cols, int64_t begin, int64_t end, 
     float lo = 0, hi = 0;
     row_range(row, cols, &lo, &hi);
     if (!std::isfinite(lo) || !std::isfinite(hi)) {
+      // NaN scales make the row's outputs NaN, as float32 arithmetic would: that image gets a
+      // failed record (non-finite scores) and the batch's other rows are untouched.
       finite = false;
-      lo = hi = 0;
+      scale[m] = zs[m] = NAN;
+      std::memset(q + m * cols, 0, static_cast<size_t>(cols));
+      continue;
     }
     const float s = hi > lo ? (hi - lo) / 255.0f : 1.0f;
     const float zp = std::nearbyint(std::fmin(std::fmax(-lo / s, 0.0f), 255.0f));

@@ -1,7 +1,8 @@
 // The tensor-name table of every family; see include/vit/model/names.h.
 #include "vit/model/names.h"
 
-#include <regex>
+#include <cctype>
+#include <optional>
 
 #include "vit/errors.h"
 
@@ -9,11 +10,20 @@ namespace vit {
 
 namespace {
 
-// One rule: a regex on the file's name and the canonical name it becomes ($1 = block index).
+// One rule: a pattern for the file's name and the canonical name it becomes. Names come from
+// untrusted files, so they are matched by hand, never by a regex (std::regex recurses per
+// character: a 100000-digit block index overflowed the stack). A pattern is literal text and
+//   #        a block index: 1 to kMaxIndexDigits decimal digits (captured),
+//   (a|b)    one of the alternatives (captured),
+//   {a|b|}   one of the alternatives, the empty one included (not captured);
+// `to` is "$&" (the name itself) or text with $1..$9 for the captures, in order.
 struct Rule {
-  std::regex from;
-  std::string to;
+  const char* from;
+  const char* to;
 };
+
+constexpr size_t kMaxIndexDigits = 5;  // blocks 0 to 99999
+constexpr size_t kMaxNameBytes = 512;  // a longer name matches no rule: it is reported as unknown
 
 struct FamilyNames {
   Family family;
@@ -25,67 +35,124 @@ struct FamilyNames {
 
 // timm's names are the canonical ones: the rules only say which of them a ViT may hold.
 std::vector<Rule> timm_rules() {
-  const std::string wb = R"(\.(?:weight|bias))";
   return {
-      {std::regex(R"(^(patch_embed\.proj)" + wb + R"(|cls_token|dist_token|reg_token|pos_embed)$)"), "$&"},
-      {std::regex(R"(^(?:norm_pre|norm|fc_norm|head|head_dist))" + wb + "$"), "$&"},
-      {std::regex(R"(^attn_pool\.(?:latent|(?:q|kv|proj|norm|mlp\.fc1|mlp\.fc2))" + wb + ")$"), "$&"},
-      {std::regex(R"(^blocks\.\d+\.(?:norm1|norm2|attn\.qkv|attn\.proj|attn\.q_norm|attn\.k_norm|attn\.norm|)"
-                  R"(mlp\.fc1|mlp\.fc2|mlp\.norm|in_norm|in_proj|q_norm|k_norm|attn_out_proj|mlp_out_proj))" +
-                  wb + "$"),
+      {"patch_embed.proj.{weight|bias}", "$&"},
+      {"{cls_token|dist_token|reg_token|pos_embed}", "$&"},
+      {"{norm_pre|norm|fc_norm|head|head_dist}.{weight|bias}", "$&"},
+      {"attn_pool.latent", "$&"},
+      {"attn_pool.{q|kv|proj|norm|mlp.fc1|mlp.fc2}.{weight|bias}", "$&"},
+      {"blocks.#.{norm1|norm2|attn.qkv|attn.proj|attn.q_norm|attn.k_norm|attn.norm|mlp.fc1|mlp.fc2|mlp.norm|in_norm|"
+       "in_proj|q_norm|k_norm|attn_out_proj|mlp_out_proj}.{weight|bias}",
        "$&"},
-      {std::regex(R"(^blocks\.\d+\.(?:(?:ls1|ls2|ls)\.gamma|mlp_bias)$)"), "$&"},
-      {std::regex(R"(^blocks\.\d+\.(?:attn\.)?(?:lambda_(?:q1|k1|q2|k2|a|b)|sub_norm\.weight)$)"),
+      {"blocks.#.{ls1.gamma|ls2.gamma|ls.gamma|mlp_bias}", "$&"},
+      {"blocks.#.{attn.|}{lambda_q1|lambda_k1|lambda_q2|lambda_k2|lambda_a|lambda_b|sub_norm.weight}",
        "$&"},  // DiffAttention
-      {std::regex(R"(^blocks\.\d+\.out_proj)" + wb + "$"), "$&"},
-      {std::regex(R"(^blocks\.(\d+)\.gamma_(1|2)$)"), "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
+      {"blocks.#.out_proj.{weight|bias}", "$&"},
+      {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
   };
 }
 
 std::vector<Rule> torchvision_rules() {
-  const std::string layer = R"(^encoder\.layers\.encoder_layer_(\d+)\.)";
   return {
-      {std::regex(R"(^conv_proj\.(weight|bias)$)"), "patch_embed.proj.$1"},
-      {std::regex(R"(^class_token$)"), "cls_token"},
-      {std::regex(R"(^encoder\.pos_embedding$)"), "pos_embed"},
-      {std::regex(layer + R"(ln_1\.(weight|bias)$)"), "blocks.$1.norm1.$2"},
-      {std::regex(layer + R"(self_attention\.in_proj_(weight|bias)$)"), "blocks.$1.attn.qkv.$2"},
-      {std::regex(layer + R"(self_attention\.out_proj\.(weight|bias)$)"), "blocks.$1.attn.proj.$2"},
-      {std::regex(layer + R"(ln_2\.(weight|bias)$)"), "blocks.$1.norm2.$2"},
-      {std::regex(layer + R"(mlp\.(?:0|linear_1)\.(weight|bias)$)"), "blocks.$1.mlp.fc1.$2"},
-      {std::regex(layer + R"(mlp\.(?:3|linear_2)\.(weight|bias)$)"), "blocks.$1.mlp.fc2.$2"},
-      {std::regex(R"(^encoder\.ln\.(weight|bias)$)"), "norm.$1"},
-      {std::regex(R"(^heads\.head\.(weight|bias)$)"), "head.$1"},
+      {"conv_proj.(weight|bias)", "patch_embed.proj.$1"},
+      {"class_token", "cls_token"},
+      {"encoder.pos_embedding", "pos_embed"},
+      {"encoder.layers.encoder_layer_#.ln_1.(weight|bias)", "blocks.$1.norm1.$2"},
+      {"encoder.layers.encoder_layer_#.self_attention.in_proj_(weight|bias)", "blocks.$1.attn.qkv.$2"},
+      {"encoder.layers.encoder_layer_#.self_attention.out_proj.(weight|bias)", "blocks.$1.attn.proj.$2"},
+      {"encoder.layers.encoder_layer_#.ln_2.(weight|bias)", "blocks.$1.norm2.$2"},
+      {"encoder.layers.encoder_layer_#.mlp.{0|linear_1}.(weight|bias)", "blocks.$1.mlp.fc1.$2"},
+      {"encoder.layers.encoder_layer_#.mlp.{3|linear_2}.(weight|bias)", "blocks.$1.mlp.fc2.$2"},
+      {"encoder.ln.(weight|bias)", "norm.$1"},
+      {"heads.head.(weight|bias)", "head.$1"},
   };
 }
 
 // Hugging Face ViT (vit.), DeiT (deit.) and Dinov2 (dinov2.) models; q/k/v become
 // "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
+#define VIT_HF "{vit.|deit.|dinov2.|}"
+#define VIT_HF_LAYER VIT_HF "encoder.layer.#."
 std::vector<Rule> huggingface_rules() {
-  const std::string hf = R"(^(?:vit\.|deit\.|dinov2\.)?)";
-  const std::string layer = hf + R"(encoder\.layer\.(\d+)\.)";
   return {
-      {std::regex(hf + R"(embeddings\.patch_embeddings\.projection\.(weight|bias)$)"), "patch_embed.proj.$1"},
-      {std::regex(hf + R"(embeddings\.cls_token$)"), "cls_token"},
-      {std::regex(hf + R"(embeddings\.distillation_token$)"), "dist_token"},
-      {std::regex(hf + R"(embeddings\.position_embeddings$)"), "pos_embed"},
-      {std::regex(hf + R"(embeddings\.mask_token$)"), "-"},  // Dinov2's masked-image pre-training token
-      {std::regex(layer + R"(norm(1|2)\.(weight|bias)$)"), "blocks.$1.norm$2.$3"},                 // Dinov2
-      {std::regex(layer + R"(layer_scale(1|2)\.lambda1$)"), "blocks.$1.ls$2.gamma"},               // Dinov2
-      {std::regex(layer + R"(mlp\.(?:fc1|weights_in)\.(weight|bias)$)"), "blocks.$1.mlp.fc1.$2"},  // Dinov2 (SwiGLU)
-      {std::regex(layer + R"(mlp\.(?:fc2|weights_out)\.(weight|bias)$)"), "blocks.$1.mlp.fc2.$2"},
-      {std::regex(layer + R"(layernorm_before\.(weight|bias)$)"), "blocks.$1.norm1.$2"},
-      {std::regex(layer + R"(attention\.attention\.query\.(weight|bias)$)"), "blocks.$1.attn.qkv.$2#q"},
-      {std::regex(layer + R"(attention\.attention\.key\.(weight|bias)$)"), "blocks.$1.attn.qkv.$2#k"},
-      {std::regex(layer + R"(attention\.attention\.value\.(weight|bias)$)"), "blocks.$1.attn.qkv.$2#v"},
-      {std::regex(layer + R"(attention\.output\.dense\.(weight|bias)$)"), "blocks.$1.attn.proj.$2"},
-      {std::regex(layer + R"(layernorm_after\.(weight|bias)$)"), "blocks.$1.norm2.$2"},
-      {std::regex(layer + R"(intermediate\.dense\.(weight|bias)$)"), "blocks.$1.mlp.fc1.$2"},
-      {std::regex(layer + R"(output\.dense\.(weight|bias)$)"), "blocks.$1.mlp.fc2.$2"},
-      {std::regex(hf + R"(layernorm\.(weight|bias)$)"), "norm.$1"},
-      {std::regex(R"(^(?:classifier|cls_classifier)\.(weight|bias)$)"), "head.$1"},
-      {std::regex(R"(^distillation_classifier\.(weight|bias)$)"), "head_dist.$1"},
+      {VIT_HF "embeddings.patch_embeddings.projection.(weight|bias)", "patch_embed.proj.$1"},
+      {VIT_HF "embeddings.cls_token", "cls_token"},
+      {VIT_HF "embeddings.distillation_token", "dist_token"},
+      {VIT_HF "embeddings.position_embeddings", "pos_embed"},
+      {VIT_HF "embeddings.mask_token", "-"},                                        // Dinov2's pre-training token
+      {VIT_HF_LAYER "norm(1|2).(weight|bias)", "blocks.$1.norm$2.$3"},              // Dinov2
+      {VIT_HF_LAYER "layer_scale(1|2).lambda1", "blocks.$1.ls$2.gamma"},            // Dinov2
+      {VIT_HF_LAYER "mlp.{fc1|weights_in}.(weight|bias)", "blocks.$1.mlp.fc1.$2"},  // Dinov2 (SwiGLU)
+      {VIT_HF_LAYER "mlp.{fc2|weights_out}.(weight|bias)", "blocks.$1.mlp.fc2.$2"},
+      {VIT_HF_LAYER "layernorm_before.(weight|bias)", "blocks.$1.norm1.$2"},
+      {VIT_HF_LAYER "attention.attention.query.(weight|bias)", "blocks.$1.attn.qkv.$2#q"},
+      {VIT_HF_LAYER "attention.attention.key.(weight|bias)", "blocks.$1.attn.qkv.$2#k"},
+      {VIT_HF_LAYER "attention.attention.value.(weight|bias)", "blocks.$1.attn.qkv.$2#v"},
+      {VIT_HF_LAYER "attention.output.dense.(weight|bias)", "blocks.$1.attn.proj.$2"},
+      {VIT_HF_LAYER "layernorm_after.(weight|bias)", "blocks.$1.norm2.$2"},
+      {VIT_HF_LAYER "intermediate.dense.(weight|bias)", "blocks.$1.mlp.fc1.$2"},
+      {VIT_HF_LAYER "output.dense.(weight|bias)", "blocks.$1.mlp.fc2.$2"},
+      {VIT_HF "layernorm.(weight|bias)", "norm.$1"},
+      {"{classifier|cls_classifier}.(weight|bias)", "head.$1"},
+      {"distillation_classifier.(weight|bias)", "head_dist.$1"},
   };
+}
+#undef VIT_HF_LAYER
+#undef VIT_HF
+
+// Whether name[i..] matches pattern[p..] (see Rule), captures appended. The recursion is one
+// level per alternative group of the pattern (a handful), whatever the name.
+bool match_from(const std::string& pattern, size_t p, const std::string& name, size_t i,
+                std::vector<std::string>& captures) {
+  while (p < pattern.size()) {
+    const char c = pattern[p];
+    if (c == '#') {
+      size_t j = i;
+      while (j < name.size() && j - i <= kMaxIndexDigits && std::isdigit(static_cast<unsigned char>(name[j]))) ++j;
+      if (j == i || j - i > kMaxIndexDigits) return false;
+      captures.push_back(name.substr(i, j - i));
+      i = j;
+      ++p;
+      continue;
+    }
+    if (c == '(' || c == '{') {
+      const size_t close = pattern.find(c == '(' ? ')' : '}', p);
+      for (size_t start = p + 1;;) {
+        size_t bar = pattern.find('|', start);
+        if (bar == std::string::npos || bar > close) bar = close;
+        const size_t n = bar - start;
+        if (i + n <= name.size() && name.compare(i, n, pattern, start, n) == 0) {
+          if (c == '(') captures.push_back(pattern.substr(start, n));
+          if (match_from(pattern, close + 1, name, i + n, captures)) return true;
+          if (c == '(') captures.pop_back();
+        }
+        if (bar == close) return false;
+        start = bar + 1;
+      }
+    }
+    if (i >= name.size() || name[i] != c) return false;
+    ++i;
+    ++p;
+  }
+  return i == name.size();
+}
+
+// The rule's canonical name for `name`, or none.
+std::optional<std::string> apply(const Rule& rule, const std::string& name) {
+  std::vector<std::string> captures;
+  if (!match_from(rule.from, 0, name, 0, captures)) return std::nullopt;
+  const std::string to = rule.to;
+  if (to == "$&") return name;
+  std::string out;
+  for (size_t k = 0; k < to.size(); ++k) {
+    if (to[k] == '$' && k + 1 < to.size() && to[k + 1] >= '1' && to[k + 1] <= '9') {
+      const auto which = static_cast<size_t>(to[++k] - '1');
+      if (which >= captures.size()) throw Error(std::string("internal: rule '") + rule.from + "' has no $" + to[k]);
+      out += captures[which];
+    } else {
+      out += to[k];
+    }
+  }
+  return out;
 }
 
 const std::vector<FamilyNames>& families() {
@@ -123,10 +190,9 @@ std::string hint_for_unknown(const std::string& name) {
 
 // The canonical name for one of the family's names; "" when no rule matches.
 std::string map_name(const std::string& name, const std::vector<Rule>& rules) {
-  for (const auto& r : rules) {
-    std::smatch m;
-    if (std::regex_match(name, m, r.from)) return m.format(r.to);
-  }
+  if (name.size() > kMaxNameBytes) return "";
+  for (const auto& r : rules)
+    if (auto mapped = apply(r, name)) return *mapped;
   return "";
 }
 
@@ -136,8 +202,8 @@ void fuse_qkv(std::map<std::string, std::map<char, torch::Tensor>>& parts, std::
     for (char part : {'q', 'k', 'v'}) {
       if (kv.second.count(part)) continue;
       const std::string which = part == 'q' ? "query" : part == 'k' ? "key" : "value";
-      throw ModelError("missing tensor: the " + which + " part of '" + kv.first + "' (Hugging Face attention." + which +
-                       ")");
+      throw ModelError("missing tensor: the " + which + " part of '" + clipped(kv.first) +
+                       "' (Hugging Face attention." + which + ")");
     }
     out[kv.first] = torch::cat({kv.second['q'], kv.second['k'], kv.second['v']}, 0);
   }
@@ -153,7 +219,7 @@ bool is_pos_embed(Family f, const std::string& tensor_name) { return ends_with(t
 
 std::string quoted_names(const std::vector<std::string>& names, size_t most) {
   std::string list;
-  for (size_t i = 0; i < names.size() && i < most; ++i) list += (i ? ", '" : "'") + names[i] + "'";
+  for (size_t i = 0; i < names.size() && i < most; ++i) list += (i ? ", '" : "'") + clipped(names[i]) + "'";
   if (names.size() > most) list += " and " + std::to_string(names.size() - most) + " more";
   return list;
 }
@@ -189,7 +255,8 @@ std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::strin
       qkv_parts[mapped.substr(0, hash)][mapped[hash + 1]] = kv.second;
       continue;
     }
-    if (out.count(mapped)) throw ModelError("two tensors map to '" + mapped + "' (second: '" + kv.first + "')");
+    if (out.count(mapped))
+      throw ModelError("two tensors map to '" + mapped + "' (second: '" + clipped(kv.first) + "')");
     out[mapped] = kv.second;
   }
   if (!unknown.empty())

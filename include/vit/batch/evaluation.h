@@ -10,15 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "vit/batch/class_match.h"
 #include "vit/batch/inputs.h"
 #include "vit/io/labels.h"
 
 namespace vit {
-
-// A class named by a WordNet id ("n01440764"), a class index ("0") or a label text ("tench",
-// "Egyptian cat", "tiger_cat"; any comma-separated name of the label, any case, '_' as ' ').
-// Throws UsageError naming `where` for a name that matches no class, or several.
-int match_class(const std::string& name, const Labels& labels, const std::string& where);
 
 class LabelledSet {
  public:

@@ -18,9 +18,15 @@
 
 namespace vit {
 
+// The largest input side: asked for by --image-size, and asked for by the model's own files
+// (config.json's input_size, the stored position embeddings) without --image-size.
+constexpr int64_t kMaxImageSize = 16384;
+constexpr int64_t kMaxModelImageSize = 4096;
+
 // image_size > 0 runs the model at that side (--image-size), resampling the position
 // embeddings; otherwise hints.input_size where set, else the side they were stored for.
-// Throws ModelError naming the tensor or config field that does not fit.
+// Throws ModelError naming the tensor or config field that does not fit, or a side over
+// kMaxModelImageSize that --image-size did not ask for.
 ViTConfig infer_config(const std::map<std::string, torch::Tensor>& canonical, const ModelHints& hints, Family family,
                        int64_t image_size = 0);
 

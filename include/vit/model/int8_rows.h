@@ -11,7 +11,8 @@ namespace vit {
 
 // q[m][k] = clamp(round(x[m][k] / scale[m]) + zp[m], 0, 255), each row's range [lo, hi]
 // widened to hold 0 (0 stays exact), scale = (hi - lo) / 255, zp = round(-lo / scale).
-// Writes scale[m] and zs[m] = scale[m] * zp[m]. Returns false if a row holds NaN or infinity.
+// Writes scale[m] and zs[m] = scale[m] * zp[m]. A row holding NaN or infinity gets scale and
+// zs NaN (so its outputs are NaN) and q zero; returns false if any row did.
 bool quantize_rows_u8(const float* x, int64_t cols, int64_t begin, int64_t end, uint8_t* q, float* scale, float* zs);
 
 // out[m][n] = scale[m] * w_scale[n] * acc[m][n] - zs[m] * w_sum[n] + bias[n], where w_sum[n] =
