@@ -173,8 +173,8 @@ struct InputStream::Impl {
     return static_cast<bool>(std::getline(*list_stream, path, separator));
   }
 
+  // Opens the list (list_opened stays false if that throws: no stream is left half set up).
   void open_list() {
-    list_opened = true;
     const char separator = opt.null_separated ? '\0' : '\n';
     if (opt.files_from == "-") {
       // The process's own standard input is read from its descriptor (polled, see ListReader);
@@ -183,6 +183,7 @@ struct InputStream::Impl {
         list_reader = std::make_unique<ListReader>(STDIN_FILENO, false, separator, "standard input");
       else
         list_stream = stdin_stream;
+      list_opened = true;
       return;
     }
     // O_NONBLOCK: opening a FIFO does not wait for its writer (ListReader polls for the lines).
@@ -194,6 +195,7 @@ struct InputStream::Impl {
       throw UsageError("--files-from: '" + opt.files_from + "' is a directory, not a list of paths (use -r DIR)");
     }
     list_reader = std::make_unique<ListReader>(fd, true, separator, opt.files_from);
+    list_opened = true;
   }
 
   void push_dir(const std::string& path, const struct stat& st) {

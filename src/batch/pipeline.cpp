@@ -146,6 +146,10 @@ class Pipeline {
       }
     }
     std::lock_guard<std::mutex> reading(input_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);  // a reader before this one may have failed or ended them
+      if (failure_ || exhausted_) return false;
+    }
     b.items.clear();
     size_t skipped = 0;
     std::exception_ptr error;
