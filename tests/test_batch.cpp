@@ -1,5 +1,6 @@
 // Batch use: folders, --files-from, ordering, failures, --shard, --resume, exit statuses.
 // Runs the CLI in process on the small fixture model (32 px, fast) and on real photos.
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -339,6 +340,31 @@ TEST_F(Batch, SigintWritesWholeRecordsAndExits130) {
   ASSERT_EQ(::write(writer, text.data(), text.size()), static_cast<ssize_t>(text.size()));
   for (int i = 0; i < 1500 && t::json_records(t::read_bytes(out)).size() < 24; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // No thread of the run may take SIGINT or SIGTERM in a handler (a signal frame written while a
+  // thread is in oneDNN's JIT GEMM corrupts the heap: see watch_stop_signals): all block them but
+  // the watcher, which takes them with sigwait (the kernel unblocks them while it waits).
+  int threads = 0, watchers = 0;
+  if (DIR* tasks = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str())) {
+    while (const dirent* e = ::readdir(tasks)) {
+      if (e->d_name[0] == '.') continue;
+      const std::string task = "/proc/" + std::to_string(pid) + "/task/" + e->d_name;
+      if (t::read_bytes(task + "/comm") == "vit-signals\n") {
+        ++watchers;
+        continue;
+      }
+      std::istringstream status(t::read_bytes(task + "/status"));
+      for (std::string line; std::getline(status, line);)
+        if (line.rfind("SigBlk:", 0) == 0) {
+          const unsigned long long blocked = std::stoull(line.substr(7), nullptr, 16);
+          EXPECT_TRUE(blocked & (1ULL << (SIGINT - 1))) << "thread " << e->d_name << " takes SIGINT: " << line;
+          EXPECT_TRUE(blocked & (1ULL << (SIGTERM - 1))) << "thread " << e->d_name << " takes SIGTERM: " << line;
+          ++threads;
+        }
+    }
+    ::closedir(tasks);
+  }
+  EXPECT_GE(threads, 1) << "the run's threads were not found in /proc";
+  EXPECT_EQ(watchers, 1);
   ::kill(pid, SIGINT);
   int status = 0;
   pid_t done = 0;

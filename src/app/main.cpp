@@ -8,6 +8,7 @@
 #include "vit/app/process_state.h"
 
 int main(int argc, char** argv) {
+  vit::watch_stop_signals();  // first: before any thread exists (see process_state.h)
   vit::tune_allocator();
   vit::ignore_broken_pipes();
   std::vector<std::string> args(argv + 1, argv + argc);

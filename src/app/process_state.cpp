@@ -2,8 +2,11 @@
 #include "vit/app/process_state.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <thread>
 
 #include "vit/model/runtime.h"
 
@@ -29,11 +32,44 @@ ScopedMathThreads::~ScopedMathThreads() { set_math_threads(previous_); }
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stopping_job{false};  // a ScopedStopSignals is alive: a signal sets g_stop
+std::atomic<bool> g_watcher{false};       // watch_stop_signals() runs: no handler is installed
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+// The watcher thread: the first signal during a job asks it to stop; any other ends the process
+// by the signal's default action (SIGINT's exit status, 130 to a shell).
+void watch(sigset_t set) {
+  ::pthread_setname_np(::pthread_self(), "vit-signals");  // its name in /proc, top and gdb
+  while (true) {
+    int sig = 0;
+    if (::sigwait(&set, &sig) != 0) continue;
+    if (g_stopping_job.load() && !g_stop.exchange(true)) continue;
+    ::signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+    ::raise(sig);
+  }
+}
 }  // namespace
+
+void watch_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(watch, set).detach();
+  g_watcher = true;
+}
 
 ScopedStopSignals::ScopedStopSignals() {
   g_stop = false;
+  if (g_watcher) {
+    g_stopping_job = true;
+    return;
+  }
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
@@ -42,6 +78,10 @@ ScopedStopSignals::ScopedStopSignals() {
 }
 
 ScopedStopSignals::~ScopedStopSignals() {
+  if (g_watcher) {
+    g_stopping_job = false;
+    return;
+  }
   ::sigaction(SIGINT, &old_int_, nullptr);
   ::sigaction(SIGTERM, &old_term_, nullptr);
 }

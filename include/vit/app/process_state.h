@@ -41,6 +41,9 @@ class ScopedMathThreads {
 };
 
 // SIGINT and SIGTERM set stop() instead of killing the process; a second signal kills at once.
+// Where main() called watch_stop_signals() (the command does), the signals are taken by its
+// watcher thread and no handler ever runs on another thread; elsewhere (a program using the
+// library, the tests) a handler is installed for the object's lifetime.
 class ScopedStopSignals {
  public:
   ScopedStopSignals();
@@ -53,6 +56,15 @@ class ScopedStopSignals {
   struct sigaction old_int_ {
   }, old_term_{};
 };
+
+// Called first thing by main(), before any other thread exists: SIGINT and SIGTERM are blocked in
+// every thread (threads inherit the mask) and one watcher thread takes them with sigwait. A
+// signal handler must never run on a thread inside oneDNN's JIT GEMM kernels: Debian's oneDNN
+// 2.6 points rsp into a heap buffer there, and the kernel's signal frame is written over the
+// heap (glibc "corrupted size vs. prev_size", oneDNN issue #4845, fixed in oneDNN 3.x). With no
+// ScopedStopSignals alive, or at a second signal, the watcher ends the process with the signal's
+// default action, as if nothing were blocked.
+void watch_stop_signals();
 
 // glibc's heap kept for large blocks (see process_state.cpp); called once by main().
 void tune_allocator();
