@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <thread>
 
+#include "child_run.h"
 #include "test_util.h"
 #include "vit/app/cli.h"
 #include "vit/app/options.h"
@@ -492,6 +494,33 @@ TEST_F(Batch, FifoDeviceAndLoopInAFolderGetRecordsWithoutHanging) {
             std::string::npos);
   EXPECT_NE(by_name[dir_.file("odd/loop")]["error"].get<std::string>().find("symbolic links"), std::string::npos);
   EXPECT_TRUE(by_name[dir_.file("odd/photo.png")]["ok"].get<bool>());
+}
+
+// --resume reads a records file: never a device or FIFO (-o /dev/zero was read for ever), and a
+// large one without copies of it (a 297 MB file took 1.12 GB: the bytes, a substring of them and
+// a stream of that).
+TEST_F(Batch, ResumeReadsOnlyFilesAndNoCopiesOfThem) {
+  const Out dev = cli(with({p("a.png"), "-o", "/dev/zero", "--resume"}));
+  EXPECT_EQ(dev.code, 2) << dev.err;
+  EXPECT_NE(dev.err.find("not a regular file"), std::string::npos) << dev.err;
+
+  // 40,000 records of 2 KB (80 MB), each an error record of an input not given now.
+  const std::string records = dir_.file("big.jsonl");
+  {
+    std::ofstream f(records, std::ios::binary);
+    const std::string filler(2000, 'x');
+    for (int i = 0; i < 40000; ++i)
+      f << "{\"file\":\"/gone/" << i << ".png\",\"ok\":false,\"error\":\"" << filler << "\"}\n";
+  }
+  const auto size_mb = static_cast<long>(t::read_bytes(records).size() >> 20);
+  const std::string plain_out = dir_.file("plain.jsonl");
+  const auto alone = t::run_binary(with({p("a.png"), "-o", plain_out}), dir_.path());
+  ASSERT_EQ(alone.code, 0) << alone.err;
+  const auto resumed = t::run_binary(with({p("a.png"), "-o", records, "--resume"}), dir_.path());
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  std::printf("[ measured ] peak RSS: a run %ld MB, resuming a %ld MB records file %ld MB\n", alone.peak_rss_mb,
+              size_mb, resumed.peak_rss_mb);
+  EXPECT_LT(resumed.peak_rss_mb, alone.peak_rss_mb + size_mb * 3 / 2);
 }
 
 TEST_F(Batch, ResumeLeavesForeignFilesAlone) {

@@ -2,6 +2,7 @@
 #include "vit/app/resume.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <vector>
 
 #include "vit/errors.h"
@@ -83,14 +83,17 @@ void read_json_line(const std::string& line, const std::string& path, Recorded& 
   if (j.contains("predictions") && j["predictions"].is_array()) r.widths.insert(j["predictions"].size());
 }
 
-// JSON Lines and TSV: one record per line. Returns the length of the complete lines.
+// JSON Lines and TSV: one record per line. Returns the length of the complete lines. The lines
+// are taken from `data` in place (a records file can be hundreds of MB: no copy of it is made).
 size_t read_lines(const std::string& data, Format format, const std::string& path, Recorded& r) {
   const size_t nl = data.rfind('\n');
   const size_t complete = nl == std::string::npos ? 0 : nl + 1;
-  std::istringstream lines(data.substr(0, complete));
-  std::string line;
   bool header = format == Format::Tsv;
-  while (std::getline(lines, line)) {
+  std::string line;
+  for (size_t start = 0; start < complete;) {
+    const size_t end = data.find('\n', start);
+    line.assign(data, start, end - start);
+    start = end + 1;
     if (header) {
       r.header = line;
       header = false;
@@ -130,9 +133,16 @@ Recorded recorded_inputs(const std::string& path, Format format) {
   if (format == Format::Text)
     throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
   Recorded r;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return r;  // nothing recorded yet
+  // A device or FIFO (-o /dev/zero) would be read for ever: --resume appends to a file.
+  if (!S_ISREG(st.st_mode))
+    throw UsageError("--resume: '" + path + "' is not a regular file; --resume adds to a records file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return r;  // nothing recorded yet
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) throw OutputError("--resume: cannot read '" + path + "': " + std::strerror(errno));
+  std::string data(static_cast<size_t>(st.st_size), '\0');  // one allocation of the file's size
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<size_t>(in.gcount()));  // shorter if it shrank meanwhile
   in.close();
   // A record is complete only with its newline; a killed run may leave a torn last line.
   const size_t complete = format == Format::Csv ? read_csv(data, r) : read_lines(data, format, path, r);
