@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
@@ -203,19 +202,7 @@ void place_file(const Fetch& f, const HubFileMetadata& m, const std::string& fil
 // The one .pth file the repository lists, when it has neither of kWeights; "" for none or many.
 std::string listed_pth(const Fetch& f, std::string* listed) {
   const std::string url = hub_model_info_url(f.settings.endpoint, f.ref.repo_id, f.revision);
-  const auto info = nlohmann::json::parse(get_hub_text(url, f.settings.token), nullptr, false);
-  std::vector<std::string> pth;
-  if (info.is_object() && info.contains("siblings") && info["siblings"].is_array())
-    for (const auto& s : info["siblings"]) {
-      if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) continue;
-      const std::string name = s["rfilename"].get<std::string>();
-      if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".pth") != 0) continue;
-      if (!is_safe_repo_file(name))
-        throw ModelError("the hub's file list " + excerpt(url) + " names a file '" + excerpt(name) +
-                         "', which is not a relative path inside the repository (an absolute path, a '..' part, "
-                         "a backslash or a control character); it is not fetched (check HF_ENDPOINT)");
-      pth.push_back(name);
-    }
+  const std::vector<std::string> pth = listed_pth_files(get_hub_text(url, f.settings.token), url);
   *listed =
       pth.empty() ? "it lists no .pth file (" + url + ")" : "it lists " + std::to_string(pth.size()) + " .pth files";
   return pth.size() == 1 ? pth[0] : "";

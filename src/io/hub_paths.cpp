@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
@@ -96,6 +97,23 @@ std::string commit_from_header(const std::string& header_value, const std::strin
   throw ModelError("the hub's X-Repo-Commit for " + excerpt(url) + " is '" + excerpt(header_value) +
                    "', not a commit hash (40 lowercase hex digits); it is not used as a folder name in the "
                    "cache (check HF_ENDPOINT or a proxy in between)");
+}
+
+std::vector<std::string> listed_pth_files(const std::string& body, const std::string& url) {
+  const auto info = nlohmann::json::parse(body, nullptr, false);
+  std::vector<std::string> pth;
+  if (!info.is_object() || !info.contains("siblings") || !info["siblings"].is_array()) return pth;
+  for (const auto& s : info["siblings"]) {
+    if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) continue;
+    const std::string name = s["rfilename"].get<std::string>();
+    if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".pth") != 0) continue;
+    if (!is_safe_repo_file(name))
+      throw ModelError("the hub's file list " + excerpt(url) + " names a file '" + excerpt(name) +
+                       "', which is not a relative path inside the repository (an absolute path, a '..' part, "
+                       "a backslash or a control character); it is not fetched (check HF_ENDPOINT)");
+    pth.push_back(name);
+  }
+  return pth;
 }
 
 SmallFile read_small_file(const std::string& path, size_t limit) {

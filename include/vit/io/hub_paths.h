@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace vit {
 
@@ -28,6 +29,11 @@ bool is_safe_repo_file(const std::string& name);
 std::string blob_name_from_etag(const std::string& header_value, const std::string& url);
 // An X-Repo-Commit value: is_commit_hash, else ModelError quoting it.
 std::string commit_from_header(const std::string& header_value, const std::string& url);
+
+// The .pth files a repository's file list (the hub's /api/models/... JSON: "siblings", each
+// with an "rfilename") names; ModelError, quoting the name (shortened) and the URL, for a name
+// that is_safe_repo_file refuses. Anything that is not such a list names none.
+std::vector<std::string> listed_pth_files(const std::string& body, const std::string& url);
 
 // A small file read whole: regular files only (not a FIFO, a device such as /dev/zero, or a
 // folder), at most `limit` bytes. `found` is false when the file does not exist; `problem` says
