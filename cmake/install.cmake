@@ -61,7 +61,7 @@ configure_package_config_file(cmake/vit_classifyConfig.cmake.in
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/vit_classifyConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/vit_classifyConfig.cmake
-  ${CMAKE_CURRENT_BINARY_DIR}/vit_classifyConfigVersion.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/vit_classifyConfigVersion.cmake ${CMAKE_CURRENT_SOURCE_DIR}/cmake/vit_dnnl.cmake
   DESTINATION ${VIT_CMAKE_DIR} COMPONENT Development)
 
 # --- the Debian package: `cpack -G DEB` in the build folder ------------------------------
