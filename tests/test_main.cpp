@@ -27,14 +27,17 @@ const char* const kAllowedSkips[] = {
 
 class StrictSkips : public ::testing::EmptyTestEventListener {
  public:
+  // The test's name is kept here: OnTestPartResult runs with GoogleTest's own lock held, so
+  // asking UnitTest for the current test there would deadlock.
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    current_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
   void OnTestPartResult(const ::testing::TestPartResult& r) override {
     if (!r.skipped()) return;
     const std::string message = r.message();
     for (const char* allowed : kAllowedSkips)
       if (message.find(allowed) != std::string::npos) return;
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    refused_.push_back(std::string(test ? test->test_suite_name() : "?") + "." + (test ? test->name() : "?") + ": " +
-                       message);
+    refused_.push_back(current_ + ": " + message);
   }
   // Prints the refused skips; true if there were any.
   bool report() const {
@@ -46,6 +49,7 @@ class StrictSkips : public ::testing::EmptyTestEventListener {
   }
 
  private:
+  std::string current_;
   std::vector<std::string> refused_;
 };
 
