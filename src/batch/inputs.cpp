@@ -126,7 +126,6 @@ struct InputStream::Impl {
   size_t arg_index = 0;
   std::unique_ptr<ListReader> list_reader;  // a file, or standard input (fd 0)
   std::istream* list_stream = nullptr;      // standard input handed in as a stream (tests)
-  bool list_opened = false;
   const std::atomic<bool>* stop = nullptr;
   std::vector<DirFrame> stack;  // directories being walked (ancestry, for loop detection)
   // Every directory walked so far: a graph of folders and links that is no loop can still reach
@@ -146,7 +145,7 @@ struct InputStream::Impl {
       if (arg_index < opt.paths.size()) {
         path = opt.paths[arg_index++];
       } else if (!opt.files_from.empty()) {
-        if (!list_opened) open_list();
+        if (!list_reader && !list_stream) open_list();
         if (!next_entry(path)) return false;
         if (!opt.null_separated && !path.empty() && path.back() == '\r') path.pop_back();
         if (path.empty()) continue;
@@ -167,23 +166,22 @@ struct InputStream::Impl {
     }
   }
 
+  char separator() const { return opt.null_separated ? '\0' : '\n'; }
+
   bool next_entry(std::string& path) {
-    const char separator = opt.null_separated ? '\0' : '\n';
     if (list_reader) return list_reader->next(path, stop);
-    return static_cast<bool>(std::getline(*list_stream, path, separator));
+    return static_cast<bool>(std::getline(*list_stream, path, separator()));
   }
 
-  // Opens the list (list_opened stays false if that throws: no stream is left half set up).
+  // Opens the list: list_reader or list_stream is set once it is open, neither if this throws.
   void open_list() {
-    const char separator = opt.null_separated ? '\0' : '\n';
     if (opt.files_from == "-") {
       // The process's own standard input is read from its descriptor (polled, see ListReader);
       // any other stream (a test's) as a stream.
       if (stdin_stream == &std::cin)
-        list_reader = std::make_unique<ListReader>(STDIN_FILENO, false, separator, "standard input");
+        list_reader = std::make_unique<ListReader>(STDIN_FILENO, false, separator(), "standard input");
       else
         list_stream = stdin_stream;
-      list_opened = true;
       return;
     }
     // O_NONBLOCK: opening a FIFO does not wait for its writer (ListReader polls for the lines).
@@ -194,8 +192,7 @@ struct InputStream::Impl {
       ::close(fd);
       throw UsageError("--files-from: '" + opt.files_from + "' is a directory, not a list of paths (use -r DIR)");
     }
-    list_reader = std::make_unique<ListReader>(fd, true, separator, opt.files_from);
-    list_opened = true;
+    list_reader = std::make_unique<ListReader>(fd, true, separator(), opt.files_from);
   }
 
   void push_dir(const std::string& path, const struct stat& st) {
