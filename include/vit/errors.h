@@ -1,6 +1,6 @@
 // Typed errors thrown by the vit-classify library. Each carries a message that says where,
 // what, the values involved and the likely cause; the command-line front end maps the kind
-// to an exit status (see ExitCode in cli.h).
+// to an exit status (see ExitCode in vit/app/exit_status.h).
 #pragma once
 
 #include <stdexcept>
