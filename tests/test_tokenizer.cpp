@@ -242,5 +242,38 @@ TEST(TokenizerFiles, ErrorsNameTheFileAndTheFault) {
                      "vocab.json", "no token <|startoftext|>");
 }
 
+// The merges file unpacked reads as the gzipped one; a file that unpacks past the limit is refused.
+TEST(TokenizerFiles, PlainTextAndUnpackLimit) {
+  REQUIRE_MERGES();
+  TempDir dir;
+  std::string plain;
+  {
+    gzFile in = gzopen(open_clip_merges().c_str(), "rb");
+    ASSERT_NE(in, nullptr);
+    char buf[1 << 16];
+    for (int n; (n = gzread(in, buf, sizeof buf)) > 0;) plain.append(buf, static_cast<size_t>(n));
+    gzclose(in);
+  }
+  write_bytes(dir.file("merges.txt"), plain);
+  const auto t = ClipTokenizer::from_file(dir.file("merges.txt"));
+  for (const char* text : {"a photo of a cat", "Ἀθῆναι 東京 👩‍👩‍👧‍👦 it's"})
+    EXPECT_EQ(t.tokenize(text), tokenizer().tokenize(text)) << text;
+
+  // 64 MiB and one byte of zeros, gzipped to about 64 KB: past kMaxTokenizerFileBytes once unpacked.
+  gzFile out = gzopen(dir.file("bomb.gz").c_str(), "wb1");
+  ASSERT_NE(out, nullptr);
+  const std::string zeros(1 << 20, '\0');
+  for (size_t i = 0; i < text::kMaxTokenizerFileBytes / zeros.size(); ++i)
+    gzwrite(out, zeros.data(), static_cast<unsigned>(zeros.size()));
+  gzwrite(out, zeros.data(), 1);
+  gzclose(out);
+  try {
+    ClipTokenizer::from_file(dir.file("bomb.gz"));
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("unpacks to over 67108864 bytes"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace vit::test

@@ -9,7 +9,7 @@
 namespace vit::text {
 
 // Longest text accepted, in UTF-8 bytes: labels and prompts are short, and BPE's merge loop is
-// quadratic in a word's length.
+// quadratic in a word's length (one word of 16 KiB random Latin letters takes 0.7 s).
 constexpr size_t kMaxTextBytes = 16384;
 
 // The code points of UTF-8 text. Text is taken as valid UTF-8: an invalid sequence (a stray
@@ -34,6 +34,8 @@ std::u32string clean_lower(std::u32string_view text);
 // open_clip's pre-tokenizer, regex.findall of
 //   <start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 // under IGNORECASE, on cleaned text: the pieces in order (whitespace between them dropped).
+// (U+001C-001F, whitespace to Python's str.split but not to the regex's \s, are taken as
+// whitespace here; cleaning has removed them.)
 std::vector<std::u32string> pre_tokenize(std::u32string_view cleaned);
 
 }  // namespace vit::text
