@@ -147,6 +147,7 @@ TEST(Tokenizer, TruncatesToTheContextWithEndTokenLast) {
   EXPECT_EQ(t.tokenize("cat", 1), std::vector<int32_t>{49407});  // open_clip: [sot][:1], last = eot
   EXPECT_EQ(t.tokenize("cat", 3), (std::vector<int32_t>{49406, 2368, 49407}));
   EXPECT_THROW(t.tokenize("cat", 0), UsageError);
+  EXPECT_THROW(t.tokenize("cat", size_t{1} << 40), UsageError);
 }
 
 TEST(Tokenizer, TextErrorsAreUsageErrors) {

@@ -282,7 +282,9 @@ std::vector<int32_t> ClipTokenizer::encode(std::string_view text) const {
 }
 
 std::vector<int32_t> ClipTokenizer::tokenize(std::string_view text, size_t context_length) const {
-  if (context_length == 0) throw UsageError("a context length of 0 tokens has no room for any");
+  if (context_length == 0 || context_length > kMaxVocabulary)
+    throw UsageError("a context length of " + std::to_string(context_length) + " tokens; it must be from 1 to " +
+                     std::to_string(kMaxVocabulary) + " (CLIP's is 77)");
   // Ids past context_length - 1 would be cut anyway: the text is encoded only that far.
   std::vector<int32_t> ids{sot_};
   encode_into(text, context_length, ids);
