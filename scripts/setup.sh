@@ -13,11 +13,15 @@ PACKAGES=(
   build-essential cmake ccache pkg-config clang-format
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libdnnl-dev
+  # CLIP's tokenizer: Unicode categories, case and normalisation
+  libicu-dev
   # GTest's CMake config reads GMockTargets.cmake, which libgtest-dev does not depend on
   libgmock-dev
   libopenblas0-openmp
   # the reference implementation and test data for the tests
   python3 python3-torch python3-torchvision python3-pil python3-numpy python3-skimage mate-backgrounds
+  # open_clip's tokenizer and its ftfy (../shared/reference), the tokenizer tests' oracle
+  python3-regex python3-wcwidth
   # explain's HTML page is checked in headless Chromium
   chromium fonts-dejavu-core
   # the scale-out recipe test (GNU parallel), the installed man page and shell completion
