@@ -1,7 +1,6 @@
 // Finding the model file; see include/vit/app/model_discovery.h.
 #include "vit/app/model_discovery.h"
 
-#include <dirent.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -12,14 +11,12 @@
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub.h"
+#include "vit/io/text.h"
+#include "vit/io/walk.h"
 
 namespace vit {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 bool is_model_name(const std::string& name) {
   for (const std::string e : {".safetensors", ".pth", ".pt", ".bin", ".ts"})
@@ -27,16 +24,7 @@ bool is_model_name(const std::string& name) {
   return false;
 }
 
-std::vector<std::string> entries_of(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> entries_of(const std::string& dir) { return list_folder(dir, false); }
 
 std::vector<std::string> models_in(const std::string& dir) {
   std::vector<std::string> found;
@@ -109,7 +97,7 @@ std::string default_model_path(bool offline) {
     const auto found = models_in(dir);
     if (found.empty()) continue;
     for (const auto& f : found)
-      if (base_name(f).rfind("default", 0) == 0) return f;
+      if (starts_with(base_name(f), "default")) return f;
     if (found.size() > 1) spdlog::info("several models in {}; using {} (pass -m to choose)", dir, found.front());
     return found.front();
   }

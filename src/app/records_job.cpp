@@ -1,12 +1,12 @@
 // The records job; see include/vit/app/records_job.h.
 #include "vit/app/records_job.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -31,13 +31,9 @@ void print_summary(std::ostream& err, const ClassifySummary& s) {
   std::string line = "vit-classify: " + plural(s.images, "input") + ": " + std::to_string(classified) +
                      " classified, " + std::to_string(s.failed) + " failed";
   if (s.skipped) line += ", " + std::to_string(s.skipped) + " skipped (already recorded)";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "; %.1f s", s.seconds);
-  line += buf;
-  if (classified > 0 && s.seconds > 0) {
-    std::snprintf(buf, sizeof buf, ", %.2f images/s", static_cast<double>(classified) / s.seconds);
-    line += buf;
-  }
+  line += fmt::format("; {:.1f} s", s.seconds);
+  if (classified > 0 && s.seconds > 0)
+    line += fmt::format(", {:.2f} images/s", static_cast<double>(classified) / s.seconds);
   err << line << "\n" << std::flush;
 }
 
