@@ -46,7 +46,7 @@ bool looks_like_path(const std::string& text) {
          ends_with(text, ".json");
 }
 
-std::string from_hub(const std::string& text, const HubReference& ref, bool offline) {
+std::string from_hub(const std::string& text, const HubReference& ref, bool offline, HubOrigin* origin) {
   HubSettings settings = HubSettings::from_environment();
   settings.offline = settings.offline || offline;
   settings.progress = ::isatty(STDERR_FILENO) == 1 && spdlog::should_log(spdlog::level::info);
@@ -54,6 +54,7 @@ std::string from_hub(const std::string& text, const HubReference& ref, bool offl
                ref.revision.empty() ? "" : " at " + ref.revision, settings.cache_dir);
   const HubModel model = fetch_hub_model(ref, settings);
   spdlog::info("{} is commit {}: {}", ref.repo_id, model.commit, model.weights);
+  if (origin) *origin = {ref.repo_id, ref.revision.empty() ? "main" : ref.revision, model.commit};
   return model.weights;
 }
 
@@ -74,22 +75,22 @@ std::string model_in_folder(const std::string& dir) {
                    " weights files and no model.safetensors: pass -m with the one to use (" + listing + ")");
 }
 
-std::string resolve_model_path(const ModelReference& ref) {
+std::string resolve_model_path(const ModelReference& ref, HubOrigin* origin) {
   const std::string& text = ref.text;
-  if (text.empty()) return default_model_path(ref.offline);
+  if (text.empty()) return default_model_path(ref.offline, origin);
   if (is_directory(text)) return model_in_folder(text);
   if (path_exists(text) || looks_like_path(text)) return text;  // the loader says what is wrong with it
-  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline);
+  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline, origin);
   const auto at = text.find('@');
   if (at != std::string::npos && parse_hub_reference(text.substr(0, at)))  // ORG/NAME@ a revision git refuses
     throw UsageError("-m: " + hub_reference_problem(text));
   return text;  // "no such file" from the loader
 }
 
-std::string default_model_path(bool offline) {
+std::string default_model_path(bool offline, HubOrigin* origin) {
   if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) {
     spdlog::info("model from VIT_CLASSIFY_MODEL={}", env);
-    return resolve_model_path({env, offline});
+    return resolve_model_path({env, offline}, origin);
   }
   const std::vector<std::string> dirs{"models", exe_dir() + "/../models", exe_dir() + "/models",
                                       VIT_CLASSIFY_SOURCE_DIR "/models"};

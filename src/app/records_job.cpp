@@ -94,9 +94,11 @@ int run_records_job(const CommonOptions& common, const ClassifyCommandOptions& o
   if (o.resume) sink.emplace(out, o.output, true);
   const Recorded recorded = o.resume ? recorded_inputs(o.output, job.format) : Recorded{};
   const ModelInfo& info = m.engine->info();
-  // JSON records name the model as the user did, and by its SHA-256 (read once, here).
+  // JSON records name the model as the user did (a file by its path, a repository by its id,
+  // revision and commit), and by its SHA-256 (read once, here).
   const std::string sha = job.format == Format::Json && job.write_records ? sha256_file(info.path) : "";
-  RecordWriter writer(job.format, job.top_k, info.path, sha, !job.single);
+  RecordWriter writer(job.format, job.top_k, m.hub.repo_id.empty() ? info.path : m.hub.repo_id, sha, !job.single);
+  if (!m.hub.repo_id.empty()) writer.set_hub_origin(m.hub.revision, m.hub.commit);
   if (job.with_truth) writer.include_truth();
   if (o.resume)
     check_resume_matches(recorded, o.output, job.format, writer.header(), sha,

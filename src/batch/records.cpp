@@ -117,6 +117,8 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
     j["error"] = r.error;
   } else {
     j["model"] = model_;
+    if (!revision_.empty()) j["revision"] = revision_;
+    if (!commit_.empty()) j["commit"] = commit_;
     if (!model_sha256_.empty()) j["model_sha256"] = model_sha256_;
     auto preds = nlohmann::ordered_json::array();
     for (const auto& p : r.predictions) {
