@@ -44,5 +44,50 @@ TEST_F(Hub, RecordsNameARepositoryAsGivenWithTheRevisionAndCommit) {
   EXPECT_FALSE(f[0].contains("commit")) << file.out;
 }
 
+// A repository folder as `scp -r` copies it: the snapshot's links became regular files and
+// blobs/ is not there.
+void write_copied_repo(const std::string& repo_dir, const std::string& commit) {
+  make_dirs(repo_dir + "/refs");
+  write_bytes(repo_dir + "/refs/main", commit);
+  make_dirs(repo_dir + "/snapshots/" + commit + "/sub");
+  write_bytes(repo_dir + "/snapshots/" + commit + "/model.safetensors", std::string(3000, 'w'));
+  write_bytes(repo_dir + "/snapshots/" + commit + "/config.json", "{}");
+  write_bytes(repo_dir + "/snapshots/" + commit + "/sub/notes.txt", std::string(5, 'n'));
+}
+
+// issue 23, defect 5: `models` showed 0.0 MB / "bytes":0 for such a copy (only blobs/ counted).
+TEST_F(Hub, ACacheCopiedWithoutLinksCountsItsSnapshotFiles) {
+  write_copied_repo(repo_dir("org/copied"), kC1);
+  const auto models = list_cached_models(settings_.cache_dir);
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].files, (std::vector<std::string>{"config.json", "model.safetensors", "sub/notes.txt"}));
+  EXPECT_EQ(models[0].bytes, 3007u);
+  // A link that leaves the cache is not followed: its target is not the cache's bytes.
+  TempDir outside;
+  write_bytes(outside.file("big.bin"), std::string(100000, 'x'));
+  ASSERT_EQ(
+      ::symlink(outside.file("big.bin").c_str(), (repo_dir("org/copied") + "/snapshots/" + kC1 + "/big.bin").c_str()),
+      0);
+  ASSERT_EQ(::symlink(outside.path().c_str(), (repo_dir("org/copied") + "/snapshots/" + kC1 + "/elsewhere").c_str()),
+            0);
+  EXPECT_EQ(list_cached_models(settings_.cache_dir)[0].bytes, 3007u);
+  const ScopedEnv cache("HF_HUB_CACHE", settings_.cache_dir.c_str());
+  const CliRun listed = run_cli_capture({"models", "--format", "json"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  const auto j = json_records(listed.out);
+  ASSERT_EQ(j.size(), 1u) << listed.out;
+  EXPECT_EQ(j[0]["bytes"], 3007) << listed.out;
+}
+
+// A cache as huggingface_hub writes it still counts each blob once, not again through the
+// snapshot's links to it.
+TEST_F(Hub, ACacheWithLinksCountsEachBlobOnce) {
+  server_->add_repo("org/linked", {{"model.safetensors", std::string(2000, 'w')}, {"config.json", "{}"}});
+  fetch_hub_model({"org/linked", ""}, settings_);
+  const auto models = list_cached_models(settings_.cache_dir);
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].bytes, 2002u);
+}
+
 }  // namespace
 }  // namespace vit::test

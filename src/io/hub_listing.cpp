@@ -31,11 +31,27 @@ std::vector<std::string> files_under(const std::string& dir) {
   return out;
 }
 
+// The bytes of the regular files under dir, links neither counted nor followed: a link into
+// blobs/ is counted there, and a link that leaves the cache is not the cache's.
+uint64_t bytes_under(const std::string& dir) {
+  uint64_t bytes = 0;
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  FolderWalk walk({true, FolderWalk::Links::kKeep});
+  walk.enter(dir, st);
+  for (FolderWalk::Entry e; walk.next(&e);)
+    if (e.error == 0 && S_ISREG(e.st.st_mode)) bytes += static_cast<uint64_t>(e.st.st_size);
+  return bytes;
+}
+
 bool newer(const struct timespec& a, const struct timespec& b) {
   return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
 }
 
-// What `models` shows of CACHE/models--ORG--NAME.
+// What `models` shows of CACHE/models--ORG--NAME. Its bytes: the blobs (a partial download
+// aside) and the regular files in snapshots/, which a cache as huggingface_hub writes it does
+// not have (its snapshot files are links into blobs/) but a copy made with `scp -r` or
+// `cp -rL` does (the links became files, blobs/ may be gone).
 CachedModel describe_repo(const std::string& dir, const std::string& folder_name) {
   CachedModel m;
   for (size_t i = std::string("models--").size(); i < folder_name.size(); ++i) {
@@ -59,6 +75,7 @@ CachedModel describe_repo(const std::string& dir, const std::string& folder_name
     if (!ends_with(name, ".incomplete") && ::lstat((dir + "/blobs/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode))
       m.bytes += static_cast<uint64_t>(st.st_size);
   }
+  m.bytes += bytes_under(dir + "/snapshots");
   return m;
 }
 

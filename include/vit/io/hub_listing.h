@@ -14,7 +14,8 @@ struct CachedModel {
   std::vector<std::string> refs;     // "main", "v1.0", ... that point to a snapshot here
   std::vector<std::string> commits;  // snapshots present
   std::vector<std::string> files;    // the newest snapshot's files, by name
-  uint64_t bytes = 0;                // the size of its blobs
+  uint64_t bytes = 0;                // its size on disk: blobs/, and the regular files in snapshots/
+                                     // (a copy without links); links are neither counted nor followed
 };
 
 // The model repositories in the cache (models--*), sorted by id; an absent cache is empty.
