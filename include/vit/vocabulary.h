@@ -2,11 +2,11 @@
 // command line's checks and its help all read the same table, so a new value is added once.
 #pragma once
 
-#include <cctype>
 #include <string>
 #include <vector>
 
 #include "vit/errors.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
@@ -31,8 +31,7 @@ std::string choices(const Vocabulary<E>& words) {
 // The value named s, in any case ("JSON" is "json"). Throws UsageError naming `what` and the choices.
 template <class E>
 E parse_named(const Vocabulary<E>& words, const std::string& s, const std::string& what) {
-  std::string lower = s;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = ascii_lower(s);
   for (const auto& w : words)
     if (lower == w.name) return w.value;
   throw UsageError(what + ": unknown value '" + s + "' (expected " + choices(words) + ")");

@@ -1,12 +1,12 @@
 // The bench subcommand; see include/vit/app/bench_command.h.
 #include "vit/app/bench_command.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -113,19 +113,15 @@ long vm_hwm_mb() {
 void print_text(std::ostream& out, const LoadedModel& m, const BenchCommandOptions& o, double load_s,
                 const std::vector<BatchFigures>& figures, const MemoryFigures& mem) {
   const ModelInfo& info = m.engine->info();
-  char buf[160];
   out << "model:   " << info.path << " (" << info.description << ")\n"
       << "runs:    " << info.precision << " on " << info.device << ", " << math_threads() << " math threads, LibTorch "
       << torch_version() << ", inputs " << (o.image.empty() ? "random" : o.image) << "\n"
       << "cpu:     " << cpu_description() << "\n";
   if (!info.kernels.empty()) out << "kernels: " << info.kernels << "\n";
-  std::snprintf(buf, sizeof buf, "load:    %.3f s\n", load_s);
-  out << buf << "batch  iterations   p50 ms   p90 ms   images/s\n";
-  for (const auto& f : figures) {
-    std::snprintf(buf, sizeof buf, "%5d  %10d  %7.2f  %7.2f  %9.2f\n", f.batch_size, f.iterations, f.p50_ms, f.p90_ms,
-                  f.images_per_second);
-    out << buf;
-  }
+  out << fmt::format("load:    {:.3f} s\n", load_s) << "batch  iterations   p50 ms   p90 ms   images/s\n";
+  for (const auto& f : figures)
+    out << fmt::format("{:5}  {:10}  {:7.2f}  {:7.2f}  {:9.2f}\n", f.batch_size, f.iterations, f.p50_ms, f.p90_ms,
+                       f.images_per_second);
   out << "peak memory: " << mem.run_peak_mb << " MB running" << (mem.run_peak_apart ? "" : " (and loading)") << ", "
       << mem.load_peak_mb << " MB loading\n";
 }

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "vit/app/exit_status.h"
@@ -13,7 +12,9 @@
 #include "vit/app/process_state.h"
 #include "vit/app/records_job.h"
 #include "vit/batch/evaluation.h"
+#include "vit/batch/record_reader.h"
 #include "vit/errors.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
@@ -22,8 +23,7 @@ namespace {
 Format records_format(const EvalCommandOptions& o) {
   if (o.records_format) return *o.records_format;
   const std::string& f = o.job.output;
-  auto ends = [&f](const char* e) { return f.size() > 4 && f.compare(f.size() - 4, 4, e) == 0; };
-  return ends(".csv") ? Format::Csv : ends(".tsv") ? Format::Tsv : Format::Json;
+  return ends_with(f, ".csv") ? Format::Csv : ends_with(f, ".tsv") ? Format::Tsv : Format::Json;
 }
 
 void check_eval_options(const CommonOptions& common, const EvalCommandOptions& o) {
@@ -50,17 +50,14 @@ std::vector<int> ranked_classes(const Record& r) {
 void count_recorded(const std::string& path, EvalTally& tally) {
   std::ifstream in(path);
   size_t counted = 0;
+  JsonRecord record;
   for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("ok") || !j.contains("true_index")) continue;
+    if (read_json_record(line, &record) != RecordProblem::kNone || !record.true_index) continue;
     ++counted;
-    if (!j["ok"].get<bool>()) {
+    if (!record.ok)
       tally.add_failure();
-      continue;
-    }
-    std::vector<int> ranked;
-    for (const auto& p : j.value("predictions", nlohmann::json::array())) ranked.push_back(p.value("index", -1));
-    tally.add(j["true_index"].get<int>(), ranked);
+    else
+      tally.add(*record.true_index, record.ranked);
   }
   spdlog::info("--resume: {} images already recorded in {}", counted, path);
 }

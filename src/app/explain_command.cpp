@@ -80,7 +80,7 @@ int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, 
   check_can_explain(info);
   check_explain(eo, info.depth, info.heads);  // --layer, --head, existing files: before any work
   eo.preprocess = m.preprocess.describe();
-  eo.model_name = base_name(info.path);
+  eo.model_name = m.hub.repo_id.empty() ? base_name(info.path) : m.hub.repo_id;  // "model.safetensors" says nothing
 
   const cv::Mat rgb =
       resize_and_crop(decode_image(eo.image_name, nullptr, c.max_pixels), m.preprocess);  // (S, S) 8-bit RGB

@@ -1,7 +1,6 @@
 // Finding the model file; see include/vit/app/model_discovery.h.
 #include "vit/app/model_discovery.h"
 
-#include <dirent.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -12,14 +11,12 @@
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub.h"
+#include "vit/io/text.h"
+#include "vit/io/walk.h"
 
 namespace vit {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 bool is_model_name(const std::string& name) {
   for (const std::string e : {".safetensors", ".pth", ".pt", ".bin", ".ts"})
@@ -27,16 +24,7 @@ bool is_model_name(const std::string& name) {
   return false;
 }
 
-std::vector<std::string> entries_of(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> entries_of(const std::string& dir) { return list_folder(dir, false); }
 
 std::vector<std::string> models_in(const std::string& dir) {
   std::vector<std::string> found;
@@ -58,7 +46,7 @@ bool looks_like_path(const std::string& text) {
          ends_with(text, ".json");
 }
 
-std::string from_hub(const std::string& text, const HubReference& ref, bool offline) {
+std::string from_hub(const std::string& text, const HubReference& ref, bool offline, HubOrigin* origin) {
   HubSettings settings = HubSettings::from_environment();
   settings.offline = settings.offline || offline;
   settings.progress = ::isatty(STDERR_FILENO) == 1 && spdlog::should_log(spdlog::level::info);
@@ -66,6 +54,7 @@ std::string from_hub(const std::string& text, const HubReference& ref, bool offl
                ref.revision.empty() ? "" : " at " + ref.revision, settings.cache_dir);
   const HubModel model = fetch_hub_model(ref, settings);
   spdlog::info("{} is commit {}: {}", ref.repo_id, model.commit, model.weights);
+  if (origin) *origin = {ref.repo_id, ref.revision.empty() ? "main" : ref.revision, model.commit};
   return model.weights;
 }
 
@@ -86,22 +75,22 @@ std::string model_in_folder(const std::string& dir) {
                    " weights files and no model.safetensors: pass -m with the one to use (" + listing + ")");
 }
 
-std::string resolve_model_path(const ModelReference& ref) {
+std::string resolve_model_path(const ModelReference& ref, HubOrigin* origin) {
   const std::string& text = ref.text;
-  if (text.empty()) return default_model_path(ref.offline);
+  if (text.empty()) return default_model_path(ref.offline, origin);
   if (is_directory(text)) return model_in_folder(text);
   if (path_exists(text) || looks_like_path(text)) return text;  // the loader says what is wrong with it
-  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline);
+  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline, origin);
   const auto at = text.find('@');
   if (at != std::string::npos && parse_hub_reference(text.substr(0, at)))  // ORG/NAME@ a revision git refuses
     throw UsageError("-m: " + hub_reference_problem(text));
   return text;  // "no such file" from the loader
 }
 
-std::string default_model_path(bool offline) {
+std::string default_model_path(bool offline, HubOrigin* origin) {
   if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) {
     spdlog::info("model from VIT_CLASSIFY_MODEL={}", env);
-    return resolve_model_path({env, offline});
+    return resolve_model_path({env, offline}, origin);
   }
   const std::vector<std::string> dirs{"models", exe_dir() + "/../models", exe_dir() + "/models",
                                       VIT_CLASSIFY_SOURCE_DIR "/models"};
@@ -109,7 +98,7 @@ std::string default_model_path(bool offline) {
     const auto found = models_in(dir);
     if (found.empty()) continue;
     for (const auto& f : found)
-      if (base_name(f).rfind("default", 0) == 0) return f;
+      if (starts_with(base_name(f), "default")) return f;
     if (found.size() > 1) spdlog::info("several models in {}; using {} (pass -m to choose)", dir, found.front());
     return found.front();
   }

@@ -24,12 +24,12 @@ LoadedModel load_model(const ModelOptions& o) {
   const std::optional<Labels> user_labels =
       o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
   EngineOptions eo;
-  eo.model_path = resolve_model_path({o.model, o.offline});
+  LoadedModel m;
+  eo.model_path = resolve_model_path({o.model, o.offline}, &m.hub);
   eo.device = o.device;
   eo.heads = o.heads;
   eo.image_size = o.image_size;
   eo.precision = o.precision;
-  LoadedModel m;
   m.engine = std::make_unique<Engine>(eo);
   const ModelInfo& info = m.engine->info();
   spdlog::info("model {} ({}, {} names): {}", info.path, info.format, info.family, info.description);

@@ -1,10 +1,10 @@
 // The models subcommand; see include/vit/app/models_command.h.
 #include "vit/app/models_command.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -17,12 +17,8 @@ namespace vit {
 namespace {
 
 std::string size_text(uint64_t bytes) {
-  char buf[32];
-  if (bytes >= (1ull << 30))
-    std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(bytes) / 1e9);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return buf;
+  return bytes >= (1ull << 30) ? fmt::format("{:.1f} GB", static_cast<double>(bytes) / 1e9)
+                               : fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
 }
 
 std::string joined(const std::vector<std::string>& v, const char* sep) {

@@ -1,11 +1,11 @@
 // Progress; see include/vit/app/progress.h.
 #include "vit/app/progress.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <ostream>
 #include <sstream>
 
@@ -21,12 +21,7 @@ std::string group(size_t n) {
 
 std::string duration(double sec) {
   const long t = static_cast<long>(sec + 0.5);
-  char buf[32];
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  return buf;
+  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, (t / 60) % 60) : fmt::format("{}m{:02}s", t / 60, t % 60);
 }
 
 }  // namespace
@@ -61,7 +56,8 @@ std::optional<size_t> InputCounter::total() const {
 }
 
 ProgressBar::ProgressBar(std::ostream& err, Style style, const InputCounter* counter)
-    : err_(err), style_(style), counter_(counter) {}
+    : line_(err, style, std::chrono::milliseconds(style == Style::Terminal ? 200 : 5000), "vit-classify: progress "),
+      counter_(counter) {}
 
 std::string ProgressBar::figures(const ClassifySummary& s, size_t total, bool terminal) const {
   const size_t done = s.images + s.skipped;
@@ -77,9 +73,7 @@ std::string ProgressBar::figures(const ClassifySummary& s, size_t total, bool te
   } else {
     line << group(done) << (done == 1 ? " input" : " inputs");
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s%.1f images/s", terminal ? "  " : ", ", rate);
-  line << buf;
+  line << fmt::format("{}{:.1f} images/s", terminal ? "  " : ", ", rate);
   if (total > done && rate > 0)
     line << (terminal ? "  ETA " : ", ETA ") << duration(static_cast<double>(total - done) / rate);
   if (s.failed) line << (terminal ? "  " : ", ") << s.failed << " failed";
@@ -87,18 +81,10 @@ std::string ProgressBar::figures(const ClassifySummary& s, size_t total, bool te
 }
 
 void ProgressBar::update(const ClassifySummary& s, bool final) {
-  if (style_ == Style::Off) return;
-  const auto now = std::chrono::steady_clock::now();
-  const auto every = style_ == Style::Terminal ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
-  if (!final && now - last_ < every) return;
-  last_ = now;
+  if (!line_.due(final)) return;
   std::optional<size_t> total = counter_ ? counter_->total() : std::nullopt;
   if (final && !s.interrupted) total = s.images + s.skipped;  // the walk may still be going: the end is the total
-  const std::string figures_text = figures(s, total.value_or(0), style_ == Style::Terminal);
-  if (style_ == Style::Terminal)
-    err_ << '\r' << figures_text << "\x1b[K" << (final ? "\n" : "") << std::flush;
-  else
-    err_ << "vit-classify: progress " << figures_text << '\n' << std::flush;
+  line_.draw(figures(s, total.value_or(0), line_.style() == Style::Terminal), final);
 }
 
 }  // namespace vit

@@ -1,12 +1,12 @@
 // The records job; see include/vit/app/records_job.h.
 #include "vit/app/records_job.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -31,13 +31,9 @@ void print_summary(std::ostream& err, const ClassifySummary& s) {
   std::string line = "vit-classify: " + plural(s.images, "input") + ": " + std::to_string(classified) +
                      " classified, " + std::to_string(s.failed) + " failed";
   if (s.skipped) line += ", " + std::to_string(s.skipped) + " skipped (already recorded)";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "; %.1f s", s.seconds);
-  line += buf;
-  if (classified > 0 && s.seconds > 0) {
-    std::snprintf(buf, sizeof buf, ", %.2f images/s", static_cast<double>(classified) / s.seconds);
-    line += buf;
-  }
+  line += fmt::format("; {:.1f} s", s.seconds);
+  if (classified > 0 && s.seconds > 0)
+    line += fmt::format(", {:.2f} images/s", static_cast<double>(classified) / s.seconds);
   err << line << "\n" << std::flush;
 }
 
@@ -98,9 +94,11 @@ int run_records_job(const CommonOptions& common, const ClassifyCommandOptions& o
   if (o.resume) sink.emplace(out, o.output, true);
   const Recorded recorded = o.resume ? recorded_inputs(o.output, job.format) : Recorded{};
   const ModelInfo& info = m.engine->info();
-  // JSON records name the model as the user did, and by its SHA-256 (read once, here).
+  // JSON records name the model as the user did (a file by its path, a repository by its id,
+  // revision and commit), and by its SHA-256 (read once, here).
   const std::string sha = job.format == Format::Json && job.write_records ? sha256_file(info.path) : "";
-  RecordWriter writer(job.format, job.top_k, info.path, sha, !job.single);
+  RecordWriter writer(job.format, job.top_k, m.hub.repo_id.empty() ? info.path : m.hub.repo_id, sha, !job.single);
+  if (!m.hub.repo_id.empty()) writer.set_hub_origin(m.hub.revision, m.hub.commit);
   if (job.with_truth) writer.include_truth();
   if (o.resume)
     check_resume_matches(recorded, o.output, job.format, writer.header(), sha,

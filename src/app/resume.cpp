@@ -9,78 +9,53 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <vector>
 
+#include "vit/batch/csv_rows.h"
+#include "vit/batch/record_reader.h"
 #include "vit/errors.h"
 
 namespace vit {
 
 namespace {
 
-// CSV (RFC 4180): the first two fields (file, ok) of every complete row; newlines inside
-// quotes do not end a row. Returns the length of the complete rows.
+// CSV (RFC 4180, read_csv_row): the first two fields (file, ok) of every complete row; newlines
+// inside quotes do not end a row. Returns the length of the complete rows.
 size_t read_csv(const std::string& data, Recorded& r) {
-  bool quoted = false, header = true;
-  size_t last_end = 0, field_index = 0;
-  std::string fields[2];
-  for (size_t i = 0; i < data.size(); ++i) {
-    const char c = data[i];
-    std::string* field = field_index < 2 ? &fields[field_index] : nullptr;
-    if (quoted) {
-      if (c == '"' && i + 1 < data.size() && data[i + 1] == '"') {
-        if (field) *field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else if (field) {
-        *field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      ++field_index;
-    } else if (c == '\n') {
-      if (header) r.header = data.substr(0, i);
-      if (!header) r.done.insert(fields[0]);
-      if (!header && fields[1] != "true") r.failed.insert(fields[0]);
-      header = false;
-      fields[0].clear();
-      fields[1].clear();
-      field_index = 0;
-      last_end = i + 1;
-    } else if (field) {
-      *field += c;
+  size_t pos = 0, line = 1, complete = 0;
+  CsvRow row;
+  for (bool header = true; pos < data.size(); header = false) {
+    if (read_csv_row(data, &pos, &line, &row) != RowEnd::kLineBreak) break;  // a torn last row
+    complete = pos;
+    if (header) {
+      r.header = row.text;
+      continue;
     }
+    r.done.insert(row.fields[0]);
+    if (row.fields.size() < 2 || row.fields[1] != "true") r.failed.insert(row.fields[0]);
   }
-  return last_end;
+  return complete;
 }
 
 void read_json_line(const std::string& line, const std::string& path, Recorded& r) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception&) {
-    throw UsageError("--resume: '" + path +
-                     "' has a line that is not a JSON record; is it the output of another format?");
+  JsonRecord record;
+  switch (read_json_record(line, &record)) {
+    case RecordProblem::kNone: break;
+    case RecordProblem::kNotJson:
+      throw UsageError("--resume: '" + path +
+                       "' has a line that is not a JSON record; is it the output of another format?");
+    case RecordProblem::kNoFile:
+      throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no \"file\")");
+    case RecordProblem::kNoOk:
+      throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no true/false \"ok\")");
   }
-  if (!j.is_object() || !j.contains("file") || !j["file"].is_string())
-    throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no \"file\")");
-  const std::string key = j.contains("file_hex") && j["file_hex"].is_string()
-                              ? "hex:" + j["file_hex"].get<std::string>()
-                              : record_key(j["file"].get<std::string>(), Format::Json);
-  r.done.insert(key);
-  if (!j.contains("ok") || !j["ok"].is_boolean())
-    throw UsageError("--resume: '" + path + "' has a line that is not a vit-classify record (no true/false \"ok\")");
-  if (!j["ok"].get<bool>()) {
-    r.failed.insert(key);
+  r.done.insert(record.key);
+  if (!record.ok) {
+    r.failed.insert(record.key);
     return;
   }
-  if (j.contains("model_sha256") && j["model_sha256"].is_string())
-    r.models.insert(j["model_sha256"].get<std::string>());
-  else if (j.contains("model") && j["model"].is_string())
-    r.models.insert(j["model"].get<std::string>());
-  if (j.contains("predictions") && j["predictions"].is_array()) r.widths.insert(j["predictions"].size());
+  if (!record.model.empty()) r.models.insert(record.model);
+  if (record.width) r.widths.insert(*record.width);
 }
 
 // JSON Lines and TSV: one record per line. Returns the length of the complete lines. The lines
@@ -98,10 +73,9 @@ size_t read_lines(const std::string& data, Format format, const std::string& pat
       r.header = line;
       header = false;
     } else if (format == Format::Tsv) {
-      const size_t tab = line.find('\t');
-      const std::string key = line.substr(0, tab);
-      r.done.insert(key);
-      if (tab == std::string::npos || line.compare(tab + 1, 5, "true\t") != 0) r.failed.insert(key);
+      const std::vector<std::string> fields = split_tsv_row(line);  // file, ok, error, ...
+      r.done.insert(fields[0]);
+      if (fields.size() < 3 || fields[1] != "true") r.failed.insert(fields[0]);
     } else {
       read_json_line(line, path, r);
     }

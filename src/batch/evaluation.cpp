@@ -1,12 +1,11 @@
 // Labelled sets and accuracy; see include/vit/batch/evaluation.h.
 #include "vit/batch/evaluation.h"
 
-#include <dirent.h>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -14,30 +13,28 @@
 #include "vit/batch/csv_rows.h"
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/text.h"
+#include "vit/io/walk.h"
 
 namespace vit {
 
 namespace {
 
 std::vector<std::string> subfolders(const std::string& dir) {
+  int error = 0;
+  const std::vector<std::string> all = list_folder(dir, false, &error);
+  if (error) throw UsageError("cannot read the folder '" + dir + "'");
   std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) throw UsageError("cannot read the folder '" + dir + "'");
-  size_t loose = 0;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name[0] == '.') continue;
-    if (is_directory(dir + "/" + name))
-      names.push_back(name);
-    else
-      ++loose;
-  }
-  ::closedir(d);
-  if (loose)
+  for (const auto& name : all)
+    if (is_directory(join_path(dir, name))) names.push_back(name);
+  if (const size_t loose = all.size() - names.size())
     spdlog::warn("{} file(s) directly in '{}' are left out: an ImageFolder's images are in class folders", loose, dir);
-  std::sort(names.begin(), names.end());
   return names;
 }
+
+// At most this many bad rows of a list are listed in its error (a list labelled for another
+// model has one on every row); the rest are counted.
+constexpr size_t kMostBadRowsListed = 20;
 
 bool is_header(const std::vector<std::string>& row) {
   static const std::set<std::string> names{"file", "filename", "path", "image", "image_path", "img"};
@@ -62,19 +59,45 @@ LabelledSet LabelledSet::read(const std::string& path, const Labels& labels) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError("cannot read '" + path + "': expected an ImageFolder directory or a .csv/.tsv list");
-  const bool tsv = path.size() > 4 && normalise_label(path.substr(path.size() - 4)) == ".tsv";
+  const bool tsv = ends_with(ascii_lower(path), ".tsv");
   const std::string base = dir_name(path);
+  // Every bad row is reported at once, so that a list with ten typos takes one run to fix.
+  std::vector<std::string> bad;
+  bool unknown = false;  // a name that matches no class: the message says what names one
   for (const CsvRow& row : read_csv_rows(in, tsv ? '\t' : ',', path)) {
     const std::string where = path + ":" + std::to_string(row.line);
-    if (set.order_.empty() && is_header(row.fields)) continue;
-    if (row.fields.size() < 2 || row.fields[0].empty())
-      throw UsageError(where + ": expected 'file" + std::string(tsv ? "<TAB>" : ",") + "label', got '" +
-                       clipped(row.text) + "'");
+    if (set.order_.empty() && bad.empty() && is_header(row.fields)) continue;
+    if (row.fields.size() < 2 || row.fields[0].empty()) {
+      bad.push_back(where + ": expected 'file" + std::string(tsv ? "<TAB>" : ",") + "label', got '" +
+                    clipped(row.text) + "'");
+      continue;
+    }
+    std::string problem;
+    const int cls = classes.find(row.fields[1], where, &problem);
+    if (cls < 0) {
+      unknown = unknown || cls == ClassMatcher::kNoSuchClass;
+      if (cls == ClassMatcher::kNoSuchClass && bad.size() < kMostBadRowsListed)
+        problem += classes.did_you_mean(row.fields[1]);
+      bad.push_back(problem);
+      continue;
+    }
     const std::string& name = row.fields[0];
     const std::string file = name[0] == '/' ? name : base + "/" + name;
-    if (!set.files_.emplace(file, classes.match(row.fields[1], where)).second)
-      throw UsageError(where + ": '" + clipped(name) + "' is listed twice");
+    if (!set.files_.emplace(file, cls).second) {
+      bad.push_back(where + ": '" + clipped(name) + "' is listed twice");
+      continue;
+    }
     set.order_.push_back(file);
+  }
+  const std::string expected = unknown ? classes.expected_names() : "";
+  if (bad.size() == 1) throw UsageError(bad.front() + expected);
+  if (!bad.empty()) {
+    std::string listed;
+    for (size_t i = 0; i < std::min(bad.size(), kMostBadRowsListed); ++i) listed += "\n  " + bad[i];
+    if (bad.size() > kMostBadRowsListed)
+      listed += "\n  ... and " + std::to_string(bad.size() - kMostBadRowsListed) + " more";
+    throw UsageError("'" + path + "' has " + std::to_string(bad.size()) + " bad rows:" + listed +
+                     (unknown ? "\n(" + expected.substr(2) + ")" : ""));
   }
   if (set.order_.empty()) throw UsageError("'" + path + "' lists no images (rows of file,label)");
   set.description_ = path + " (" + std::to_string(set.order_.size()) + " listed images)";
@@ -160,10 +183,8 @@ EvalReport EvalTally::report(size_t worst, size_t confusions) const {
 namespace {
 
 std::string percent(const Proportion& p) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%.2f%% (%zu/%zu), 95%% CI %.1f%%-%.1f%%", 100 * p.value, p.hits, p.total, 100 * p.low,
-                100 * p.high);
-  return buf;
+  return fmt::format("{:.2f}% ({}/{}), 95% CI {:.1f}%-{:.1f}%", 100 * p.value, p.hits, p.total, 100 * p.low,
+                     100 * p.high);
 }
 
 std::string class_name(const Labels& labels, int i) {
@@ -184,9 +205,7 @@ std::string render_eval_text(const EvalReport& r, const Labels& labels, const st
       << (r.failed ? ", " + std::to_string(r.failed) + " unreadable (not counted)" : "") << "\n"
       << "top-1:   " << percent(r.top1) << "\n"
       << "top-" << r.top5_width << ":   " << percent(r.top5) << "\n";
-  char speed[96];
-  std::snprintf(speed, sizeof speed, "speed:   %.2f images/s (%.1f s)\n", r.images_per_second, r.seconds);
-  out << speed;
+  out << fmt::format("speed:   {:.2f} images/s ({:.1f} s)\n", r.images_per_second, r.seconds);
   if (!r.worst.empty()) out << "worst classes (top-1 correct / images):\n";
   for (const auto& c : r.worst) out << "  " << c.top1 << "/" << c.images << "  " << class_name(labels, c.index) << "\n";
   if (!r.confusions.empty()) out << "most frequent confusions (true -> predicted):\n";

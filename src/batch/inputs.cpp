@@ -1,7 +1,6 @@
 // Input enumeration; see include/vit/batch/inputs.h.
 #include "vit/batch/inputs.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -12,8 +11,11 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
 #include "vit/errors.h"
+#include "vit/io/text.h"
+#include "vit/io/walk.h"
 
 namespace vit {
 
@@ -26,23 +28,11 @@ const std::vector<std::string>& default_extensions() {
 
 namespace {
 
-struct DirFrame {
-  std::string path;
-  std::vector<std::string> names;  // sorted
-  size_t next = 0;
-  std::pair<dev_t, ino_t> id;
-};
-
 bool has_extension(const std::string& name, const std::vector<std::string>& exts) {
   const auto dot = name.find_last_of('.');
   if (dot == std::string::npos || dot == 0) return false;
-  std::string e = name.substr(dot + 1);
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string e = ascii_lower(name.substr(dot + 1));
   return std::find(exts.begin(), exts.end(), e) != exts.end();
-}
-
-std::string join(const std::string& dir, const std::string& name) {
-  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
 // --files-from's entries from a file descriptor, read in blocks. A FIFO, pipe or terminal is
@@ -127,18 +117,16 @@ struct InputStream::Impl {
   std::unique_ptr<ListReader> list_reader;  // a file, or standard input (fd 0)
   std::istream* list_stream = nullptr;      // standard input handed in as a stream (tests)
   const std::atomic<bool>* stop = nullptr;
-  std::vector<DirFrame> stack;  // directories being walked (ancestry, for loop detection)
-  // Every directory walked so far: a graph of folders and links that is no loop can still reach
-  // one folder by 2^n paths (n links to a pair of folders); each is walked once.
-  std::set<std::pair<dev_t, ino_t>> walked;
-  uint64_t counter = 0;  // every input, for sharding
+  std::optional<FolderWalk> walk;  // the folders being walked (-r), in name order
+  uint64_t counter = 0;            // every input, for sharding
   size_t skipped_by_extension = 0;
 
   // Next raw entry before sharding.
   bool next_raw(InputItem& item) {
     while (true) {
-      if (!stack.empty()) {
-        if (walk(item)) return true;
+      FolderWalk::Entry entry;
+      if (walk && walk->next(&entry)) {
+        if (item_of(entry, item)) return true;
         continue;
       }
       std::string path;
@@ -158,7 +146,8 @@ struct InputStream::Impl {
           item = {path, "'" + path + "' is a directory (use -r to classify the images in it)"};
           return true;
         }
-        push_dir(path, st);
+        if (!walk) walk.emplace(FolderWalk::Options{opt.hidden, FolderWalk::Links::kFollow});
+        walk->enter(path, st);
         continue;
       }
       item = {path, ""};  // missing files get their error when decoded
@@ -195,57 +184,17 @@ struct InputStream::Impl {
     list_reader = std::make_unique<ListReader>(fd, true, separator(), opt.files_from);
   }
 
-  void push_dir(const std::string& path, const struct stat& st) {
-    const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
-    for (const auto& f : stack)
-      if (f.id == id) {
-        spdlog::warn("skipping '{}': a symlink loop (it is '{}' again)", path, f.path);
-        return;
-      }
-    if (!walked.insert(id).second) {
-      spdlog::info("skipping '{}': a folder already walked, reached again through a link", path);
-      return;
-    }
-    DirFrame frame;
-    frame.path = path;
-    frame.id = id;
-    DIR* d = ::opendir(path.c_str());
-    if (!d) {
-      spdlog::error("cannot read directory '{}': {}", path, std::strerror(errno));
-      return;
-    }
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (name == "." || name == "..") continue;
-      if (name[0] == '.' && !opt.hidden) continue;
-      frame.names.push_back(name);
-    }
-    ::closedir(d);
-    std::sort(frame.names.begin(), frame.names.end());
-    stack.push_back(std::move(frame));
-  }
-
-  bool walk(InputItem& item) {
-    DirFrame& top = stack.back();
-    if (top.next >= top.names.size()) {
-      stack.pop_back();
-      return false;
-    }
-    const std::string path = join(top.path, top.names[top.next++]);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      const int e = errno;
+  // The input a walked entry is, if any (folders are walked into by FolderWalk).
+  bool item_of(const FolderWalk::Entry& e, InputItem& item) {
+    const std::string& path = e.path;
+    if (e.error) {
       // A dangling symlink (or a file removed since the listing) that is not an image is no
       // input; anything else that cannot be looked at gets its record.
-      if (e == ENOENT && !has_extension(path, opt.extensions)) return false;
-      item = {path, e == ENOENT ? "" : "cannot read '" + path + "': " + std::strerror(e)};
+      if (e.error == ENOENT && !has_extension(path, opt.extensions)) return false;
+      item = {path, e.error == ENOENT ? "" : "cannot read '" + path + "': " + std::strerror(e.error)};
       return true;
     }
-    if (S_ISDIR(st.st_mode)) {
-      push_dir(path, st);
-      return false;
-    }
-    if (!S_ISREG(st.st_mode)) {  // FIFO, socket, device: never opened (a FIFO would block)
+    if (!S_ISREG(e.st.st_mode)) {  // FIFO, socket, device: never opened (a FIFO would block)
       if (has_extension(path, opt.extensions)) {
         item = {path, "'" + path + "' is not a regular file (a FIFO, socket or device); skipped unread"};
         return true;

@@ -1,9 +1,10 @@
 // Output formats for result records; see include/vit/batch/records.h.
 #include "vit/batch/records.h"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "vit/io/sha256.h"
@@ -88,11 +89,7 @@ std::string RecordWriter::render(const Record& r) {
   return out.str();
 }
 
-static std::string prob4(float p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(p));
-  return buf;
-}
+static std::string prob4(float p) { return fmt::format("{:.4f}", static_cast<double>(p)); }
 
 void RecordWriter::write_text(std::ostream& out, const Record& r) {
   if (!r.ok) return;  // text is for people: the error is logged on stderr
@@ -100,10 +97,8 @@ void RecordWriter::write_text(std::ostream& out, const Record& r) {
   size_t width = 0;
   for (const auto& p : r.predictions) width = std::max(width, p.label.size());
   for (const auto& p : r.predictions) {
-    char idx[16];
-    std::snprintf(idx, sizeof idx, "%-4d", p.index);
-    out << (multiple_ ? "  " : "") << idx << " " << p.label << std::string(width - p.label.size() + 2, ' ')
-        << prob4(p.probability) << '\n';
+    out << (multiple_ ? "  " : "") << fmt::format("{:<4}", p.index) << " " << p.label
+        << std::string(width - p.label.size() + 2, ' ') << prob4(p.probability) << '\n';
   }
 }
 
@@ -122,6 +117,8 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
     j["error"] = r.error;
   } else {
     j["model"] = model_;
+    if (!revision_.empty()) j["revision"] = revision_;
+    if (!commit_.empty()) j["commit"] = commit_;
     if (!model_sha256_.empty()) j["model_sha256"] = model_sha256_;
     auto preds = nlohmann::ordered_json::array();
     for (const auto& p : r.predictions) {
@@ -144,9 +141,8 @@ void RecordWriter::write_delimited(std::ostream& out, const Record& r, char sep)
   for (int i = 0; i < top_k_; ++i) {
     if (i < static_cast<int>(r.predictions.size())) {
       const auto& p = r.predictions[i];
-      char prob[32];
-      std::snprintf(prob, sizeof prob, "%.6f", static_cast<double>(p.probability));
-      out << sep << p.index << sep << field(p.label) << sep << prob;
+      out << sep << p.index << sep << field(p.label) << sep
+          << fmt::format("{:.6f}", static_cast<double>(p.probability));
     } else {
       out << sep << sep << sep;
     }

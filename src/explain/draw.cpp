@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 #ifdef VIT_HAVE_FREETYPE
+#include <spdlog/fmt/fmt.h>
+
 #include <mutex>
 #include <opencv2/freetype.hpp>
 #endif
@@ -17,12 +19,10 @@ namespace {
 const cv::Scalar kWhite{255, 255, 255};
 
 std::string tick_label(float v, float span) {
-  char buf[32];
   // Enough decimals that the quarter steps print exactly enough to tell apart (0.25, not 0.2).
   const double step = span > 0 ? span / 4.0 : 1.0;
   const int decimals = std::clamp(static_cast<int>(std::ceil(-std::log10(step))) + 1, 0, 6);
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(v));
-  return buf;
+  return fmt::format("{:.{}f}", static_cast<double>(v), decimals);
 }
 
 }  // namespace

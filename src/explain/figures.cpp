@@ -1,8 +1,9 @@
 // The explain pictures; see include/vit/explain/figures.h.
 #include "vit/explain/figures.h"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
-#include <cstdio>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 
@@ -11,22 +12,12 @@
 
 namespace vit {
 
-std::string percent(double p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * p);
-  return buf;
-}
+std::string percent(double p) { return fmt::format("{:.1f}%", 100.0 * p); }
 
 namespace {
 
 const cv::Scalar kWhite{255, 255, 255};
 constexpr int kPanel = 224;  // smallest side of a picture of the image
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 cv::Mat to_bgr(const cv::Mat& rgb) {
   if (rgb.type() != CV_8UC3)
@@ -213,7 +204,7 @@ Figure draw_head_attention(const cv::Mat& rgb, const std::vector<float>& cls, in
     const float hi = scale == HeadScale::Shared ? shared : panel_scale(row, static_cast<size_t>(N), high_norm);
     std::string title =
         "head " + std::to_string(h + 1) + ": " + percent(std::accumulate(row, row + N, 0.0)) + " on patches";
-    if (scale == HeadScale::Panel) title += ", 1 = " + fmt("%.3f", hi);
+    if (scale == HeadScale::Panel) title += ", 1 = " + fmt::format("{:.3f}", hi);
     panels.push_back(head_panel(img, row, grid, hi, high_norm, title));
   }
   const int per_row = heads <= 4 ? heads : (heads + 1) / 2 <= 6 ? (heads + 1) / 2 : 6;
@@ -265,7 +256,7 @@ Figure draw_rollout(const cv::Mat& rgb, const std::vector<float>& rollout, int g
   const cv::Mat body = draw::hstack({photo, over, bar}, 12);
   const std::string title =
       "Attention rollout: how much each patch reaches " + reader + " through all " + std::to_string(layers) +
-      " layers\nHeads fused by " + head_fusion_name(fusion) + ", lowest " + fmt("%.0f", discard_ratio * 100) +
+      " layers\nHeads fused by " + head_fusion_name(fusion) + ", lowest " + fmt::format("{:.0f}", discard_ratio * 100) +
       "% of weights discarded; 1 = the patch that contributes most\n" +
       "Bright corners or plain background: tokens ViT uses as scratch space (Darcet et al. 2023), not the object";
   return framed(body, title);

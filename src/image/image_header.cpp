@@ -9,6 +9,8 @@
 #include <sstream>
 #include <utility>
 
+#include "vit/io/bytes.h"
+
 namespace vit {
 
 namespace {
@@ -22,12 +24,7 @@ bool starts(const Bytes& b, size_t at, const char* s) { return starts(b, at, s, 
 
 // Unsigned integers of n bytes at i, big- or little-endian; the caller checks i + n <= size.
 uint64_t read_uint(const Bytes& b, size_t i, int n, bool big_endian) {
-  uint64_t v = 0;
-  for (int k = 0; k < n; ++k) {
-    const size_t at = big_endian ? i + static_cast<size_t>(k) : i + static_cast<size_t>(n - 1 - k);
-    v = (v << 8) | b[at];
-  }
-  return v;
+  return big_endian ? load_be(b.data() + i, static_cast<size_t>(n)) : load_le(b.data() + i, static_cast<size_t>(n));
 }
 uint64_t be(const Bytes& b, size_t i, int n) { return read_uint(b, i, n, true); }
 uint64_t le(const Bytes& b, size_t i, int n) { return read_uint(b, i, n, false); }

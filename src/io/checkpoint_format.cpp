@@ -3,6 +3,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/safetensors.h"
+#include "vit/io/text.h"
 #include "vit/io/zip_directory.h"
 
 namespace vit {
@@ -25,7 +26,7 @@ FileFormat zip_kind(const std::string& path) {
     const size_t slash = name.find('/');
     if (slash == std::string::npos) continue;
     const std::string record = name.substr(slash + 1);
-    if (record == "constants.pkl" || record.rfind("code/", 0) == 0) return FileFormat::TorchScript;
+    if (record == "constants.pkl" || starts_with(record, "code/")) return FileFormat::TorchScript;
   }
   return FileFormat::TorchZip;
 }
@@ -44,7 +45,7 @@ FileFormat detect_format(const std::string& path) {
   // A JSON object after the 8-byte length is safetensors; so is a *.safetensors name, so that
   // damaged files get the validator's detailed errors.
   if (n > 8 && d[8] == '{') return FileFormat::Safetensors;
-  if (path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) return FileFormat::Safetensors;
+  if (ends_with(path, ".safetensors")) return FileFormat::Safetensors;
   throw ModelError("'" + path +
                    "' is not a model file this tool reads (expected safetensors, a torch.save zip "
                    "checkpoint (.pth/.pt/.bin) or a TorchScript module)");

@@ -12,18 +12,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub_download.h"
 #include "vit/io/hub_paths.h"
+#include "vit/io/text.h"
+#include "vit/io/walk.h"
 
 namespace vit {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 // The weights we read, in the order huggingface_hub's users (transformers, timm) prefer them.
 const char* const kWeights[] = {"model.safetensors", "pytorch_model.bin"};
@@ -47,9 +46,7 @@ bool valid_revision(const std::string& s) {
   for (size_t start = 0; start <= s.size();) {
     const size_t slash = std::min(s.find('/', start), s.size());
     const std::string part = s.substr(start, slash - start);
-    if (part.empty() || part.front() == '.' || part.back() == '.' ||
-        (part.size() >= 5 && part.compare(part.size() - 5, 5, ".lock") == 0))
-      return false;
+    if (part.empty() || part.front() == '.' || part.back() == '.' || ends_with(part, ".lock")) return false;
     start = slash + 1;
   }
   return true;
@@ -75,7 +72,7 @@ std::string home_dir() {
 }
 
 std::string expand_user(const std::string& path) {
-  return path == "~" || path.rfind("~/", 0) == 0 ? home_dir() + path.substr(1) : path;
+  return path == "~" || starts_with(path, "~/") ? home_dir() + path.substr(1) : path;
 }
 
 // A line without surrounding blanks.
@@ -112,13 +109,9 @@ std::string weights_in(const std::string& repo_dir, const std::string& snapshot)
   for (const char* name : kWeights)
     if (snapshot_file_present(repo_dir, snapshot + "/" + name)) return name;
   std::vector<std::string> pth;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(snapshot, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pth") == 0 &&
-        snapshot_file_present(repo_dir, e.path().string()))
+  for (const auto& name : list_folder(snapshot, true))
+    if (name != ".pth" && ends_with(name, ".pth") && snapshot_file_present(repo_dir, snapshot + "/" + name))
       pth.push_back(name);
-  }
   return pth.size() == 1 ? pth[0] : "";
 }
 
@@ -250,44 +243,6 @@ void fetch_optional(const Fetch& f, const std::string& commit, const std::string
                    (is_commit_hash(f.revision) ? "snapshots/" : "refs/") + f.revision + " and its weights) " + why);
 }
 
-// Regular files under dir (symlinks followed), as paths relative to it, sorted.
-std::vector<std::string> files_under(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec))
-    if (it->is_regular_file(ec)) out.push_back(it->path().lexically_relative(dir).string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-CachedModel describe_repo(const fs::path& dir, const std::string& folder_name) {
-  CachedModel m;
-  for (size_t i = std::string("models--").size(); i < folder_name.size(); ++i) {
-    const bool separator = folder_name.compare(i, 2, "--") == 0;  // names cannot hold "--"
-    m.repo_id += separator ? '/' : folder_name[i];
-    i += separator ? 1 : 0;
-  }
-  m.refs = files_under((dir / "refs").string());
-  std::error_code ec;
-  fs::file_time_type newest{};
-  std::string newest_dir;
-  for (const auto& e : fs::directory_iterator(dir / "snapshots", ec)) {
-    if (!e.is_directory(ec)) continue;
-    m.commits.push_back(e.path().filename().string());
-    const auto t = e.last_write_time(ec);
-    if (newest_dir.empty() || t > newest) newest = t, newest_dir = e.path().string();
-  }
-  std::sort(m.commits.begin(), m.commits.end());
-  if (!newest_dir.empty()) m.files = files_under(newest_dir);
-  for (const auto& e : fs::directory_iterator(dir / "blobs", ec)) {
-    const std::string name = e.path().filename().string();
-    const bool partial = name.size() > 11 && name.compare(name.size() - 11, 11, ".incomplete") == 0;
-    if (!partial && e.is_regular_file(ec)) m.bytes += e.file_size(ec);
-  }
-  return m;
-}
-
 }  // namespace
 
 std::optional<HubReference> parse_hub_reference(const std::string& text) {
@@ -338,8 +293,7 @@ HubSettings HubSettings::from_environment() {
                        "HF_TOKEN");
     s.token = trimmed(token.text);
   }
-  std::string offline = env("HF_HUB_OFFLINE");
-  std::transform(offline.begin(), offline.end(), offline.begin(), ::toupper);
+  const std::string offline = ascii_upper(env("HF_HUB_OFFLINE"));
   s.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
   return s;
 }
@@ -374,17 +328,6 @@ HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings) {
   const std::string snapshot = f.repo_dir + "/snapshots/" + commit;
   check_optional_files(f.repo_dir, snapshot);
   return HubModel{snapshot, snapshot + "/" + filename, commit};
-}
-
-std::vector<CachedModel> list_cached_models(const std::string& cache_dir) {
-  std::vector<CachedModel> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(cache_dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("models--", 0) == 0 && e.is_directory(ec)) out.push_back(describe_repo(e.path(), name));
-  }
-  std::sort(out.begin(), out.end(), [](const CachedModel& a, const CachedModel& b) { return a.repo_id < b.repo_id; });
-  return out;
 }
 
 }  // namespace vit

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -13,13 +14,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub_http.h"
 #include "vit/io/hub_paths.h"
+#include "vit/io/progress_line.h"
 #include "vit/io/sha256.h"
 
 namespace vit {
@@ -70,11 +74,11 @@ struct Partial {
   bool overflow = false;  // more bytes came than announced: the transfer was stopped
   std::string bad_range;
   int write_errno = 0;
-  // The progress line.
-  bool progress = false;
+  // The progress line, when asked for.
+  std::optional<ProgressLine> progress;
   std::string label;
   uint64_t total = 0, first_byte = 0;
-  Clock::time_point begin = Clock::now(), drawn{};
+  Clock::time_point begin = Clock::now();
 
   Partial(const CacheFolder& f, const std::string& etag, uint64_t expected);
   ~Partial() {
@@ -120,16 +124,13 @@ std::string Partial::digest() {
 }
 
 void draw_progress(Partial& p, bool done) {
-  const auto now = Clock::now();
-  if (!done && now - p.drawn < std::chrono::milliseconds(100)) return;
-  p.drawn = now;
-  const double seconds = std::chrono::duration<double>(now - p.begin).count();
+  if (!p.progress || !p.progress->due(done)) return;
+  const double seconds = std::chrono::duration<double>(Clock::now() - p.begin).count();
   const double rate = seconds > 0 ? static_cast<double>(p.bytes - p.first_byte) / seconds / 1e6 : 0.0;
   const int percent = p.total ? static_cast<int>(100.0 * static_cast<double>(p.bytes) / p.total) : 100;
-  std::fprintf(stderr, "\r%s  %.1f / %.1f MB  %3d%%  %.1f MB/s  ", p.label.c_str(), p.bytes / 1e6, p.total / 1e6,
-               percent, rate);
-  if (done) std::fputc('\n', stderr);
-  std::fflush(stderr);
+  p.progress->draw(
+      fmt::format("{}  {:.1f} / {:.1f} MB  {:3d}%  {:.1f} MB/s", p.label, p.bytes / 1e6, p.total / 1e6, percent, rate),
+      done);
 }
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -162,7 +163,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   EVP_DigestUpdate(p.sha.get(), data, length);
   p.bytes += length;
-  if (p.progress) draw_progress(p, false);
+  draw_progress(p, false);
   return length;
 }
 
@@ -194,11 +195,11 @@ void transfer(const HubFileMetadata& m, const BlobTarget& t, Partial& p) {
   curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &p);
   p.easy = h.get();
-  p.progress = t.progress;
+  if (t.progress) p.progress.emplace(std::cerr, ProgressLine::Style::Terminal, std::chrono::milliseconds(100));
   p.label = t.label;
   p.total = m.size;
   const CURLcode rc = curl_easy_perform(h.get());
-  if (p.progress) draw_progress(p, true);
+  draw_progress(p, true);
   if (rc == CURLE_OK) return;
   if (p.write_errno)
     throw OutputError("cannot write '" + p.path + "': " + std::strerror(p.write_errno) + " (disk full?)");

@@ -2,12 +2,12 @@
 #include "vit/io/hub_http.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 
 #include "vit/errors.h"
 #include "vit/io/hub_download.h"
 #include "vit/io/hub_paths.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
@@ -29,10 +29,9 @@ std::string url_part(const std::string& url, CURLUPart part, unsigned flags = 0)
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
       curl_url_get(u.get(), part, &value, flags) != CURLUE_OK)
     return "";
-  std::string v = value;
+  const std::string v = value;
   curl_free(value);
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return v;
+  return ascii_lower(v);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "vit/io/hub_paths.h"
 
 #include <fcntl.h>
+#include <spdlog/fmt/fmt.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
@@ -52,9 +54,7 @@ std::string excerpt(const std::string& text, size_t limit) {
     if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
     } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
+      out += fmt::format("\\x{:02x}", c);
     }
   }
   if (text.size() > limit) out += "... (" + std::to_string(text.size()) + " bytes)";
@@ -83,7 +83,7 @@ bool is_safe_repo_file(const std::string& name) {
 
 std::string blob_name_from_etag(const std::string& header_value, const std::string& url) {
   std::string etag = header_value;
-  if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
+  if (starts_with(etag, "W/")) etag = etag.substr(2);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
   if (is_blob_name(etag)) return etag;
   throw ModelError("the hub's ETag for " + excerpt(url) + " is '" + excerpt(header_value) +
@@ -106,7 +106,7 @@ std::vector<std::string> listed_pth_files(const std::string& body, const std::st
   for (const auto& s : info["siblings"]) {
     if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) continue;
     const std::string name = s["rfilename"].get<std::string>();
-    if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".pth") != 0) continue;
+    if (name == ".pth" || !ends_with(name, ".pth")) continue;
     if (!is_safe_repo_file(name))
       throw ModelError("the hub's file list " + excerpt(url) + " names a file '" + excerpt(name) +
                        "', which is not a relative path inside the repository (an absolute path, a '..' part, "

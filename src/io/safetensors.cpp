@@ -14,6 +14,7 @@
 #include <set>
 
 #include "vit/errors.h"
+#include "vit/io/bytes.h"
 #include "vit/io/files.h"
 
 namespace vit {
@@ -88,8 +89,7 @@ uint64_t header_length(const uint8_t* base, size_t size, const std::string& wher
   if (size < 8)
     throw ModelError(where + "the file is only " + std::to_string(size) +
                      " bytes long, shorter than the 8-byte header length. Perhaps a truncated download?");
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | base[i];
+  const uint64_t n = load_le(base, 8);
   if (n > SafetensorsFile::kMaxHeaderSize)
     throw ModelError(where + "the JSON header claims " + std::to_string(n) + " bytes, over the " +
                      std::to_string(SafetensorsFile::kMaxHeaderSize) +

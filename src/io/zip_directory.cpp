@@ -6,17 +6,13 @@
 #include <algorithm>
 
 #include "vit/errors.h"
+#include "vit/io/bytes.h"
 #include "vit/io/safetensors.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
 namespace {
-
-uint64_t le(const uint8_t* p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
 
 // The central directory's offset and entry count, from the end records (zip64 where present).
 void find_directory(const MappedFile& f, uint64_t* offset, uint64_t* count, const std::string& where) {
@@ -25,18 +21,18 @@ void find_directory(const MappedFile& f, uint64_t* offset, uint64_t* count, cons
   if (n < 22) throw ModelError(where + "too short for a zip archive");
   size_t eocd = std::string::npos;
   for (size_t i = n - 22 + 1; i-- > (n > 65557 ? n - 65557 : 0);)
-    if (le(d + i, 4) == 0x06054b50) {
+    if (load_le(d + i, 4) == 0x06054b50) {
       eocd = i;
       break;
     }
   if (eocd == std::string::npos) throw ModelError(where + "no end-of-central-directory record (a truncated download?)");
-  *count = le(d + eocd + 10, 2);
-  *offset = le(d + eocd + 16, 4);
-  if (eocd >= 20 && le(d + eocd - 20, 4) == 0x07064b50) {  // zip64 locator -> zip64 end record
-    const uint64_t z = le(d + eocd - 20 + 8, 8);
-    if (z + 56 > n || le(d + z, 4) != 0x06064b50) throw ModelError(where + "broken zip64 end record");
-    *count = le(d + z + 32, 8);
-    *offset = le(d + z + 48, 8);
+  *count = load_le(d + eocd + 10, 2);
+  *offset = load_le(d + eocd + 16, 4);
+  if (eocd >= 20 && load_le(d + eocd - 20, 4) == 0x07064b50) {  // zip64 locator -> zip64 end record
+    const uint64_t z = load_le(d + eocd - 20 + 8, 8);
+    if (z + 56 > n || load_le(d + z, 4) != 0x06064b50) throw ModelError(where + "broken zip64 end record");
+    *count = load_le(d + z + 32, 8);
+    *offset = load_le(d + z + 48, 8);
   }
   if (*offset > n) throw ModelError(where + "the central directory lies beyond the end of the file");
 }
@@ -44,11 +40,11 @@ void find_directory(const MappedFile& f, uint64_t* offset, uint64_t* count, cons
 // Sizes that did not fit 32 bits are in the zip64 extra field (id 1), in this order.
 void read_zip64_extra(const uint8_t* extra, size_t len, ZipEntry& e, bool size32, bool csize32) {
   for (size_t i = 0; i + 4 <= len;) {
-    const uint64_t id = le(extra + i, 2), sz = le(extra + i + 2, 2);
+    const uint64_t id = load_le(extra + i, 2), sz = load_le(extra + i + 2, 2);
     if (id == 1) {
       size_t at = i + 4;
-      if (size32 && at + 8 <= i + 4 + sz) e.size = le(extra + at, 8), at += 8;
-      if (csize32 && at + 8 <= i + 4 + sz) e.compressed_size = le(extra + at, 8);
+      if (size32 && at + 8 <= i + 4 + sz) e.size = load_le(extra + at, 8), at += 8;
+      if (csize32 && at + 8 <= i + 4 + sz) e.compressed_size = load_le(extra + at, 8);
       return;
     }
     i += 4 + sz;
@@ -65,13 +61,15 @@ std::map<std::string, ZipEntry> read_zip_directory(const std::string& path) {
   std::map<std::string, ZipEntry> out;
   const uint8_t* d = f.data();
   for (uint64_t k = 0, at = offset; k < count; ++k) {
-    if (at + 46 > f.size() || le(d + at, 4) != 0x02014b50) throw ModelError(where + "corrupt zip central directory");
+    if (at + 46 > f.size() || load_le(d + at, 4) != 0x02014b50)
+      throw ModelError(where + "corrupt zip central directory");
     ZipEntry e;
-    e.method = static_cast<uint16_t>(le(d + at + 10, 2));
-    e.crc32 = static_cast<uint32_t>(le(d + at + 16, 4));
-    e.compressed_size = le(d + at + 20, 4);
-    e.size = le(d + at + 24, 4);
-    const uint64_t name_len = le(d + at + 28, 2), extra_len = le(d + at + 30, 2), comment_len = le(d + at + 32, 2);
+    e.method = static_cast<uint16_t>(load_le(d + at + 10, 2));
+    e.crc32 = static_cast<uint32_t>(load_le(d + at + 16, 4));
+    e.compressed_size = load_le(d + at + 20, 4);
+    e.size = load_le(d + at + 24, 4);
+    const uint64_t name_len = load_le(d + at + 28, 2), extra_len = load_le(d + at + 30, 2),
+                   comment_len = load_le(d + at + 32, 2);
     if (at + 46 + name_len + extra_len > f.size()) throw ModelError(where + "corrupt zip central directory");
     read_zip64_extra(d + at + 46 + name_len, extra_len, e, e.size == 0xFFFFFFFF, e.compressed_size == 0xFFFFFFFF);
     out[std::string(reinterpret_cast<const char*>(d + at + 46), name_len)] = e;
@@ -95,8 +93,7 @@ uint32_t crc32_of(const void* data, size_t n) {
 ZipDirectory::ZipDirectory(const std::string& path) : path_(path), entries_(read_zip_directory(path)) {
   for (const auto& kv : entries_) {
     const auto& name = kv.first;
-    if (name.size() >= 9 && name.compare(name.size() - 9, 9, "/data.pkl") == 0)
-      prefix_ = name.substr(0, name.size() - 8);
+    if (ends_with(name, "/data.pkl")) prefix_ = name.substr(0, name.size() - 8);
   }
 }
 

@@ -12,17 +12,23 @@ struct ModelReference {
   bool offline = false;  // --offline: the Hugging Face cache only (as HF_HUB_OFFLINE=1)
 };
 
+// Where a model named by Hugging Face repository id came from, for records: the id as named,
+// the revision asked ("main" when none was) and the commit it resolved to.
+struct HubOrigin {
+  std::string repo_id, revision, commit;
+};
+
 // The weights file `ref` names. An existing file is itself; a folder gives its
 // model.safetensors, else pytorch_model.bin, else its one weights or TorchScript file; text
 // shaped ORG/NAME[@REVISION] that is no path here is a Hugging Face repository id (see
 // vit/io/hub.h). Empty text: default_model_path(). Throws UsageError or ModelError saying
-// what was looked for and where.
-std::string resolve_model_path(const ModelReference& ref);
+// what was looked for and where. A repository id also fills *origin, when given.
+std::string resolve_model_path(const ModelReference& ref, HubOrigin* origin = nullptr);
 
 // $VIT_CLASSIFY_MODEL (resolved as -m is), else the model in models/ beside the working
 // directory, the executable or the source tree (a name starting with "default" first, else
 // the first by name). Throws UsageError saying how to get one.
-std::string default_model_path(bool offline = false);
+std::string default_model_path(bool offline = false, HubOrigin* origin = nullptr);
 
 // A model folder's weights file (see resolve_model_path). Throws ModelError listing what the
 // folder holds when none fits.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "vit/app/model_discovery.h"
 #include "vit/app/options.h"
 #include "vit/image/preprocess.h"
 #include "vit/io/labels.h"
@@ -18,6 +19,7 @@ struct LoadedModel {
   std::unique_ptr<Engine> engine;
   PreprocessConfig preprocess;  // passes check_preprocess_fits for the model
   Labels labels;
+  HubOrigin hub;  // for a model named by repository id; repo_id "" otherwise
 };
 
 // Throws UsageError, ModelError, DeviceError.

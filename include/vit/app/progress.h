@@ -6,7 +6,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <iosfwd>
 #include <optional>
@@ -15,6 +14,7 @@
 
 #include "vit/batch/inputs.h"
 #include "vit/batch/pipeline.h"
+#include "vit/io/progress_line.h"
 
 namespace vit {
 
@@ -34,18 +34,17 @@ class InputCounter {
   std::thread thread_;
 };
 
+// The figures of a run, drawn on a ProgressLine (vit/io/progress_line.h).
 class ProgressBar {
  public:
-  enum class Style { Off, Terminal, Lines };
+  using Style = ProgressLine::Style;
   ProgressBar(std::ostream& err, Style style, const InputCounter* counter);
   void update(const ClassifySummary& s, bool final = false);
 
  private:
   std::string figures(const ClassifySummary& s, size_t total, bool terminal) const;
-  std::ostream& err_;
-  Style style_;
+  ProgressLine line_;
   const InputCounter* counter_;
-  std::chrono::steady_clock::time_point last_{};
 };
 
 }  // namespace vit

@@ -20,12 +20,24 @@ class ClassMatcher {
   // a whole label wins over a part of another). Throws UsageError naming `where` for a name
   // that matches no class, or several.
   int match(const std::string& name, const std::string& where) const;
+  // As match, without throwing: the class, else kNoSuchClass or kNotOneClass (an index out of
+  // range, a name of several classes) with *problem saying so, naming `where`.
+  static constexpr int kNoSuchClass = -1, kNotOneClass = -2;
+  int find(const std::string& name, const std::string& where, std::string* problem) const;
+  // " (did you mean 'Egyptian cat'?)" for a name a few edits from a class name; "" when none is
+  // near. A pass over every name of every class: for the first few bad rows, not every row.
+  std::string did_you_mean(const std::string& name) const;
+  // ": expected a WordNet id (such as n01440764), a class index from 0 to 999, or a label (such
+  // as 'tench')": what names a class of this model, for the message after kNoSuchClass.
+  std::string expected_names() const;
 
  private:
   const Labels& labels_;
   std::unordered_map<std::string, int> wnids_;               // the first class of each WordNet id
   std::unordered_map<std::string, std::vector<int>> whole_;  // normalised full label -> classes
   std::unordered_map<std::string, std::vector<int>> part_;   // normalised comma-separated name -> classes
+  std::vector<std::string> keys_;     // every normalised name of whole_ and part_, for suggestions
+  std::vector<std::string> written_;  // keys_[i] as the label writes it ("Egyptian cat")
 };
 
 // ClassMatcher(labels).match(name, where), for one name.

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vit/model/prediction.h"
@@ -35,6 +36,12 @@ class RecordWriter {
   // eval's records: JSON gains "true_index" and "true_label" after "ok", CSV/TSV the columns
   // true_index and true_label after error.
   void include_truth() { truth_ = true; }
+  // A model named by Hugging Face repository id (the `model` given is the id): JSON records
+  // gain "revision" (as asked) and "commit" (as resolved) after "model".
+  void set_hub_origin(std::string revision, std::string commit) {
+    revision_ = std::move(revision);
+    commit_ = std::move(commit);
+  }
   std::string header() const;  // CSV/TSV column names; "" for text and JSON
   std::string render(const Record& r);
 
@@ -45,7 +52,7 @@ class RecordWriter {
 
   Format format_;
   int top_k_;
-  std::string model_, model_sha256_;
+  std::string model_, model_sha256_, revision_, commit_;
   bool multiple_;
   bool first_ = true;
   bool truth_ = false;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "vit/io/hub_listing.h"  // what the cache holds (`models`)
+
 namespace vit {
 
 // A repository id and an optional revision (branch, tag or commit hash).
@@ -63,17 +65,5 @@ struct HubModel {
 // planted in the cache, a snapshot file resolving outside blobs/, a ref that is not a small
 // file holding a commit hash. An invalid ref.revision is a UsageError.
 HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings);
-
-// One repository in the cache.
-struct CachedModel {
-  std::string repo_id;
-  std::vector<std::string> refs;     // "main", "v1.0", ... that point to a snapshot here
-  std::vector<std::string> commits;  // snapshots present
-  std::vector<std::string> files;    // the newest snapshot's files, by name
-  uint64_t bytes = 0;                // the size of its blobs
-};
-
-// The model repositories in the cache (models--*), sorted by id; an absent cache is empty.
-std::vector<CachedModel> list_cached_models(const std::string& cache_dir);
 
 }  // namespace vit
