@@ -59,7 +59,7 @@ bool looks_like_path(const std::string& text) {
 }
 
 std::string from_hub(const std::string& text, const HubReference& ref, bool offline) {
-  HubSettings settings = HubSettings::from_environment();
+  HubSettings settings = hub_settings_from_environment();
   settings.offline = settings.offline || offline;
   settings.progress = ::isatty(STDERR_FILENO) == 1 && spdlog::should_log(spdlog::level::info);
   spdlog::info("'{}' is not a file here: looking for the Hugging Face repository {}{} in {}", text, ref.repo_id,
@@ -70,6 +70,14 @@ std::string from_hub(const std::string& text, const HubReference& ref, bool offl
 }
 
 }  // namespace
+
+HubSettings hub_settings_from_environment() {
+  HubSettings settings = HubSettings::from_environment();
+  const char* text = std::getenv("VIT_CLASSIFY_HUB_TIMEOUT");
+  const long seconds = text ? std::atol(text) : 0;
+  settings.stall_seconds = seconds > 0 ? seconds : 60;
+  return settings;
+}
 
 std::string model_in_folder(const std::string& dir) {
   for (const char* name : {"model.safetensors", "pytorch_model.bin"})

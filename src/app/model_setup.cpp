@@ -3,7 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "vit/app/model_discovery.h"
+#include "vit/errors.h"
 
 namespace vit {
 
@@ -20,6 +23,19 @@ Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info, c
   return labels;
 }
 
+namespace {
+
+// $VIT_CLASSIFY_FP32_KERNEL: "libtorch" runs fp32 linear layers on LibTorch's product (BLAS),
+// as PyTorch does; unset, empty or "onednn": oneDNN's float32 matmul. Read only for an fp32 run.
+bool fp32_on_libtorch_from_environment() {
+  const char* v = std::getenv("VIT_CLASSIFY_FP32_KERNEL");
+  if (!v || !*v || std::string(v) == "onednn") return false;
+  if (std::string(v) == "libtorch") return true;
+  throw UsageError(std::string("VIT_CLASSIFY_FP32_KERNEL='") + v + "': expected onednn or libtorch");
+}
+
+}  // namespace
+
 LoadedModel load_model(const ModelOptions& o) {
   const std::optional<Labels> user_labels =
       o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
@@ -29,6 +45,7 @@ LoadedModel load_model(const ModelOptions& o) {
   eo.heads = o.heads;
   eo.image_size = o.image_size;
   eo.precision = o.precision;
+  eo.fp32_on_libtorch = o.precision == Precision::Fp32 && fp32_on_libtorch_from_environment();
   LoadedModel m;
   m.engine = std::make_unique<Engine>(eo);
   const ModelInfo& info = m.engine->info();

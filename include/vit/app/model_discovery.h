@@ -5,7 +5,14 @@
 
 #include <string>
 
+#include "vit/io/hub.h"
+
 namespace vit {
+
+// The hub as the environment sets it: HubSettings::from_environment() (Hugging Face's
+// variables), and the stall limit from $VIT_CLASSIFY_HUB_TIMEOUT (seconds; unset, not a
+// number or not positive: 60).
+HubSettings hub_settings_from_environment();
 
 struct ModelReference {
   std::string text;      // what names the model: -m's value, else $VIT_CLASSIFY_MODEL's
