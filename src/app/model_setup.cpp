@@ -40,14 +40,18 @@ LoadedModel load_model(const ModelOptions& o) {
   const std::optional<Labels> user_labels =
       o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
   EngineOptions eo;
-  eo.model_path = resolve_model_path({o.model, o.offline});
+  const ResolvedModel model = resolve_model({o.model, o.offline});
+  eo.model_path = model.path;
   eo.device = o.device;
   eo.heads = o.heads;
   eo.image_size = o.image_size;
   eo.precision = o.precision;
   eo.fp32_on_libtorch = o.precision == Precision::Fp32 && fp32_on_libtorch_from_environment();
   LoadedModel m;
-  m.engine = std::make_unique<Engine>(eo);
+  if (model.source == "-m")
+    m.engine = std::make_unique<Engine>(eo);
+  else  // a model the command line did not name: its errors say where it came from
+    m.engine = with_source(model.source, [&] { return std::make_unique<Engine>(eo); });
   const ModelInfo& info = m.engine->info();
   spdlog::info("model {} ({}, {} names): {}", info.path, info.format, info.family, info.description);
   if (!o.preprocess.preset) spdlog::info("preset auto -> {} ({})", info.preprocess.preset, info.preprocess_reason);
