@@ -45,8 +45,21 @@ add_library(vit::core ALIAS vit_core)
 install(TARGETS vit_io vit_image vit_model vit_batch vit_explain vit_core
   EXPORT vit_classifyTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development)
-install(DIRECTORY include/vit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT Development
-  PATTERN app EXCLUDE)
+# The API's headers only: what a program includes to classify images (examples/classify.cpp),
+# run a batch or explain one, and the headers those include. None of them includes LibTorch's,
+# oneDNN's or libcurl's headers; the rest of include/vit is the libraries' own
+# (scripts/check_install.sh checks that every vit/ header an installed one includes is installed).
+set(VIT_API_HEADERS
+  vit/errors.h vit/vocabulary.h
+  vit/io/labels.h
+  vit/image/decode.h vit/image/preprocess.h vit/image/resample.h
+  vit/model/engine.h vit/model/precision.h vit/model/prediction.h vit/model/runtime.h
+  vit/batch/pipeline.h vit/batch/inputs.h vit/batch/records.h
+  vit/explain/attention.h vit/explain/figures.h vit/explain/report.h)
+foreach(header ${VIT_API_HEADERS})
+  get_filename_component(folder ${header} DIRECTORY)
+  install(FILES include/${header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${folder} COMPONENT Development)
+endforeach()
 
 set(VIT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/vit_classify)
 install(EXPORT vit_classifyTargets NAMESPACE vit:: DESTINATION ${VIT_CMAKE_DIR} COMPONENT Development)

@@ -53,6 +53,17 @@ for f in bin/vit-classify share/man/man1/vit-classify.1.gz share/bash-completion
   [ -e "$PREFIX/$f" ] || fail "cmake --install: $f is missing"
 done
 [ ! -e "$PREFIX/include/vit/app" ] || fail "cmake --install: include/vit/app (the command line's own headers) installed"
+# Only the API's headers: each vit/ header an installed one includes is installed too, and none
+# needs LibTorch's, oneDNN's or libcurl's headers to compile.
+HEADERS=$(cd "$PREFIX/include" && find vit -name '*.h' | sort)
+for h in $HEADERS; do
+  for inc in $(sed -n 's|^#include "\(vit/[^"]*\)"|\1|p' "$PREFIX/include/$h"); do
+    [ -e "$PREFIX/include/$inc" ] || fail "cmake --install: $h includes $inc, which is not installed"
+  done
+  ! grep -Eq '^#include <(torch|ATen|c10|caffe2|oneapi|curl)/' "$PREFIX/include/$h" ||
+    fail "cmake --install: $h includes a library's internals ($(grep -E '^#include <(torch|ATen|c10|caffe2|oneapi|curl)/' "$PREFIX/include/$h" | head -1))"
+done
+ok "cmake --install: $(wc -w <<<"$HEADERS") API headers, each complete without LibTorch's headers"
 ok "cmake --install: command, man page, completions, README, libraries, headers and CMake package"
 
 cmake -S examples -B "$TMP/example" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null

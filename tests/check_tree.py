@@ -7,11 +7,12 @@
    layer (app -> batch, explain -> model -> image -> io; text, CLIP's tokenizer, ranks with io);
    vit/errors.h and vit/vocabulary.h are for all. batch and explain do not include each other,
    nor do io and text.
-2. Libraries: CLI11 only in app; LibTorch only in model (and io's torch.save reader);
-   OpenCV not in io or text.
+2. Libraries: CLI11 only in app; LibTorch only in model (io has none: vit_io does not link
+   it); OpenCV not in io or text.
 3. Public headers mirror the sources: src/L/x.cpp has include/vit/L/x.h (main.cpp aside).
 4. docs/architecture.md's table names every source file, and every path it names exists.
 5. README.md stays a user's document: at most 500 lines (the measurement logs live in docs/).
+6. CMakeLists.txt: the libraries below model (vit_io, vit_text, vit_image) link no LibTorch.
 """
 import os
 import re
@@ -19,7 +20,6 @@ import sys
 
 RANK = {"io": 0, "text": 0, "image": 1, "model": 2, "batch": 3, "explain": 3, "app": 4}
 BASE = {"vit/errors.h", "vit/vocabulary.h"}
-TORCH_OK = {"src/io/torch_checkpoint.cpp", "src/io/checkpoint_format.cpp", "include/vit/io/torch_checkpoint.h"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 
@@ -54,8 +54,8 @@ def check_file(rel, text, errors):
         elif kind == "<":
             if inc.startswith("CLI/") and layer != "app":
                 errors.append(f"{rel}: CLI11 ({inc}) outside src/app")
-            if inc.startswith(("torch/", "ATen/", "caffe2/", "c10/")) and layer != "model" and rel not in TORCH_OK:
-                errors.append(f"{rel}: LibTorch ({inc}) outside src/model and io's torch.save reader")
+            if inc.startswith(("torch/", "ATen/", "caffe2/", "c10/")) and layer != "model":
+                errors.append(f"{rel}: LibTorch ({inc}) outside src/model")
             if inc.startswith("opencv2/") and layer in ("io", "text"):
                 errors.append(f"{rel}: OpenCV ({inc}) in the {layer} layer")
 
@@ -88,6 +88,14 @@ def check_readme_size(root, errors):
         errors.append(f"README.md: {n} lines, over {README_MAX_LINES}: move measurement logs and details to docs/")
 
 
+def check_cmake(root, errors):
+    text = open(os.path.join(root, "CMakeLists.txt"), encoding="utf-8").read()
+    for lib in ("vit_io", "vit_text", "vit_image"):
+        for args in re.findall(r"target_link_libraries\(\s*" + lib + r"\s([^)]*)\)", text):
+            if re.search(r"TORCH|\btorch\b", args):
+                errors.append(f"CMakeLists.txt: {lib} links LibTorch ({' '.join(args.split())}); only vit_model may")
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
     errors, sources = [], []
@@ -105,6 +113,7 @@ def main():
                         errors.append(f"{rel}: no public header {header}")
     check_layout_table(root, sorted(sources), errors)
     check_readme_size(root, errors)
+    check_cmake(root, errors)
     for e in errors:
         print(e)
     print(f"check_tree: {len(sources)} source files, {len(errors)} problem(s)")

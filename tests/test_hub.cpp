@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "hub_test_util.h"
+#include "vit/app/model_discovery.h"
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub.h"
@@ -72,6 +73,19 @@ TEST_F(Hub, SettingsComeFromTheEnvironmentAsHuggingFaceHubReadsIt) {
   for (const char* no : {"0", "", "no", "false"}) {
     ScopedEnv offline("HF_HUB_OFFLINE", no);
     EXPECT_FALSE(HubSettings::from_environment().offline) << no;
+  }
+}
+
+// $VIT_CLASSIFY_HUB_TIMEOUT is the app's: the library takes the stall limit from HubSettings.
+TEST(HubTimeout, FromTheEnvironmentByTheAppOnly) {
+  ScopedEnv unset("VIT_CLASSIFY_HUB_TIMEOUT", nullptr);
+  EXPECT_EQ(hub_settings_from_environment().stall_seconds, 60);
+  ScopedEnv timeout("VIT_CLASSIFY_HUB_TIMEOUT", "7");
+  EXPECT_EQ(hub_settings_from_environment().stall_seconds, 7);
+  EXPECT_EQ(HubSettings::from_environment().stall_seconds, 60);
+  for (const char* bad : {"0", "-3", "soon"}) {
+    ScopedEnv other("VIT_CLASSIFY_HUB_TIMEOUT", bad);
+    EXPECT_EQ(hub_settings_from_environment().stall_seconds, 60) << bad;
   }
 }
 
@@ -294,7 +308,7 @@ TEST_F(Hub, TwoFetchersAtOnceShareOneDownload) {
 
 TEST_F(Hub, AStalledServerIsAbandonedWithTheTimeSaid) {
   server_->add_repo("org/stall", {{"model.safetensors", random_bytes(64 << 10, 14)}});
-  ScopedEnv timeout("VIT_CLASSIFY_HUB_TIMEOUT", "1");
+  settings_.stall_seconds = 1;  // the app's $VIT_CLASSIFY_HUB_TIMEOUT (HubTimeoutFromTheEnvironment)
   const auto start = std::chrono::steady_clock::now();
   const std::string e = error_of({"org/stall", ""}, settings_);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));

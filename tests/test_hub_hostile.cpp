@@ -251,7 +251,7 @@ TEST_F(Hub, ABodyLongerThanAnnouncedIsStoppedThere) {
 TEST_F(Hub, ATrickleIsAbandonedAtTheMinimumRate) {
   server_->add_repo("org/hostile-trickle", {{"model.safetensors", random_bytes(4096, 33)}});
   server_->set_hostile("org/hostile-trickle", {{"size", "1000000000000"}, {"body", "trickle"}});
-  const ScopedEnv timeout("VIT_CLASSIFY_HUB_TIMEOUT", "2");
+  settings_.stall_seconds = 2;
   const auto start = std::chrono::steady_clock::now();
   const std::string e = error_of({"org/hostile-trickle", ""}, settings_);
   EXPECT_LT(seconds_since(start), 15);

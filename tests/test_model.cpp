@@ -10,10 +10,12 @@
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "test_util.h"
 #include "vit/errors.h"
 #include "vit/model/engine.h"
+#include "vit/model/names.h"
 #include "vit/model/runtime.h"
 
 using namespace vit;
@@ -302,6 +304,27 @@ TEST(ModelFiles, TorchScriptCannotExplain) {
   } catch (const ModelError& err) {
     EXPECT_NE(std::string(err.what()).find("TorchScript"), std::string::npos);
   }
+}
+
+// The family table: a row per family, each detected by its own patch embedding (also under a
+// wrapper's prefix), and the facts the loader, blueprint and engine take from it.
+TEST(FamilyTable, EveryFamilyHasItsRow) {
+  std::set<std::string> names;
+  for (const Family f : all_families()) {
+    const FamilyFacts& row = family_facts(f);
+    EXPECT_TRUE(names.insert(row.name).second) << row.name;
+    EXPECT_EQ(family_name(f), std::string(row.name));
+    EXPECT_EQ(detect_family({"x", std::string("model.") + row.patch_embed}), f) << row.name;
+    EXPECT_TRUE(is_pos_embed(f, row.pos_embed)) << row.name;
+    EXPECT_FALSE(row.rules.empty()) << row.name;
+  }
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_EQ(family_facts(Family::Timm).preset, Preset::Timm);
+  EXPECT_EQ(family_facts(Family::Torchvision).pos_resample, PosResample::BicubicAlignCorners);
+  EXPECT_EQ(family_facts(Family::HuggingFace).pos_resample, PosResample::Bicubic);
+  EXPECT_TRUE(family_facts(Family::HuggingFace).dist_token_without_head);
+  EXPECT_STREQ(family_facts(Family::Timm).deit_wrapper_key, "model");
+  EXPECT_EQ(family_facts(Family::Torchvision).deit_wrapper_key, nullptr);
 }
 
 TEST(Device, CudaUnavailableIsAClearError) {

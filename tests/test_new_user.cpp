@@ -283,3 +283,102 @@ TEST_F(NewUser, Item17_RealModelsCornerTokensAreTheHighNormOnes) {
   EXPECT_EQ(j["high_norm_patches"], json({1, 14, 183, 196})) << "ViT-Ti's four corner patches (Darcet et al.)";
   EXPECT_NE(t::read_bytes(out + "/index.html").find("left out of the scale"), std::string::npos);
 }
+
+// Issue 23 ("Every fact once"), items 10 and 11: where the model comes from without -m.
+namespace {
+
+// A copy of the binary laid out as installed (PREFIX/bin/vit-classify) or as built in a build
+// tree (SRC/build/vit-classify with CMakeCache.txt naming SRC), run with HOME and the cwd of
+// this test's own folders and no model variables unless given.
+class ModelSource : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    VIT_REQUIRE_FILE(small);
+    VIT_REQUIRE_FILE(cat);
+    for (const std::string d : {"prefix/bin", "home", "work", "src/build"})
+      ASSERT_EQ(std::system(("mkdir -p " + dir.file(d)).c_str()), 0);
+    ASSERT_EQ(std::system(("cp " + std::string(VIT_BINARY) + " " + installed() + " && cp " + VIT_BINARY + " " +
+                           built() + " && printf 'CMAKE_HOME_DIRECTORY:INTERNAL=" + dir.file("src") + "\\n' > " +
+                           dir.file("src/build/CMakeCache.txt"))
+                              .c_str()),
+              0);
+  }
+  std::string installed() const { return dir.file("prefix/bin/vit-classify"); }
+  std::string built() const { return dir.file("src/build/vit-classify"); }
+  // Puts the 10-class test model (and its config.json) into `folder`.
+  void put_model(const std::string& folder) {
+    const std::string from = t::fixtures() + "/small/";
+    ASSERT_EQ(std::system(
+                  ("mkdir -p " + folder + " && cp " + from + "timm.safetensors " + from + "config.json " + folder + "/")
+                      .c_str()),
+              0);
+  }
+  t::CliRun run(const std::string& bin, const std::string& env, const std::string& args) {
+    const std::string out = dir.file("out"), err = dir.file("err");
+    const std::string cmd = "cd " + dir.file("work") +
+                            " && env -u VIT_CLASSIFY_MODEL -u XDG_DATA_HOME HOME=" + dir.file("home") + " " + env +
+                            " " + bin + " " + args + " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WEXITSTATUS(status), t::read_bytes(out), t::read_bytes(err)};
+  }
+  std::string small = t::fixtures() + "/small/timm.safetensors";
+  std::string cat = t::skimage("chelsea.png");
+  t::TempDir dir;
+};
+
+}  // namespace
+
+// 10. A $VIT_CLASSIFY_MODEL that names no file said "cannot open model file" without the variable.
+TEST_F(ModelSource, Issue23Item10_TheVariableIsNamedWhenItsModelFails) {
+  const t::CliRun r = run(installed(), "VIT_CLASSIFY_MODEL=/nonexistent.safetensors", cat);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent.safetensors"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("$VIT_CLASSIFY_MODEL"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+// 11. An installed binary looks where installed tools look, in this order, and -v says which.
+TEST_F(ModelSource, Issue23Item11_InstalledBinaryLooksInTheDataDirsAndSaysWhere) {
+  put_model(dir.file("work/models"));  // a models/ in the working directory is no place to look
+  t::CliRun r = run(installed(), "", cat);
+  EXPECT_EQ(r.code, 2) << r.err;
+  for (const std::string& looked :
+       std::vector<std::string>{"$VIT_CLASSIFY_MODEL", dir.file("home/.local/share/vit-classify/models"),
+                                dir.file("prefix/share/vit-classify/models")})
+    EXPECT_NE(r.err.find(looked), std::string::npos) << looked << " in: " << r.err;
+
+  put_model(dir.file("prefix/share/vit-classify/models"));
+  r = run(installed(), "", "-v -k 1 " + cat);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("from the folder " + dir.file("prefix/share/vit-classify/models")), std::string::npos) << r.err;
+
+  put_model(dir.file("home/.local/share/vit-classify/models"));  // the user's data dir comes first
+  r = run(installed(), "", "-v -k 1 " + cat);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("from the folder " + dir.file("home/.local/share/vit-classify/models")), std::string::npos)
+      << r.err;
+
+  put_model(dir.file("xdg/vit-classify/models"));
+  r = run(installed(), "XDG_DATA_HOME=" + dir.file("xdg"), "-v -k 1 " + cat);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("from the folder " + dir.file("xdg/vit-classify/models")), std::string::npos) << r.err;
+
+  r = run(installed(), "VIT_CLASSIFY_MODEL=" + small, "-v -k 1 " + cat);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("from $VIT_CLASSIFY_MODEL"), std::string::npos) << r.err;
+  r = run(installed(), "", "-v -k 1 -m " + small + " " + cat);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("from -m"), std::string::npos) << r.err;
+}
+
+// 11. The binary of a build tree uses its checkout's models/ (scripts/setup.sh puts one there),
+// found from the executable's own folder, not from a path compiled in.
+TEST_F(ModelSource, Issue23Item11_BuildTreeBinaryUsesItsCheckoutsModels) {
+  t::CliRun r = run(built(), "", cat);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(dir.file("src/models")), std::string::npos) << r.err;
+  put_model(dir.file("src/models"));
+  r = run(built(), "", "-v -k 1 " + cat);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("from the folder " + dir.file("src/models")), std::string::npos) << r.err;
+}

@@ -12,6 +12,7 @@
 #include "vit/io/files.h"
 #include "vit/io/hub.h"
 #include "vit/io/text.h"
+#include "vit/io/hub_paths.h"
 #include "vit/io/walk.h"
 
 namespace vit {
@@ -40,6 +41,45 @@ std::string exe_dir() {
   return dir_name(std::string(buf, static_cast<size_t>(n)));
 }
 
+// The checkout this executable was built from, when it runs from its build tree: the folder
+// beside it holds CMakeCache.txt, whose CMAKE_HOME_DIRECTORY names the sources. "" for an
+// installed executable. (Decided by where the executable is, not by a path compiled in.)
+std::string checkout_of(const std::string& exe_folder) {
+  const SmallFile cache = read_small_file(exe_folder + "/CMakeCache.txt", 1 << 20);
+  const std::string key = "\nCMAKE_HOME_DIRECTORY:INTERNAL=";
+  const std::string text = "\n" + cache.text;
+  const auto at = cache.problem.empty() ? text.find(key) : std::string::npos;
+  if (at == std::string::npos) return "";
+  const auto start = at + key.size();
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+// The user's data folder for vit-classify: $XDG_DATA_HOME/vit-classify, else
+// ~/.local/share/vit-classify (as the XDG base directory specification puts it).
+std::string user_data_dir() {
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  if (xdg && *xdg == '/') return std::string(xdg) + "/vit-classify";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "") + "/.local/share/vit-classify";
+}
+
+// The folders a model is looked for in without -m and $VIT_CLASSIFY_MODEL, in order: for an
+// executable run from its build tree, models/ of the working directory and of its checkout,
+// then the user's data folder; for an installed one, the user's data folder and the install
+// prefix's.
+std::vector<std::string> model_folders() {
+  const std::string exe = exe_dir();
+  std::vector<std::string> dirs;
+  const std::string checkout = checkout_of(exe);
+  if (!checkout.empty()) {
+    dirs.push_back("models");
+    dirs.push_back(checkout + "/models");
+  }
+  dirs.push_back(user_data_dir() + "/models");
+  if (checkout.empty()) dirs.push_back(dir_name(exe) + "/share/vit-classify/models");  // PREFIX/bin/..
+  return dirs;
+}
+
 // Text that is meant as a path, not a repository id: it starts like one, or names a file type.
 bool looks_like_path(const std::string& text) {
   return text.empty() || text[0] == '/' || text[0] == '.' || text[0] == '~' || is_model_name(text) ||
@@ -47,7 +87,7 @@ bool looks_like_path(const std::string& text) {
 }
 
 std::string from_hub(const std::string& text, const HubReference& ref, bool offline, HubOrigin* origin) {
-  HubSettings settings = HubSettings::from_environment();
+  HubSettings settings = hub_settings_from_environment();
   settings.offline = settings.offline || offline;
   settings.progress = ::isatty(STDERR_FILENO) == 1 && spdlog::should_log(spdlog::level::info);
   spdlog::info("'{}' is not a file here: looking for the Hugging Face repository {}{} in {}", text, ref.repo_id,
@@ -59,6 +99,14 @@ std::string from_hub(const std::string& text, const HubReference& ref, bool offl
 }
 
 }  // namespace
+
+HubSettings hub_settings_from_environment() {
+  HubSettings settings = HubSettings::from_environment();
+  const char* text = std::getenv("VIT_CLASSIFY_HUB_TIMEOUT");
+  const long seconds = text ? std::atol(text) : 0;
+  settings.stall_seconds = seconds > 0 ? seconds : 60;
+  return settings;
+}
 
 std::string model_in_folder(const std::string& dir) {
   for (const char* name : {"model.safetensors", "pytorch_model.bin"})
@@ -75,37 +123,53 @@ std::string model_in_folder(const std::string& dir) {
                    " weights files and no model.safetensors: pass -m with the one to use (" + listing + ")");
 }
 
-std::string resolve_model_path(const ModelReference& ref, HubOrigin* origin) {
-  const std::string& text = ref.text;
-  if (text.empty()) return default_model_path(ref.offline, origin);
+namespace {
+
+// The weights file text names (see resolve_model); a repository id also fills *origin.
+std::string resolve_text(const std::string& text, bool offline, HubOrigin* origin) {
   if (is_directory(text)) return model_in_folder(text);
   if (path_exists(text) || looks_like_path(text)) return text;  // the loader says what is wrong with it
-  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, ref.offline, origin);
+  if (const auto hub = parse_hub_reference(text)) return from_hub(text, *hub, offline, origin);
   const auto at = text.find('@');
   if (at != std::string::npos && parse_hub_reference(text.substr(0, at)))  // ORG/NAME@ a revision git refuses
     throw UsageError("-m: " + hub_reference_problem(text));
   return text;  // "no such file" from the loader
 }
 
-std::string default_model_path(bool offline, HubOrigin* origin) {
-  if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) {
-    spdlog::info("model from VIT_CLASSIFY_MODEL={}", env);
-    return resolve_model_path({env, offline}, origin);
+}  // namespace
+
+ResolvedModel resolve_model(const ModelReference& ref) {
+  ResolvedModel m;
+  if (!ref.text.empty()) {
+    m.path = resolve_text(ref.text, ref.offline, &m.hub);
+    m.source = "-m";
+  } else if (const char* env = std::getenv("VIT_CLASSIFY_MODEL"); env && *env) {
+    m.source = "$VIT_CLASSIFY_MODEL";
+    m.path = with_source(m.source, [&] { return resolve_text(env, ref.offline, &m.hub); });
+  } else {
+    m = default_model();
   }
-  const std::vector<std::string> dirs{"models", exe_dir() + "/../models", exe_dir() + "/models",
-                                      VIT_CLASSIFY_SOURCE_DIR "/models"};
-  for (const auto& dir : dirs) {
+  spdlog::info("model {} from {}", m.path, m.source);
+  return m;
+}
+
+ResolvedModel default_model() {
+  std::string looked;
+  for (const auto& dir : model_folders()) {
+    looked += ", " + dir;
     const auto found = models_in(dir);
     if (found.empty()) continue;
+    ResolvedModel m{found.front(), "the folder " + dir};
     for (const auto& f : found)
-      if (starts_with(base_name(f), "default")) return f;
+      if (starts_with(base_name(f), "default")) return {f, m.source, {}};
     if (found.size() > 1) spdlog::info("several models in {}; using {} (pass -m to choose)", dir, found.front());
-    return found.front();
+    return m;
   }
   throw UsageError(
       "no model given: pass -m with a weights file (.safetensors, .pth, TorchScript), a model folder, or a "
       "Hugging Face repository id such as google/vit-base-patch16-224 (downloaded once into the Hugging Face "
-      "cache); or set VIT_CLASSIFY_MODEL");
+      "cache); or set VIT_CLASSIFY_MODEL, or put a model into " +
+      user_data_dir() + "/models (looked at $VIT_CLASSIFY_MODEL" + looked + ")");
 }
 
 }  // namespace vit

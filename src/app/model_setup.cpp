@@ -3,7 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "vit/app/model_discovery.h"
+#include "vit/errors.h"
 
 namespace vit {
 
@@ -20,17 +23,36 @@ Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info, c
   return labels;
 }
 
+namespace {
+
+// $VIT_CLASSIFY_FP32_KERNEL: "libtorch" runs fp32 linear layers on LibTorch's product (BLAS),
+// as PyTorch does; unset, empty or "onednn": oneDNN's float32 matmul. Read only for an fp32 run.
+bool fp32_on_libtorch_from_environment() {
+  const char* v = std::getenv("VIT_CLASSIFY_FP32_KERNEL");
+  if (!v || !*v || std::string(v) == "onednn") return false;
+  if (std::string(v) == "libtorch") return true;
+  throw UsageError(std::string("VIT_CLASSIFY_FP32_KERNEL='") + v + "': expected onednn or libtorch");
+}
+
+}  // namespace
+
 LoadedModel load_model(const ModelOptions& o) {
   const std::optional<Labels> user_labels =
       o.labels_path.empty() ? std::nullopt : std::optional<Labels>(Labels::from_file(o.labels_path));
   EngineOptions eo;
-  LoadedModel m;
-  eo.model_path = resolve_model_path({o.model, o.offline}, &m.hub);
+  const ResolvedModel model = resolve_model({o.model, o.offline});
+  eo.model_path = model.path;
   eo.device = o.device;
   eo.heads = o.heads;
   eo.image_size = o.image_size;
   eo.precision = o.precision;
-  m.engine = std::make_unique<Engine>(eo);
+  eo.fp32_on_libtorch = o.precision == Precision::Fp32 && fp32_on_libtorch_from_environment();
+  LoadedModel m;
+  m.hub = model.hub;
+  if (model.source == "-m")
+    m.engine = std::make_unique<Engine>(eo);
+  else  // a model the command line did not name: its errors say where it came from
+    m.engine = with_source(model.source, [&] { return std::make_unique<Engine>(eo); });
   const ModelInfo& info = m.engine->info();
   spdlog::info("model {} ({}, {} names): {}", info.path, info.format, info.family, info.description);
   if (!o.preprocess.preset) spdlog::info("preset auto -> {} ({})", info.preprocess.preset, info.preprocess_reason);

@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "vit/app/exit_status.h"
+#include "vit/app/model_discovery.h"
 #include "vit/errors.h"
 #include "vit/io/hub.h"
 
@@ -41,7 +42,7 @@ void fetch(const ModelsCommandOptions& o, HubSettings settings) {
 }  // namespace
 
 int run_models(const ModelsCommandOptions& o, std::ostream& out) {
-  const HubSettings settings = HubSettings::from_environment();
+  const HubSettings settings = hub_settings_from_environment();
   if (!o.fetch.empty()) fetch(o, settings);
   const std::vector<CachedModel> models = list_cached_models(settings.cache_dir);
   if (o.format == Format::Json) {

@@ -188,14 +188,15 @@ void place_file(const Fetch& f, const HubFileMetadata& m, const std::string& fil
   const CacheFolder blobs(f.settings.cache_dir, f.repo + "/blobs");
   if (!blobs.has_file(m.etag))
     download_blob(m, {f.settings.cache_dir, f.repo + "/blobs", ".locks/" + f.repo, f.settings.token,
-                      f.settings.progress, filename});
+                      f.settings.progress, filename, f.settings.stall_seconds});
   link_snapshot_file(f, m.commit, filename, m.etag);
 }
 
 // The one .pth file the repository lists, when it has neither of kWeights; "" for none or many.
 std::string listed_pth(const Fetch& f, std::string* listed) {
   const std::string url = hub_model_info_url(f.settings.endpoint, f.ref.repo_id, f.revision);
-  const std::vector<std::string> pth = listed_pth_files(get_hub_text(url, f.settings.token), url);
+  const std::vector<std::string> pth =
+      listed_pth_files(get_hub_text(url, f.settings.token, f.settings.stall_seconds), url);
   *listed =
       pth.empty() ? "it lists no .pth file (" + url + ")" : "it lists " + std::to_string(pth.size()) + " .pth files";
   return pth.size() == 1 ? pth[0] : "";
@@ -206,7 +207,7 @@ std::string listed_pth(const Fetch& f, std::string* listed) {
 HubHead head_weights(const Fetch& f, std::string* filename) {
   std::string tried;
   for (const char* name : kWeights) {
-    HubHead h = head_hub_file(f.url(f.revision, name), f.settings.token);
+    HubHead h = head_hub_file(f.url(f.revision, name), f.settings.token, f.settings.stall_seconds);
     *filename = name;
     if (h.outcome != HubHeadOutcome::kMissing) return h;
     mark_missing(f, h.metadata.commit, name);
@@ -215,7 +216,7 @@ HubHead head_weights(const Fetch& f, std::string* filename) {
   std::string listed;
   *filename = listed_pth(f, &listed);
   if (!filename->empty()) {
-    HubHead h = head_hub_file(f.url(f.revision, *filename), f.settings.token);
+    HubHead h = head_hub_file(f.url(f.revision, *filename), f.settings.token, f.settings.stall_seconds);
     if (h.outcome != HubHeadOutcome::kMissing) return h;
   }
   throw ModelError("'" + f.ref.repo_id + "' at revision '" + f.revision + "' has no weights to read: tried " + tried +
@@ -228,7 +229,7 @@ void fetch_optional(const Fetch& f, const std::string& commit, const std::string
   if (snapshot_file_present(f.repo_dir, f.repo_dir + "/snapshots/" + commit + "/" + name) ||
       path_exists(f.repo_dir + "/.no_exist/" + commit + "/" + name))
     return;
-  const HubHead h = head_hub_file(f.url(commit, name), f.settings.token);
+  const HubHead h = head_hub_file(f.url(commit, name), f.settings.token, f.settings.stall_seconds);
   if (h.outcome == HubHeadOutcome::kMissing) return mark_missing(f, commit, name);
   if (h.outcome == HubHeadOutcome::kUnreachable) {
     spdlog::warn("{} of {} not downloaded: {}", name, f.ref.repo_id, h.problem);

@@ -184,7 +184,7 @@ void transfer(const HubFileMetadata& m, const BlobTarget& t, Partial& p) {
   Easy h = make_easy();
   char errors[CURL_ERROR_SIZE];
   const std::string where = excerpt(m.location);
-  const Headers headers = common_options(h.get(), m.location, t.token, hub_origin(m.url), errors);
+  const Headers headers = common_options(h.get(), m.location, t.token, hub_origin(m.url), t.stall_seconds, errors);
   const std::string range = std::to_string(p.bytes) + "-";
   if (p.bytes > 0) curl_easy_setopt(h.get(), CURLOPT_RANGE, range.c_str());
   follow_redirects(h.get(), !t.token.empty());
@@ -218,8 +218,7 @@ void transfer(const HubFileMetadata& m, const BlobTarget& t, Partial& p) {
                      "; use --offline (or HF_HUB_OFFLINE=1) to use the cache only");
   if (rc == CURLE_OPERATION_TIMEDOUT)
     throw ModelError("download stalled: under " + std::to_string(kMinimumRate) + " bytes/s from " + where + " for " +
-                     std::to_string(hub_stall_seconds()) + " s" + kept(p) +
-                     " (VIT_CLASSIFY_HUB_TIMEOUT sets the wait)");
+                     std::to_string(t.stall_seconds) + " s" + kept(p) + " (VIT_CLASSIFY_HUB_TIMEOUT sets the wait)");
   throw ModelError("connection dropped after " + std::to_string(p.bytes) + " of " + std::to_string(m.size) +
                    " bytes of " + where + " (" + curl_problem(rc, errors, m.location) + ")" + kept(p));
 }
@@ -283,13 +282,13 @@ std::string hub_resolve_url(const std::string& endpoint, const std::string& repo
   return endpoint + "/" + repo_id + "/resolve/" + quote(revision) + "/" + file;
 }
 
-HubHead head_hub_file(const std::string& url, const std::string& token) {
+HubHead head_hub_file(const std::string& url, const std::string& token, long stall_seconds) {
   const std::string token_origin = hub_origin(url);
   std::string current = url;
   for (int hop = 0; hop < 5; ++hop) {
     Easy h = make_easy();
     char errors[CURL_ERROR_SIZE];
-    const Headers headers = common_options(h.get(), current, token, token_origin, errors);
+    const Headers headers = common_options(h.get(), current, token, token_origin, stall_seconds, errors);
     curl_easy_setopt(h.get(), CURLOPT_NOBODY, 1L);
     const CURLcode rc = curl_easy_perform(h.get());
     if (rc != CURLE_OK) return {HubHeadOutcome::kUnreachable, {}, curl_problem(rc, errors, current)};
@@ -328,10 +327,10 @@ HubHead head_hub_file(const std::string& url, const std::string& token) {
   throw ModelError("HEAD " + excerpt(url) + ": too many redirects");
 }
 
-std::string get_hub_text(const std::string& url, const std::string& token) {
+std::string get_hub_text(const std::string& url, const std::string& token, long stall_seconds) {
   Easy h = make_easy();
   char errors[CURL_ERROR_SIZE];
-  const Headers headers = common_options(h.get(), url, token, hub_origin(url), errors);
+  const Headers headers = common_options(h.get(), url, token, hub_origin(url), stall_seconds, errors);
   std::string body;
   follow_redirects(h.get(), !token.empty());
   curl_easy_setopt(h.get(), CURLOPT_FAILONERROR, 1L);

@@ -42,12 +42,11 @@ bool is_http(const std::string& url) {
 }
 
 Headers common_options(CURL* h, const std::string& url, const std::string& token, const std::string& token_origin,
-                       char* errors) {
+                       long stall, char* errors) {
   static const std::string agent = std::string("vit-classify; libcurl/") + curl_version_info(CURLVERSION_NOW)->version;
   curl_slist* list = curl_slist_append(nullptr, "Accept-Encoding: identity");  // sizes are the file's own
   const bool with_token = !token.empty() && !token_origin.empty() && hub_origin(url) == token_origin;
   if (with_token) list = curl_slist_append(list, ("Authorization: Bearer " + token).c_str());
-  const long stall = hub_stall_seconds();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -110,12 +109,6 @@ std::string quote(const std::string& s) {
 }
 
 }  // namespace hub_http
-
-long hub_stall_seconds() {
-  const char* text = std::getenv("VIT_CLASSIFY_HUB_TIMEOUT");
-  const long seconds = text ? std::atol(text) : 0;
-  return seconds > 0 ? seconds : 60;
-}
 
 std::string hub_origin(const std::string& url) {
   const std::string scheme = hub_http::url_part(url, CURLUPART_SCHEME), host = hub_http::url_part(url, CURLUPART_HOST);

@@ -87,7 +87,7 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
   const auto& head = need(t, "head.weight", 2);
   c.num_classes = head.size(0);
   c.dist_head = c.distilled && t.count("head_dist.weight");
-  if (c.distilled && !c.dist_head && family != Family::HuggingFace)
+  if (c.distilled && !c.dist_head && !family_facts(family).dist_token_without_head)
     throw ModelError("tensor 'dist_token' without 'head_dist.weight': a DeiT distilled model needs both heads");
   if (c.pool != Pool::Map) {
     if (head.size(1) == 2 * c.dim && c.class_token)
@@ -129,9 +129,7 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
     throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " + std::to_string(prefix) +
                      " prefix token(s) plus a square grid of patches, nor a square grid alone");
   c.pos_grid = g;
-  c.pos_resample = family == Family::Timm          ? PosResample::TimmAntialias
-                   : family == Family::Torchvision ? PosResample::BicubicAlignCorners
-                                                   : PosResample::Bicubic;
+  c.pos_resample = family_facts(family).pos_resample;
   c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
   if (image_size > 0 && image_size % c.patch_size != 0)
     throw UsageError("--image-size " + std::to_string(image_size) + " is not a multiple of the model's patch size " +

@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <mutex>
 
 #include "vit/errors.h"
@@ -34,9 +33,11 @@ std::string DeviceSpec::describe() const {
 namespace {
 
 torch::Device pick_device(const DeviceSpec& want) {
-  if (want.kind == DeviceSpec::Kind::Cpu) return torch::kCPU;
-  if (want.kind == DeviceSpec::Kind::Auto)
-    return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  switch (want.kind) {
+    case DeviceSpec::Kind::Cpu: return torch::kCPU;
+    case DeviceSpec::Kind::Auto: return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    case DeviceSpec::Kind::Cuda: break;  // checked below
+  }
   const std::string what = "--device " + want.describe();
   if (!cuda_compiled())
     throw DeviceError(what +
@@ -67,10 +68,7 @@ PreprocessConfig auto_preprocess(const std::optional<Family>& family, bool deit,
     return preset_config(Preset::Torchvision, image_size);
   }
   *reason = std::string(family_name(*family)) + " tensor names";
-  const Preset p = *family == Family::Timm          ? Preset::Timm
-                   : *family == Family::Torchvision ? Preset::Torchvision
-                                                    : Preset::Hf;
-  return preset_config(p, image_size);
+  return preset_config(family_facts(*family).preset, image_size);
 }
 
 // The published preprocessing for a model run at `side`: timm's pretrained_cfg recomputed for
@@ -120,15 +118,6 @@ std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info
 
 // Rows of logits to probabilities: the one softmax behind classify and explain.
 torch::Tensor softmax_rows(const torch::Tensor& logits) { return logits.softmax(1).contiguous(); }
-
-// VIT_CLASSIFY_FP32_KERNEL=libtorch: fp32 linear layers through torch::linear (BLAS), as
-// PyTorch runs them; unset or "onednn": oneDNN's float32 matmul (faster, same arithmetic).
-bool fp32_on_libtorch() {
-  const char* v = std::getenv("VIT_CLASSIFY_FP32_KERNEL");
-  if (!v || !*v || std::string(v) == "onednn") return false;
-  if (std::string(v) == "libtorch") return true;
-  throw UsageError(std::string("VIT_CLASSIFY_FP32_KERNEL='") + v + "': expected onednn or libtorch");
-}
 
 std::vector<float> to_vector(const torch::Tensor& t) {
   const torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
@@ -221,10 +210,11 @@ struct Engine::Impl {
 
   // On the CPU each linear layer is given a oneDNN kernel (fp32, bf16 or int8) as soon as its
   // weights are read, so the float32 model is never whole in memory beside the packed one.
-  // VIT_CLASSIFY_FP32_KERNEL=libtorch keeps fp32 on LibTorch's own product (BLAS).
-  void load_native(const std::string& path, const ModelHints& hints, LoadOptions options, Precision precision) {
+  // EngineOptions::fp32_on_libtorch keeps fp32 on LibTorch's own product (BLAS).
+  void load_native(const std::string& path, const ModelHints& hints, LoadOptions options, Precision precision,
+                   bool fp32_on_libtorch) {
     std::optional<PrecisionConverter> converter;
-    if (device.is_cpu() && (precision != Precision::Fp32 || !fp32_on_libtorch())) {
+    if (device.is_cpu() && (precision != Precision::Fp32 || !fp32_on_libtorch)) {
       converter.emplace(precision);
       options.on_linear_loaded = [&converter](LinearImpl& layer) { converter->convert(layer); };
     }
@@ -241,9 +231,9 @@ struct Engine::Impl {
     info.depth = static_cast<int>(cfg.depth);
     info.heads = static_cast<int>(cfg.heads);
     info.can_explain = true;
-    // Facebook's DeiT files wrap timm-named weights in {"model": ...}; a torchvision or HF
-    // checkpoint saved the same way by a training loop is not DeiT.
-    const bool deit = cfg.distilled || (loaded.wrapper_key == "model" && loaded.family == Family::Timm);
+    // Facebook's DeiT files wrap timm-named weights in {"model": ...} (the family's row says).
+    const char* deit_key = family_facts(loaded.family).deit_wrapper_key;
+    const bool deit = cfg.distilled || (deit_key && loaded.wrapper_key == deit_key);
     info.preprocess =
         auto_preprocess(loaded.family, deit, info.image_size,
                         published_at(hints, info.image_size, options.image_size > 0), &info.preprocess_reason);
@@ -269,14 +259,18 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
   const ModelHints hints = read_model_hints(o.model_path);
   for (const auto& s : hints.sources) spdlog::info("read {}", s);
   info.labels = hints.labels;
-  if (format == FileFormat::TorchScript) {
-    if (o.image_size > 0)
-      throw UsageError("--image-size: '" + o.model_path +
-                       "' is a TorchScript module, whose position embeddings cannot be resampled from outside; "
-                       "use the weights file (safetensors or .pth) to run at another size");
-    impl_->load_torchscript(o.model_path, hints);
-  } else {
-    impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision);
+  switch (format) {
+    case FileFormat::TorchScript:
+      if (o.image_size > 0)
+        throw UsageError("--image-size: '" + o.model_path +
+                         "' is a TorchScript module, whose position embeddings cannot be resampled from outside; "
+                         "use the weights file (safetensors or .pth) to run at another size");
+      impl_->load_torchscript(o.model_path, hints);
+      break;
+    case FileFormat::Safetensors:
+    case FileFormat::TorchZip:
+      impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision, o.fp32_on_libtorch);
+      break;
   }
 }
 
@@ -310,6 +304,19 @@ std::vector<float> Engine::probabilities(const float* batch, int n) {
 
 namespace {
 
+// What a pooling of the patch tokens computes, in words.
+const char* pooled_patches(Pool p) {
+  switch (p) {
+    case Pool::Avg: return "mean";
+    case Pool::Max: return "maximum";
+    case Pool::AvgMax: return "mean and maximum";
+    case Pool::Token:
+    case Pool::TokenAndAvg:
+    case Pool::Map: break;
+  }
+  throw Error(std::string("internal: pooling '") + pool_name(p) + "' is not of the patch tokens alone");
+}
+
 // The weights the head reads the last block's T tokens with (see AttentionTrace::readout).
 std::vector<float> readout_weights(const ViTConfig& cfg, const ForwardTrace& ft, std::string* what) {
   const int64_t T = cfg.num_tokens(), prefix = cfg.num_prefix_tokens(), N = cfg.num_patches();
@@ -335,14 +342,13 @@ std::vector<float> readout_weights(const ViTConfig& cfg, const ForwardTrace& ft,
       *what = "attention pooling (a learned query over the patch tokens; its weights, mean over heads)";
       break;
     }
-    default:
+    case Pool::Avg:
+    case Pool::Max:
+    case Pool::AvgMax:
       patches_uniform(1.0f);
-      *what = std::string("the ") +
-              (cfg.pool == Pool::Avg   ? "mean"
-               : cfg.pool == Pool::Max ? "maximum"
-                                       : "mean and maximum") +
-              " of the patch tokens (each patch weighted equally" +
+      *what = std::string("the ") + pooled_patches(cfg.pool) + " of the patch tokens (each patch weighted equally" +
               (cfg.class_token ? "; the class token is not read)" : ")");
+      break;
   }
   return w;
 }

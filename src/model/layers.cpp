@@ -342,8 +342,11 @@ torch::Tensor resample_pos_embed(const torch::Tensor& pos, int64_t prefix, int64
   if (old_grid == new_grid) return p;
   namespace F = torch::nn::functional;
   auto opts = F::InterpolateFuncOptions().size(std::vector<int64_t>{new_grid, new_grid}).mode(torch::kBicubic);
-  opts.align_corners(how == PosResample::BicubicAlignCorners);
-  opts.antialias(how == PosResample::TimmAntialias);
+  switch (how) {  // no default: a new rule is a compile error until it says what it does
+    case PosResample::TimmAntialias: opts.align_corners(false).antialias(true); break;
+    case PosResample::Bicubic: opts.align_corners(false).antialias(false); break;
+    case PosResample::BicubicAlignCorners: opts.align_corners(true).antialias(false); break;
+  }
   const auto dtype = p.scalar_type();
   auto grid = p.slice(1, prefix).to(torch::kFloat32).reshape({1, old_grid, old_grid, D}).permute({0, 3, 1, 2});
   auto resized = F::interpolate(grid, opts).permute({0, 2, 3, 1}).reshape({1, new_grid * new_grid, D}).to(dtype);

@@ -1,4 +1,4 @@
-// The tensor-name table of every family; see include/vit/model/names.h.
+// The table of model families: each family's row; see include/vit/model/names.h.
 #include "vit/model/names.h"
 
 #include <cctype>
@@ -17,21 +17,10 @@ namespace {
 //   (a|b)    one of the alternatives (captured),
 //   {a|b|}   one of the alternatives, the empty one included (not captured);
 // `to` is "$&" (the name itself) or text with $1..$9 for the captures, in order.
-struct Rule {
-  const char* from;
-  const char* to;
-};
+using Rule = NameRule;
 
 constexpr size_t kMaxIndexDigits = 5;  // blocks 0 to 99999
 constexpr size_t kMaxNameBytes = 512;  // a longer name matches no rule: it is reported as unknown
-
-struct FamilyNames {
-  Family family;
-  const char* name;
-  std::string patch_embed;  // the weight that identifies the family
-  std::string pos_embed;
-  std::vector<Rule> rules;
-};
 
 // timm's names are the canonical ones: the rules only say which of them a ViT may hold.
 std::vector<Rule> timm_rules() {
@@ -155,22 +144,6 @@ std::optional<std::string> apply(const Rule& rule, const std::string& name) {
   return out;
 }
 
-const std::vector<FamilyNames>& families() {
-  static const std::vector<FamilyNames> table{
-      {Family::Timm, "timm", "patch_embed.proj.weight", "pos_embed", timm_rules()},
-      {Family::Torchvision, "torchvision", "conv_proj.weight", "encoder.pos_embedding", torchvision_rules()},
-      {Family::HuggingFace, "hf", "embeddings.patch_embeddings.projection.weight", "embeddings.position_embeddings",
-       huggingface_rules()},
-  };
-  return table;
-}
-
-const FamilyNames& names_of(Family f) {
-  for (const auto& n : families())
-    if (n.family == f) return n;
-  throw Error("internal: unknown model family");
-}
-
 bool ends_with(const std::string& s, const std::string& end) {
   return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
 }
@@ -211,11 +184,60 @@ void fuse_qkv(std::map<std::string, std::map<char, torch::Tensor>>& parts, std::
 
 }  // namespace
 
-const char* family_name(Family f) { return names_of(f).name; }
-bool is_patch_embed(Family f, const std::string& tensor_name) {
-  return ends_with(tensor_name, names_of(f).patch_embed);
+const FamilyFacts& family_facts(Family f) {
+  // Each row built on first use; a switch without default, so that a new family is a compile
+  // error (-Wswitch-enum) until it has its row. Fields in FamilyFacts' order: name, patch
+  // embedding, position embeddings, preset, position-embedding resampling, a distillation token
+  // without its head allowed, DeiT's wrapper key, tensor-name rules.
+  switch (f) {
+    case Family::Timm: {
+      static const FamilyFacts timm{"timm",                      // as timm names it
+                                    "patch_embed.proj.weight",   //
+                                    "pos_embed",                 //
+                                    Preset::Timm,                //
+                                    PosResample::TimmAntialias,  // resample_abs_pos_embed
+                                    false,                       // DeiT: both heads
+                                    "model",                     // Facebook's DeiT files
+                                    timm_rules()};
+      return timm;
+    }
+    case Family::Torchvision: {
+      static const FamilyFacts torchvision{"torchvision",                     //
+                                           "conv_proj.weight",                //
+                                           "encoder.pos_embedding",           //
+                                           Preset::Torchvision,               //
+                                           PosResample::BicubicAlignCorners,  // interpolate_embeddings
+                                           false,                             //
+                                           nullptr,                           //
+                                           torchvision_rules()};
+      return torchvision;
+    }
+    case Family::HuggingFace: {
+      static const FamilyFacts hf{"hf",                                             //
+                                  "embeddings.patch_embeddings.projection.weight",  //
+                                  "embeddings.position_embeddings",                 //
+                                  Preset::Hf,                                       //
+                                  PosResample::Bicubic,                             // interpolate_pos_encoding
+                                  true,     // DeiTForImageClassification: one head
+                                  nullptr,  //
+                                  huggingface_rules()};
+      return hf;
+    }
+  }
+  throw Error("internal: model family " + std::to_string(static_cast<int>(f)) + " has no row");
 }
-bool is_pos_embed(Family f, const std::string& tensor_name) { return ends_with(tensor_name, names_of(f).pos_embed); }
+
+const std::vector<Family>& all_families() {
+  static const std::vector<Family> all{Family::Timm, Family::Torchvision, Family::HuggingFace};
+  return all;
+}
+
+bool is_patch_embed(Family f, const std::string& tensor_name) {
+  return ends_with(tensor_name, family_facts(f).patch_embed);
+}
+bool is_pos_embed(Family f, const std::string& tensor_name) {
+  return ends_with(tensor_name, family_facts(f).pos_embed);
+}
 
 std::string quoted_names(const std::vector<std::string>& names, size_t most) {
   std::string list;
@@ -225,9 +247,9 @@ std::string quoted_names(const std::vector<std::string>& names, size_t most) {
 }
 
 Family detect_family(const std::vector<std::string>& names) {
-  for (const auto& fam : families())
+  for (const Family f : all_families())
     for (const auto& n : names)
-      if (ends_with(n, fam.patch_embed)) return fam.family;
+      if (ends_with(n, family_facts(f).patch_embed)) return f;
   std::vector<std::string> first(names.begin(),
                                  names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +
@@ -237,7 +259,7 @@ Family detect_family(const std::vector<std::string>& names) {
 }
 
 std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::string, torch::Tensor>& raw, Family family) {
-  const auto& rules = names_of(family).rules;
+  const auto& rules = family_facts(family).rules;
   std::map<std::string, torch::Tensor> out;
   std::map<std::string, std::map<char, torch::Tensor>> qkv_parts;  // HF: "blocks.i.attn.qkv.weight" -> q, k, v
   std::vector<std::string> unknown;

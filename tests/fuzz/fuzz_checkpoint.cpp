@@ -8,7 +8,7 @@
 
 #include "fuzz_util.h"
 #include "vit/errors.h"
-#include "vit/io/torch_checkpoint.h"
+#include "vit/model/torch_checkpoint.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   vit::fuzz::quiet();

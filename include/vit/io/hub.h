@@ -42,6 +42,9 @@ struct HubSettings {
                           // regular file: anything else is a UsageError)
   bool offline = false;   // $HF_HUB_OFFLINE=1 (or true/yes/on); the command line's --offline sets it too
   bool progress = false;  // draw a progress bar on stderr while downloading
+  // Seconds a transfer may go under 1 KB/s before it is abandoned; the app sets it from
+  // $VIT_CLASSIFY_HUB_TIMEOUT (from_environment reads Hugging Face's own variables only).
+  long stall_seconds = 60;
   static HubSettings from_environment();
 };
 

@@ -45,21 +45,22 @@ struct HubHead {
 // ETag, commit or size that is not what the hub sends (each becomes a name in the cache), a
 // redirect to anything but http or https, and other HTTP errors. Server text in a message is
 // shortened to 200 bytes.
-HubHead head_hub_file(const std::string& url, const std::string& token);
+HubHead head_hub_file(const std::string& url, const std::string& token, long stall_seconds);
 
 // GET url's body (a small JSON answer such as the API's file list), at most 16 MiB. Throws
 // ModelError.
-std::string get_hub_text(const std::string& url, const std::string& token);
+std::string get_hub_text(const std::string& url, const std::string& token, long stall_seconds);
 
 // Where download_blob puts a file, and how. Every folder below cache_dir is entered without
 // following a symlink, and every file is opened from its folder with O_NOFOLLOW.
 struct BlobTarget {
-  std::string cache_dir;  // CACHE
-  std::string blobs;      // "models--ORG--NAME/blobs": the blob is blobs/ETAG
-  std::string locks;      // ".locks/models--ORG--NAME": the lock is locks/ETAG.lock
-  std::string token;      // sent to the origin of metadata.url only, never after a redirect elsewhere
-  bool progress = false;  // a progress line on stderr
-  std::string label;      // the file's name on that line
+  std::string cache_dir;    // CACHE
+  std::string blobs;        // "models--ORG--NAME/blobs": the blob is blobs/ETAG
+  std::string locks;        // ".locks/models--ORG--NAME": the lock is locks/ETAG.lock
+  std::string token;        // sent to the origin of metadata.url only, never after a redirect elsewhere
+  bool progress = false;    // a progress line on stderr
+  std::string label;        // the file's name on that line
+  long stall_seconds = 60;  // under 1 KB/s this long, the transfer is abandoned (HubSettings::stall_seconds)
 };
 
 // Makes blobs/ETAG hold the file's bytes: under an flock of locks/ETAG.lock (so that a second
@@ -72,10 +73,6 @@ struct BlobTarget {
 // hard link planted where the lock or the .incomplete file goes; OutputError when the cache
 // cannot be written.
 void download_blob(const HubFileMetadata& metadata, const BlobTarget& target);
-
-// Seconds a transfer may go under 1 KB/s (without a byte, or trickling) before it is abandoned:
-// $VIT_CLASSIFY_HUB_TIMEOUT, else 60. The connect timeout is the smaller of this and 10.
-long hub_stall_seconds();
 
 // "scheme://host:port" of url, lowercase, with the scheme's default port; "" when it is not a
 // URL. The token goes only to requests whose origin is the endpoint's.

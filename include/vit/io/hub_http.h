@@ -13,7 +13,7 @@ namespace vit::hub_http {
 using Easy = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 using Headers = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
-// The slowest transfer kept: under this many bytes a second for hub_stall_seconds(), it is
+// The slowest transfer kept: under this many bytes a second for the stall seconds, it is
 // abandoned (a body trickling at 2 bytes/s with a length of 10^12 would otherwise never end).
 constexpr long kMinimumRate = 1024;
 
@@ -22,9 +22,10 @@ Easy make_easy();
 // Options every request shares. The token goes as "Authorization: Bearer" only when url's
 // origin is token_origin (hub_origin of the endpoint's URL: scheme, host and port); libcurl
 // (7.83 on) drops a custom Authorization header itself when it follows a redirect to another
-// host, port or scheme. `errors` is CURL_ERROR_SIZE bytes.
+// host, port or scheme. A transfer under kMinimumRate for `stall` seconds is abandoned; the
+// connect timeout is the smaller of `stall` and 10. `errors` is CURL_ERROR_SIZE bytes.
 Headers common_options(CURL* h, const std::string& url, const std::string& token, const std::string& token_origin,
-                       char* errors);
+                       long stall, char* errors);
 
 // Lets curl follow redirects (5 at most), unless a token could go along with a libcurl too old
 // to drop it on another origin.

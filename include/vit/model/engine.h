@@ -29,6 +29,10 @@ struct EngineOptions {
   int heads = 0;       // --heads: attention heads for weights whose count nothing else tells
   int image_size = 0;  // --image-size: run at this side, position embeddings resampled (0 = the model's own)
   Precision precision = Precision::Fp32;  // --precision: bf16 and int8 on the CPU, native ViT weights only
+  // fp32 on the CPU: the linear layers on LibTorch's own product (BLAS), as PyTorch runs them,
+  // instead of oneDNN's float32 matmul (faster, the same arithmetic). The app sets it from
+  // $VIT_CLASSIFY_FP32_KERNEL=libtorch.
+  bool fp32_on_libtorch = false;
 };
 
 struct ModelInfo {

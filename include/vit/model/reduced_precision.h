@@ -1,11 +1,11 @@
-// fp32, bf16 and int8 kernels for the model's linear layers, on oneDNN (Debian's libdnnl 2.6,
-// the library LibTorch's own CPU kernels call), and the converter the loader hands each linear
-// layer to.
+// The converter the loader hands each linear layer to, giving it a kernel of the run's
+// precision: fp32, bf16 or int8 on oneDNN (Debian's libdnnl 2.6, the library LibTorch's own CPU
+// kernels call; float_linear.h, int8_linear.h).
 //
 //   fp32: the default on the CPU: float32 weights packed once in oneDNN's blocked layout,
 //         float32 sums (strict float32 math), bias and GELU in the same primitive; the same
-//         arithmetic as torch::linear in another order of sums. VIT_CLASSIFY_FP32_KERNEL=libtorch
-//         (engine.cpp) leaves the layers to torch::linear.
+//         arithmetic as torch::linear in another order of sums. EngineOptions::fp32_on_libtorch
+//         (VIT_CLASSIFY_FP32_KERNEL=libtorch) leaves the layers to torch::linear.
 //   bf16: weights converted once to bfloat16 and packed in oneDNN's blocked layout; each call
 //         rounds its float32 input to bfloat16, accumulates in float32, adds the float32 bias
 //         (and GELU) in the same primitive, and returns float32. Native on CPUs with
@@ -28,7 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "vit/model/float_linear.h"
+#include "vit/model/int8_linear.h"
 #include "vit/model/linear.h"
+#include "vit/model/onednn_cpu.h"
 #include "vit/model/precision.h"
 
 namespace vit {
@@ -60,18 +63,5 @@ class PrecisionConverter {
   int64_t freed_since_trim_ = 0;
   bool fp32_fallback_ = false;
 };
-
-// One layer's kernel from its float32 weight (out, in) and bias (out, or undefined).
-std::shared_ptr<const LinearKernel> make_fp32_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
-std::shared_ptr<const LinearKernel> make_bf16_kernel(const torch::Tensor& weight, const torch::Tensor& bias);
-// weight_bits: 8 or 7; 0 chooses by the CPU (8 with VNNI, else 7). 8 without VNNI throws ModelError:
-// the CPU's int16 pair sums would saturate.
-std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
-                                                     int weight_bits = 0);
-
-// The CPU as oneDNN sees it (ONEDNN_MAX_CPU_ISA lowers it): "avx512_core_bf16", ...
-std::string onednn_isa_name();
-bool onednn_has_vnni();         // int8 products without int16 saturation
-bool onednn_has_native_bf16();  // bf16 dot products in hardware
 
 }  // namespace vit

@@ -1,7 +1,8 @@
 // Reads the tensors of a torch.save() zip checkpoint (a state dict, or a dict that wraps one,
 // such as DeiT's {"model": ...}) without Python. LibTorch's own pickle_load turns the
-// collections.OrderedDict of every state dict into None, so this is a small, safe unpickler:
-// it never runs code, it only rebuilds dicts, lists, tuples, scalars and tensors.
+// collections.OrderedDict of every state dict into None, so the pickle is read by our own
+// small, safe unpickler (pickle.h). In the model layer because it needs LibTorch (its zip
+// reader and tensors); src/io/ has no LibTorch.
 #pragma once
 
 #include <ATen/ATen.h>

@@ -1,59 +1,14 @@
-// A minimal, code-free unpickler for torch.save() zip checkpoints; see include/vit/io/torch_checkpoint.h.
-#include "vit/io/torch_checkpoint.h"
-
-#include <caffe2/serialize/inline_container.h>
+// The unpickler of torch.save() checkpoints; see include/vit/model/pickle.h.
+#include "vit/model/pickle.h"
 
 #include <cstring>
-#include <memory>
 #include <unordered_map>
-#include <vector>
 
 #include "vit/errors.h"
-#include "vit/io/zip_directory.h"
 
 namespace vit {
 
 namespace {
-
-struct PyValue;
-using PyPtr = std::shared_ptr<PyValue>;
-
-struct PyValue {
-  enum class Kind { None, Bool, Int, Float, String, Tuple, List, Dict, Global, Storage, Tensor, Object };
-  Kind kind = Kind::None;
-  int64_t i = 0;
-  double f = 0;
-  std::string s;                              // String, Global ("module.name"), Object (its class)
-  std::vector<PyPtr> items;                   // Tuple, List
-  std::vector<std::pair<PyPtr, PyPtr>> dict;  // Dict, in insertion order
-  at::Tensor tensor;                          // Storage (1-D, whole storage) or Tensor
-
-  PyValue() = default;
-  PyValue(const PyValue&) = delete;
-  PyValue& operator=(const PyValue&) = delete;
-  // Iterative: a pickle nesting a million lists would otherwise overflow the stack when the
-  // last reference to the outermost one goes.
-  ~PyValue() {
-    std::vector<PyPtr> pending;
-    take_children(pending);
-    while (!pending.empty()) {
-      PyPtr p = std::move(pending.back());
-      pending.pop_back();
-      if (p && p.use_count() == 1) p->take_children(pending);  // p then dies with no children
-    }
-  }
-
-  // Moves this value's children out (to break the reference cycles a pickle can make).
-  void take_children(std::vector<PyPtr>& out) {
-    for (auto& v : items) out.push_back(std::move(v));
-    for (auto& kv : dict) {
-      out.push_back(std::move(kv.first));
-      out.push_back(std::move(kv.second));
-    }
-    items.clear();
-    dict.clear();
-  }
-};
 
 PyPtr make_value(PyValue::Kind k) {
   auto p = std::make_shared<PyValue>();
@@ -73,15 +28,17 @@ at::ScalarType storage_dtype(const std::string& global) {
   return it->second;
 }
 
-class Unpickler {
+}  // namespace
+
+struct Unpickler::Impl {
  public:
-  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& zip, const std::string& path)
+  Impl(caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& zip, const std::string& path)
       : reader_(reader), zip_(zip), path_(path) {}
-  Unpickler(const Unpickler&) = delete;
-  Unpickler& operator=(const Unpickler&) = delete;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   // A pickle can make a value hold itself (memo + APPEND): shared pointers alone would leak
   // such cycles, so every value made here drops its children at the end.
-  ~Unpickler() {
+  ~Impl() {
     std::vector<PyPtr> children;
     for (const auto& w : made_)
       if (PyPtr p = w.lock()) p->take_children(children);
@@ -377,7 +334,7 @@ class Unpickler {
   // more (a million nested lists, say) is refused before it takes hundreds of MB.
   static constexpr size_t kMaxValues = 500'000;
 
-  PyPtr make(PyValue::Kind k) {  // every value is made here, and tracked for ~Unpickler
+  PyPtr make(PyValue::Kind k) {  // every value is made here, and tracked for ~Impl
     if (made_.size() >= kMaxValues)
       fail("more than " + std::to_string(kMaxValues) + " values: no state dict is built like that");
     PyPtr p = make_value(k);
@@ -397,74 +354,9 @@ class Unpickler {
   std::unordered_map<std::string, PyPtr> storages_;
 };
 
-bool collect_tensors(const PyPtr& d, std::map<std::string, at::Tensor>& out) {
-  bool any = false;
-  for (const auto& kv : d->dict) {
-    if (kv.first->kind == PyValue::Kind::String && kv.second->kind == PyValue::Kind::Tensor) {
-      out[kv.first->s] = kv.second->tensor;
-      any = true;
-    }
-  }
-  return any;
-}
-
-}  // namespace
-
-TorchCheckpoint read_torch_checkpoint(const std::string& path) {
-  // Our own reading of the zip directory comes first: caffe2's reader leaks its zip state
-  // when its constructor throws (LibTorch 1.13), so what it would refuse is refused here.
-  const ZipDirectory zip(path);
-  if (!zip.has("data.pkl"))
-    throw ModelError("'" + path + "' is a zip file but has no data.pkl: not a torch.save checkpoint");
-  zip.check_size(zip.has(".data/version") ? ".data/version" : "version", 64);
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const c10::Error& e) {
-    throw ModelError("'" + path + "' is not a readable PyTorch zip checkpoint: " + e.what_without_backtrace());
-  } catch (const std::exception& e) {  // caffe2::stoull on a version record that is not a number
-    throw ModelError("'" + path + "' is not a readable PyTorch zip checkpoint: " + e.what());
-  }
-  if (!reader->hasRecord("data.pkl"))
-    throw ModelError("'" + path + "' is a zip file but has no data.pkl: not a torch.save checkpoint");
-  if (reader->hasRecord("byteorder")) {
-    auto rec = reader->getRecord("byteorder");
-    std::string order(static_cast<const char*>(std::get<0>(rec).get()), std::get<1>(rec));
-    if (order != "little") throw ModelError("'" + path + "' was saved on a big-endian machine; not supported");
-  }
-  zip.check_size("data.pkl", uint64_t{1} << 30);
-  at::DataPtr pkl;
-  size_t size = 0;
-  try {
-    std::tie(pkl, size) = reader->getRecord("data.pkl");
-  } catch (const c10::Error& e) {
-    throw ModelError("cannot read '" + path + "': " + e.what_without_backtrace());
-  }
-  zip.check_crc("data.pkl", pkl.get(), size);
-  Unpickler up(*reader, zip, path);
-  PyPtr root;
-  try {
-    root = up.run(static_cast<const uint8_t*>(pkl.get()), size);
-  } catch (const c10::Error& e) {
-    throw ModelError("cannot read '" + path + "': " + e.what_without_backtrace());
-  }
-  TorchCheckpoint ck;
-  if (root->kind != PyValue::Kind::Dict)
-    throw ModelError("'" + path +
-                     "' holds a pickled object, not a state dict (a whole nn.Module saved with torch.save?). "
-                     "Save model.state_dict() instead, or export TorchScript");
-  if (collect_tensors(root, ck.tensors)) return ck;
-  for (const char* key : {"model", "state_dict", "model_state_dict", "module", "model_ema"}) {
-    for (const auto& kv : root->dict) {
-      if (kv.first->s == key && kv.second->kind == PyValue::Kind::Dict && collect_tensors(kv.second, ck.tensors)) {
-        ck.wrapper_key = key;
-        return ck;
-      }
-    }
-  }
-  throw ModelError("'" + path +
-                   "' is a PyTorch checkpoint but holds no state dict of tensors (looked at the top level and "
-                   "under 'model', 'state_dict', 'model_state_dict', 'module', 'model_ema')");
-}
+Unpickler::Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& zip, const std::string& path)
+    : impl_(std::make_unique<Impl>(reader, zip, path)) {}
+Unpickler::~Unpickler() = default;
+PyPtr Unpickler::run(const uint8_t* data, size_t size) { return impl_->run(data, size); }
 
 }  // namespace vit
