@@ -51,7 +51,7 @@ install(TARGETS vit_io vit_image vit_model vit_batch vit_explain vit_core
 # (scripts/check_install.sh checks that every vit/ header an installed one includes is installed).
 set(VIT_API_HEADERS
   vit/errors.h vit/vocabulary.h
-  vit/io/labels.h
+  vit/io/labels.h vit/io/text.h
   vit/image/decode.h vit/image/preprocess.h vit/image/resample.h
   vit/model/engine.h vit/model/precision.h vit/model/prediction.h vit/model/runtime.h
   vit/batch/pipeline.h vit/batch/inputs.h vit/batch/records.h

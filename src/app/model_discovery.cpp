@@ -159,7 +159,7 @@ ResolvedModel default_model() {
     looked += ", " + dir;
     const auto found = models_in(dir);
     if (found.empty()) continue;
-    ResolvedModel m{found.front(), "the folder " + dir};
+    ResolvedModel m{found.front(), "the folder " + dir, {}};
     for (const auto& f : found)
       if (starts_with(base_name(f), "default")) return {f, m.source, {}};
     if (found.size() > 1) spdlog::info("several models in {}; using {} (pass -m to choose)", dir, found.front());

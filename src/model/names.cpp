@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "vit/errors.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
@@ -142,10 +143,6 @@ std::optional<std::string> apply(const Rule& rule, const std::string& name) {
     }
   }
   return out;
-}
-
-bool ends_with(const std::string& s, const std::string& end) {
-  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
 }
 
 // What an unknown tensor shows about the model, for the error message.

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "vit/errors.h"
+#include "vit/io/bytes.h"
 
 namespace vit {
 
@@ -159,12 +160,7 @@ struct Unpickler::Impl {
     return r;
   }
   uint8_t u8() { return *take(1); }
-  uint64_t le(int n) {
-    const uint8_t* b = take(n);
-    uint64_t v = 0;
-    for (int k = n - 1; k >= 0; --k) v = (v << 8) | b[k];
-    return v;
-  }
+  uint64_t le(int n) { return load_le(take(n), static_cast<size_t>(n)); }
   std::string line() {
     const uint8_t* s = p_;
     while (p_ < end_ && *p_ != '\n') ++p_;
@@ -224,15 +220,12 @@ struct Unpickler::Impl {
   void push_long(uint64_t n) {  // little-endian two's complement of n bytes
     if (n > 8) fail("integer wider than 64 bits");
     const uint8_t* b = take(n);
-    uint64_t u = 0;
-    for (size_t k = n; k-- > 0;) u = (u << 8) | b[k];
+    uint64_t u = load_le(b, n);
     if (n > 0 && n < 8 && (b[n - 1] & 0x80)) u |= ~uint64_t{0} << (8 * n);
     push_int(static_cast<int64_t>(u));
   }
   void push_float() {
-    const uint8_t* b = take(8);
-    uint64_t u = 0;
-    for (int k = 0; k < 8; ++k) u = (u << 8) | b[k];  // big-endian
+    const uint64_t u = load_be(take(8), 8);  // BINFLOAT is big-endian
     auto v = make(PyValue::Kind::Float);
     std::memcpy(&v->f, &u, 8);
     stack_.push_back(v);
