@@ -202,9 +202,10 @@ std::string zsh_action(const OptionRow& row) {
   return " ";
 }
 
-// The help as a zsh description: its first clause, brackets and quotes escaped.
+// The help as a zsh description: its words before any parenthesis or semicolon, with brackets
+// and quotes escaped.
 std::string zsh_description(const std::string& help) {
-  std::string s = help.substr(0, help.find("; "));
+  std::string s = help.substr(0, std::min(help.find("; "), help.find(" (")));
   std::string out;
   for (char ch : s) {
     if (ch == '[' || ch == ']') out += '\\';
