@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""Checks the man page and the shell completions against the live command line.
+"""Checks the generated man page and shell completions.
 
   check_docs.py BINARY SOURCE_DIR
 
-For every command the main --help lists, runs `BINARY help COMMAND` and fails naming each
-option missing from docs/vit-classify.1, from what completions/vit-classify.bash really
-offers (its function is run in bash, as bash-completion would run it), or from
-completions/_vit-classify's spec for that command; and each value of an enumerated option
-(from the help's `{a,b}` / `TEXT:{a,b}` listing or its "a, b or c" description, else the
-option's vocabulary table in the sources) missing from either completion. Also checks the
-man page's EXIT STATUS against the help's table, and its ENVIRONMENT. What the docs name but
-the help does not (a command or option not landed yet, or gone) is printed as a note.
+First, that docs/vit-classify.1, completions/vit-classify.bash and completions/_vit-classify
+are what the option table makes now (scripts/generate_docs.sh --check: a row changed without
+regenerating fails here). Then, that what was generated works: for every command the main
+--help lists, runs `BINARY help COMMAND` and fails naming each option missing from the man page,
+from what completions/vit-classify.bash really offers (its function is run in bash, as
+bash-completion would run it), or from completions/_vit-classify's spec for that command; and
+each value of an enumerated option (from the help's "a, b or c" description, else the option's
+vocabulary table in the sources) missing from either completion. Also checks the man page's
+EXIT STATUS against the help's table, and its ENVIRONMENT. The zsh script is loaded by zsh
+when zsh is installed.
 """
 import os
 import re
@@ -173,6 +175,15 @@ def main():
     bash = BashCompletion(os.path.join(source_dir, "completions", "vit-classify.bash"))
     zsh = ZshCompletion(os.path.join(source_dir, "completions", "_vit-classify"))
     failures, notes = [], []
+    generated = subprocess.run([os.path.join(source_dir, "scripts", "generate_docs.sh"), "--check", binary],
+                               capture_output=True, text=True, timeout=120)
+    if generated.returncode != 0:
+        failures.append("generated docs are stale:\n" + generated.stderr.strip())
+    if shutil.which("zsh"):
+        r = subprocess.run(["zsh", "-n", os.path.join(source_dir, "completions", "_vit-classify")],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            failures.append(f"zsh completion: zsh -n says: {r.stderr.strip()}")
     workdir = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"check_docs.{os.getpid()}")
     os.makedirs(workdir, exist_ok=True)
     open(os.path.join(workdir, "cat-photo.png"), "w").close()

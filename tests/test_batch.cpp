@@ -241,7 +241,7 @@ TEST_F(Batch, FilesFromStdinWithOddNames) {
   ASSERT_EQ(rec.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_TRUE(rec[i]["ok"].get<bool>()) << rec[i].dump();
-    const std::string key = record_key(dir_.file(names[i]), Format::Json);
+    const std::string key = record_key(dir_.file(names[i]), RecordFormat::Json);
     if (rec[i].contains("file_hex"))
       EXPECT_EQ("hex:" + rec[i]["file_hex"].get<std::string>(), key) << "lossless for names that are not UTF-8";
     else
@@ -282,8 +282,8 @@ TEST(Inputs, ParseHelpers) {
   EXPECT_THROW(parse_shard("0/4"), UsageError);
   EXPECT_THROW(parse_shard("5/4"), UsageError);
   EXPECT_THROW(parse_shard("1/"), UsageError);
-  EXPECT_EQ(parse_extensions("JPG, .png"), (std::vector<std::string>{"jpg", "png"}));
-  EXPECT_THROW(parse_extensions(","), UsageError);
+  EXPECT_EQ(parse_extensions({"JPG", " .png"}), (std::vector<std::string>{"jpg", "png"}));
+  EXPECT_THROW(parse_extensions({"", ""}), UsageError);
 }
 
 // --progress into something that is not a terminal: plain lines, no carriage returns or

@@ -1,13 +1,22 @@
 // The command line: parsing, output formats, exit statuses and error messages, run in
 // process on argument vectors, plus a few runs of the real binary.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "test_util.h"
 #include "vit/app/cli.h"
+#include "vit/image/decode.h"
+#include "vit/image/preprocess.h"
+#include "vit/model/engine.h"
 
 using namespace vit;
 namespace t = vit::test;
@@ -199,4 +208,149 @@ TEST(Binary, ExitStatusAndCleanStdout) {
   ASSERT_EQ(out.size(), 2u);
   for (const auto& l : out) EXPECT_NO_THROW(nlohmann::json::parse(l)) << "stdout holds only records: " << l;
   EXPECT_NE(t::read_bytes(dir.file("err")).find("nonexistent.png"), std::string::npos);
+}
+
+// Defect 7: a first word that names no file but is a command misspelt is a usage error that
+// says which command, before any model is looked for; a real file of that name is an input.
+TEST(Cli, MisspeltCommandGetsDidYouMean) {
+  for (const auto& [word, command] : std::vector<std::pair<std::string, std::string>>{
+           {"evl", "eval"}, {"clasify", "classify"}, {"explian", "explain"}, {"modles", "models"}}) {
+    const CliRun r = run({word, "-m", "/no/such/model.safetensors", "folder"});
+    EXPECT_EQ(r.code, 2) << word << ": " << r.err;
+    EXPECT_NE(r.err.find("did you mean '" + command + "'"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("No such file"), std::string::npos) << "no model was looked for: " << r.err;
+  }
+  t::TempDir dir;
+  t::write_bytes(dir.file("evl"), "not an image\n");
+  char here[4096];
+  ASSERT_NE(::getcwd(here, sizeof here), nullptr);
+  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
+  const CliRun r = run({"evl", "-m", "/no/such/model.safetensors"});
+  ASSERT_EQ(::chdir(here), 0);
+  EXPECT_EQ(r.err.find("did you mean"), std::string::npos) << "a file named evl is an input: " << r.err;
+  EXPECT_EQ(r.code, 3) << r.err;
+}
+
+// Defect 1: eval's top-k is -k's k (records too), and its usage shows exactly one DATASET.
+TEST_F(CliWithModel, EvalReportsTopKForTheKGiven) {
+  t::TempDir dir;
+  // Chelsea is an Egyptian cat to the model (285, then 282 tiger cat, 281 tabby): labelled
+  // tabby, it is a top-1 miss, a top-3 hit, and a top-k hit for every k >= 3.
+  t::write_bytes(dir.file("set.csv"), "file,label\n" + cat + ",281\n");
+  for (int k : {1, 3, 10}) {
+    const std::string out = dir.file("records" + std::to_string(k) + ".jsonl");
+    const CliRun r =
+        run({"eval", "-m", model, "-k", std::to_string(k), "--format", "json", dir.file("set.csv"), "-o", out});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["top5"]["k"], k) << r.out;
+    EXPECT_EQ(j["top5"]["correct"], k >= 3 ? 1 : 0) << "k " << k << ": " << r.out;
+    const auto records = t::json_records(t::read_bytes(out));
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0]["predictions"].size(), static_cast<size_t>(k));
+  }
+  const CliRun text = run({"eval", "-m", model, "-k", "1", dir.file("set.csv")});
+  EXPECT_NE(text.out.find("top-1:"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("top-5"), std::string::npos) << text.out;
+  const CliRun help = run({"help", "eval"});
+  EXPECT_NE(help.out.find("eval [OPTIONS] dataset\n"), std::string::npos) << help.out;
+  EXPECT_EQ(run({"eval", "a", "b"}).code, 2);
+}
+
+// Defect 2: -k above the model's classes is capped at them, with one warning.
+TEST_F(CliWithModel, TopKIsCappedAtTheClassCountWithOneWarning) {
+  const CliRun r = run({"-m", model, "-k", "2000", "--format", "csv", cat, cat});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto l = lines(r.out);
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(std::count(l[0].begin(), l[0].end(), ','), 3 + 3 * 1000 - 1) << "3 columns per class, 1000 classes";
+  size_t warnings = 0;
+  for (size_t at = r.err.find("the model has 1000 classes"); at != std::string::npos;
+       at = r.err.find("the model has 1000 classes", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << r.err;
+}
+
+// Defect 8: --logits and --digits full give the model's own floats, which read back exactly;
+// the logits agree with the probabilities (p1/p2 = exp(l1 - l2)).
+TEST_F(CliWithModel, LogitsAndFullPrecision) {
+  const CliRun r = run({"-m", model, "-k", "3", "--format", "json", "--logits", "--digits", "full", cat});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EngineOptions eo;
+  eo.model_path = model;
+  Engine engine(eo);
+  const auto x = preprocess(decode_image(cat), preset_config("timm", 224));
+  const std::vector<float> logits = engine.logits(x.data(), 1);
+  const std::vector<float> probs = engine.probabilities(x.data(), 1);
+  const auto& p = j["predictions"];
+  ASSERT_EQ(p.size(), 3u);
+  for (const auto& e : p) {
+    const auto i = e["index"].get<size_t>();
+    EXPECT_EQ(static_cast<float>(e["probability"].get<double>()), probs[i]) << e;
+    EXPECT_EQ(static_cast<float>(e["logit"].get<double>()), logits[i]) << e;
+  }
+  const double ratio = p[0]["probability"].get<double>() / p[1]["probability"].get<double>();
+  EXPECT_NEAR(ratio, std::exp(p[0]["logit"].get<double>() - p[1]["logit"].get<double>()), 1e-5 * ratio);
+  const CliRun csv = run({"-m", model, "-k", "1", "--format", "csv", "--logits", "--digits", "9", cat});
+  const auto l = lines(csv.out);
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0], "file,ok,error,index_1,label_1,probability_1,logit_1");
+  EXPECT_NE(l[1].find(",285,Egyptian cat,0.8127"), std::string::npos) << l[1];
+  EXPECT_EQ(l[1].substr(l[1].rfind(',') + 1).size() - l[1].substr(l[1].rfind(',') + 1).find('.') - 1, 9u) << l[1];
+  EXPECT_EQ(run({"--digits", "18", "a.jpg"}).code, 2);
+}
+
+// Defect 9: TSV escapes tab, newline, CR and backslash in a field, and --resume reads the
+// names back: a name with a tab and one with a space in its place are two inputs.
+TEST_F(CliWithModel, TsvEscapesTabsAndResumeTellsNamesApart) {
+  t::TempDir dir;
+  const std::string tab = dir.file("a\tb.png"), space = dir.file("a b.png"), slash = dir.file("c\\d.png");
+  for (const auto& f : {tab, space, slash}) ASSERT_EQ(::symlink(cat.c_str(), f.c_str()), 0);
+  const std::string out = dir.file("out.tsv");
+  CliRun r = run({"-m", model, "-k", "1", "--format", "tsv", "-o", out, tab, slash});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto l = lines(t::read_bytes(out));
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[1].substr(0, l[1].find('\t')), dir.file("a\\tb.png"));
+  EXPECT_EQ(l[2].substr(0, l[2].find('\t')), dir.file("c\\\\d.png"));
+  r = run({"-m", model, "-k", "1", "--format", "tsv", "-o", out, "--resume", tab, space, slash});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto after = lines(t::read_bytes(out));
+  ASSERT_EQ(after.size(), 4u) << "only 'a b.png' was new: " << t::read_bytes(out);
+  EXPECT_EQ(after[3].substr(0, after[3].find('\t')), space);
+}
+
+// Defect 3: Ctrl-C with the records on standard output does not advise --resume, which needs
+// -o FILE; it says how to make a run that can be resumed.
+TEST_F(CliWithModel, InterruptOnStandardOutputAdvisesAFile) {
+  t::TempDir dir;
+  const std::string fifo = dir.file("list.fifo"), out = dir.file("out"), err = dir.file("err");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+              e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    execl(VIT_BINARY, VIT_BINARY, "-m", model.c_str(), "--format", "json", "--batch-size", "1", "--no-progress",
+          "--files-from", fifo.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  const int writer = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(writer, 0);
+  const std::string line = cat + "\n";
+  ASSERT_EQ(::write(writer, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  for (int i = 0; i < 1500 && t::json_records(t::read_bytes(out)).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(writer);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string e = t::read_bytes(err);
+  EXPECT_NE(e.find("interrupted"), std::string::npos) << e;
+  EXPECT_EQ(e.find("run again with --resume to finish"), std::string::npos) << e;
+  EXPECT_NE(e.find("-o FILE --resume"), std::string::npos) << e;
 }

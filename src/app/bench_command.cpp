@@ -152,8 +152,6 @@ nlohmann::ordered_json bench_json(const LoadedModel& m, const BenchCommandOption
 }  // namespace
 
 int run_bench(const CommonOptions& common, const BenchCommandOptions& o, std::ostream& out) {
-  if (common.output.format != Format::Text && common.output.format != Format::Json)
-    throw UsageError("--format: bench prints its figures as text or json");
   ScopedMathThreads threads(common.model.threads);
   const auto t0 = Clock::now();
   const LoadedModel m = load_model(common.model);
@@ -164,10 +162,10 @@ int run_bench(const CommonOptions& common, const BenchCommandOptions& o, std::os
   std::vector<BatchFigures> figures;
   for (int n : o.batch_sizes) figures.push_back(time_batch(o, m, n));
   mem.run_peak_mb = mem.run_peak_apart ? vm_hwm_mb() : peak_rss_mb();
-  if (common.output.format == Format::Json)
-    out << bench_json(m, o, load_s, figures, mem).dump() << '\n';
-  else
-    print_text(out, m, o, load_s, figures, mem);
+  switch (o.format) {
+    case ReportFormat::Json: out << bench_json(m, o, load_s, figures, mem).dump() << '\n'; break;
+    case ReportFormat::Text: print_text(out, m, o, load_s, figures, mem); break;
+  }
   out.flush();
   return static_cast<int>(ExitCode::Ok);
 }

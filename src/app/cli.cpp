@@ -1,9 +1,13 @@
 // The command line; see include/vit/app/cli.h.
 #include "vit/app/cli.h"
 
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <functional>
+#include <istream>
+#include <iterator>
 #include <ostream>
 
 #include "vit/app/bench_command.h"
@@ -12,9 +16,12 @@
 #include "vit/app/exit_status.h"
 #include "vit/app/explain_command.h"
 #include "vit/app/models_command.h"
-#include "vit/app/options.h"
+#include "vit/app/option_completion.h"
+#include "vit/app/option_docs.h"
+#include "vit/app/option_table.h"
 #include "vit/app/process_state.h"
 #include "vit/image/decode.h"
+#include "vit/io/text.h"
 #include "vit/model/runtime.h"
 
 namespace vit {
@@ -22,7 +29,7 @@ namespace vit {
 namespace {
 
 const char* kExamples = R"(Examples:
-  vit-classify photo.jpg                        (the model from $VIT_CLASSIFY_MODEL or models/)
+  vit-classify photo.jpg                        (the model from $VIT_CLASSIFY_MODEL or the model folders)
   vit-classify -m models/vit_tiny_patch16_224.safetensors -k 3 --format json a.jpg b.png
   vit-classify --preset timm --threads 2 photo.jpg
   cat photo.png | vit-classify -
@@ -57,77 +64,56 @@ std::string version_text() {
                             : "not in this build (CPU-only LibTorch)");
 }
 
-struct Parsed {
-  CommonOptions common;
-  ClassifyCommandOptions classify;
-  ExplainCommandOptions explain;
-  EvalCommandOptions eval;
-  ModelsCommandOptions models;
-  BenchCommandOptions bench;
-};
-
 struct Commands {
+  CLI::App* classify = nullptr;
   CLI::App* explain = nullptr;
   CLI::App* eval = nullptr;
   CLI::App* models = nullptr;
   CLI::App* bench = nullptr;
 };
 
-// The whole command tree. classify's options are declared on the top level too, so that
-// `vit-classify IMAGES` is `vit-classify classify IMAGES`.
-void declare(CLI::App& app, Commands& c, Parsed& p) {
+std::string footer(Command k) {
+  switch (k) {
+    case kClassify: return std::string(kExamples) + exit_status_help();
+    case kExplain: return std::string(explain_help_footer()) + "\n" + exit_status_help();
+    case kModels:
+      return "The cache is $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else "
+             "~/.cache/huggingface/hub: the one Python's huggingface_hub uses. HF_ENDPOINT, HF_TOKEN and "
+             "HF_HUB_OFFLINE "
+             "are honoured.\n\n" +
+             exit_status_help();
+    case kEval:
+    case kBench: return exit_status_help();
+  }
+  return exit_status_help();
+}
+
+CLI::App*& slot(Commands& c, Command k) {
+  switch (k) {
+    case kClassify: return c.classify;
+    case kExplain: return c.explain;
+    case kEval: return c.eval;
+    case kModels: return c.models;
+    case kBench: return c.bench;
+  }
+  return c.classify;
+}
+
+// The whole command tree, from the option table. classify's options are declared on the top
+// level too, so that `vit-classify IMAGES` is `vit-classify classify IMAGES`.
+void declare(CLI::App& app, Commands& c, CommandLine& p) {
   app.description("Classify images with a Vision Transformer (ViT). Results go to stdout, logs to stderr.");
-  app.footer(std::string(kExamples) + exit_status_help());
+  app.footer(footer(kClassify));
   app.set_version_flag("--version", std::function<std::string()>(version_text));  // computed only when asked
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);   // a repeated option: the last wins
   app.require_subcommand(0, 1);
-  declare_common_options(app, p.common);
-  declare_classify_options(app, p.classify);
-  CLI::App* classify = app.add_subcommand("classify", "Classify images (the default command)");
-  classify->footer(std::string(kExamples) + exit_status_help());
-  declare_common_options(*classify, p.common);
-  declare_classify_options(*classify, p.classify);
-  CLI::App* explain = c.explain = app.add_subcommand("explain", "Pictures of what the model looks at for one image");
-  explain->description(
-      "Pictures of what the model looks at for one image: patches, position embeddings, attention per "
-      "head, attention rollout and the prediction, with an index.html.");
-  explain->footer(std::string(explain_help_footer()) + "\n" + exit_status_help());
-  declare_common_options(*explain, p.common);
-  declare_explain_options(*explain, p.explain);
-  c.eval = app.add_subcommand("eval", "Accuracy on a labelled set (ImageFolder or CSV/TSV)");
-  c.eval->description(
-      "Top-1 and top-5 accuracy with 95% confidence intervals, images/s, the worst classes and the most "
-      "frequent confusions on a labelled set: an ImageFolder directory (one subfolder per class, named by "
-      "WordNet id, class index or label) or a .csv/.tsv list of file,label.");
-  c.eval->footer(exit_status_help());
-  declare_common_options(*c.eval, p.common);
-  declare_eval_options(*c.eval, p.eval);
-  c.models = app.add_subcommand("models", "List (and --fetch) the models in the Hugging Face cache");
-  c.models->footer(
-      "The cache is $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else "
-      "~/.cache/huggingface/hub: the one Python's huggingface_hub uses. HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE "
-      "are honoured.\n\n" +
-      exit_status_help());
-  declare_models_options(*c.models, p.models);
-  c.bench = app.add_subcommand("bench", "Time the model's forward pass per batch size (p50/p90, images/s)");
-  c.bench->footer(exit_status_help());
-  declare_common_options(*c.bench, p.common);
-  declare_bench_options(*c.bench, p.bench);
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
+  declare_options(app, kClassify, p);
+  for (const CommandInfo& info : commands()) {
+    CLI::App* sub = slot(c, info.command) = app.add_subcommand(info.name, info.summary);
+    if (*info.description) sub->description(info.description);
+    sub->footer(footer(info.command));
+    declare_options(*sub, info.command, p);
   }
-  return row[b.size()];
 }
 
 // " (did you mean --format?)" for an argument that looks like a misspelled option of `app`.
@@ -139,13 +125,39 @@ std::string suggestion(const CLI::App& app, const std::vector<std::string>& args
     if (arg.rfind("--", 0) != 0 || std::find(names.begin(), names.end(), arg.substr(0, arg.find('='))) != names.end())
       continue;
     const std::string given = arg.substr(0, arg.find('='));
-    std::string best;
-    size_t best_d = 3;  // at most 2 edits
-    for (const auto& n : names)
-      if (const size_t d = edit_distance(given, n); d < best_d) best_d = d, best = n;
+    const std::string best = closest_match(given, names, 2);
     if (!best.empty()) return " (did you mean " + best + " for " + given + "?)";
   }
   return "";
+}
+
+// A first word that names no file but is a command misspelt (`evl`, `clasify`): refused before
+// anything loads, rather than read as an image that does not exist. Returns "" or the command.
+std::string misspelt_command(const std::vector<std::string>& args) {
+  if (args.empty() || args[0].empty() || args[0][0] == '-') return "";
+  const std::string& word = args[0];
+  std::vector<std::string> names{"help"};
+  for (const CommandInfo& c : commands()) names.emplace_back(c.name);
+  struct stat st {};
+  if (std::find(names.begin(), names.end(), word) != names.end() || ::stat(word.c_str(), &st) == 0) return "";
+  return closest_match(word, names, 2);
+}
+
+// `vit-classify --generate-docs man|bash|zsh` (hidden; scripts/generate_docs.sh): the man page
+// (its template read from `in`) or a completion script, made from the option table.
+int generate_docs(const std::string& what, std::ostream& out, std::ostream& err, std::istream* in) {
+  if (what == "man" && in) {
+    const std::string tmpl{std::istreambuf_iterator<char>(*in), std::istreambuf_iterator<char>()};
+    out << generate_man_page(tmpl);
+  } else if (what == "bash") {
+    out << generate_bash_completion();
+  } else if (what == "zsh") {
+    out << generate_zsh_completion();
+  } else {
+    err << "vit-classify: error: --generate-docs man|bash|zsh (man reads its template on standard input)\n";
+    return static_cast<int>(ExitCode::Usage);
+  }
+  return static_cast<int>(ExitCode::Ok);
 }
 
 // `vit-classify help [COMMAND]`.
@@ -167,11 +179,17 @@ int print_help(CLI::App& app, const std::vector<std::string>& args, std::ostream
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, std::istream* in) {
-  Parsed p;
+  CommandLine p;
   CLI::App app{"vit-classify", "vit-classify"};
   Commands c;
   declare(app, c, p);
   if (!args.empty() && args[0] == "help") return print_help(app, args, out, err);
+  if (args.size() == 2 && args[0] == "--generate-docs") return generate_docs(args[1], out, err, in);
+  if (const std::string command = misspelt_command(args); !command.empty()) {
+    err << "vit-classify: error: '" << args[0] << "' is neither a file nor a command; did you mean '" << command
+        << "'?\nRun with --help for usage.\n";
+    return static_cast<int>(ExitCode::Usage);
+  }
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last-first
     app.parse(reversed);
@@ -182,12 +200,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << e.what() << '\n';
     return static_cast<int>(ExitCode::Ok);
   } catch (const CLI::ParseError& e) {
-    const CLI::App& scope = c.explain->parsed()  ? *c.explain
-                            : c.eval->parsed()   ? *c.eval
-                            : c.models->parsed() ? *c.models
-                            : c.bench->parsed()  ? *c.bench
-                                                 : app;
-    err << "vit-classify: error: " << e.what() << suggestion(scope, args) << "\nRun with --help for usage.\n";
+    const CLI::App* scope = &app;
+    for (const CommandInfo& info : commands())
+      if (slot(c, info.command)->parsed()) scope = slot(c, info.command);
+    err << "vit-classify: error: " << e.what() << suggestion(*scope, args) << "\nRun with --help for usage.\n";
     return static_cast<int>(ExitCode::Usage);
   }
   const LogOptions& log = c.models->parsed() ? p.models.log : p.common.log;

@@ -20,22 +20,19 @@ namespace vit {
 
 namespace {
 
-Format records_format(const EvalCommandOptions& o) {
+RecordFormat records_format(const EvalCommandOptions& o) {
   if (o.records_format) return *o.records_format;
   const std::string& f = o.job.output;
-  return ends_with(f, ".csv") ? Format::Csv : ends_with(f, ".tsv") ? Format::Tsv : Format::Json;
+  if (ends_with(f, ".csv")) return RecordFormat::Csv;
+  if (ends_with(f, ".tsv")) return RecordFormat::Tsv;
+  return RecordFormat::Json;
 }
 
 void check_eval_options(const CommonOptions& common, const EvalCommandOptions& o) {
-  if (o.dataset.size() != 1)
-    throw UsageError("eval takes one labelled set (an ImageFolder directory or a .csv/.tsv list), got " +
-                     std::to_string(o.dataset.size()));
-  if (common.output.format != Format::Text && common.output.format != Format::Json)
-    throw UsageError("--format: eval prints its figures as text or json (the records' format is --records-format)");
   if (o.job.output == "-") throw UsageError("-o -: eval prints its figures on standard output; give -o a file");
   if (o.job.resume && o.job.output.empty()) throw UsageError("--resume needs -o FILE");
   if (o.job.resume && o.job.force) throw UsageError("--resume adds to the -o file and --force replaces it: pass one");
-  if (o.job.resume && records_format(o) != Format::Json)
+  if (o.job.resume && records_format(o) != RecordFormat::Json)
     throw UsageError("eval --resume reads the earlier records back: use JSON records (--records-format json)");
 }
 
@@ -70,17 +67,18 @@ int run_eval(const CommonOptions& common, const EvalCommandOptions& o, std::ostr
   const WorkPlan plan = plan_work(common.model, o.job, false);
   ScopedMathThreads threads(plan.math_threads);
   const LoadedModel m = load_model(common.model);
-  const LabelledSet set = LabelledSet::read(o.dataset.front(), m.labels);
+  const LabelledSet set = LabelledSet::read(o.dataset, m.labels);
+  const int k = capped_top_k(common.output.top_k, m.engine->info());
   spdlog::info("{}; {} worker(s) x {} math thread(s), batch size {}", set.description(), plan.workers,
                threads.threads(), o.job.batch_size);
   const InputOptions io = set.inputs();
   InputStream inputs(io);
-  EvalTally tally;
+  EvalTally tally(k);
   if (o.job.resume) count_recorded(o.job.output, tally);
 
   RecordsJob job;
   job.format = records_format(o);
-  job.top_k = std::max(common.output.top_k, 5);  // records hold the top-5, so that --resume can count it
+  job.top_k = k;  // records hold the top-k, so that --resume can count them
   job.write_records = !o.job.output.empty();
   job.with_truth = true;
   job.on_record = [&](Record& r) {
@@ -98,7 +96,7 @@ int run_eval(const CommonOptions& common, const EvalCommandOptions& o, std::ostr
   // before): an accuracy of 0 over 0 images would read as a result.
   if (status == static_cast<int>(ExitCode::Ok) && s.images == 0 && tally.report(0, 0).images == 0 &&
       tally.report(0, 0).failed == 0)
-    throw UsageError("'" + o.dataset.front() + "' holds no images to evaluate" +
+    throw UsageError("'" + o.dataset + "' holds no images to evaluate" +
                      (inputs.skipped_by_extension() > 0
                           ? " (" + std::to_string(inputs.skipped_by_extension()) +
                                 " file(s) without an image extension were left out; see --ext)"
@@ -107,10 +105,10 @@ int run_eval(const CommonOptions& common, const EvalCommandOptions& o, std::ostr
   report.seconds = s.seconds;
   const size_t classified = s.images - s.failed;
   report.images_per_second = s.seconds > 0 ? static_cast<double>(classified) / s.seconds : 0;
-  if (common.output.format == Format::Json)
-    out << eval_json(report, m.labels, set.description()).dump() << '\n';
-  else
-    out << render_eval_text(report, m.labels, set.description());
+  switch (o.format) {
+    case ReportFormat::Json: out << eval_json(report, m.labels, set.description()).dump() << '\n'; break;
+    case ReportFormat::Text: out << render_eval_text(report, m.labels, set.description()); break;
+  }
   out.flush();
   // Unreadable images recorded by an earlier run (--resume) count as this run's would.
   if (status == static_cast<int>(ExitCode::Ok) && report.failed > 0) return static_cast<int>(ExitCode::SomeFailed);

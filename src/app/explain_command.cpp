@@ -9,6 +9,7 @@
 #include "vit/app/model_setup.h"
 #include "vit/app/process_state.h"
 #include "vit/app/record_sink.h"
+#include "vit/app/records_job.h"
 #include "vit/errors.h"
 #include "vit/explain/report.h"
 #include "vit/image/decode.h"
@@ -47,7 +48,7 @@ ExplainOptions explain_options(const CommonOptions& c, const ExplainCommandOptio
   eo.head_scale = x.head_scale;
   eo.discard_ratio = x.discard_ratio;
   eo.force = x.force;
-  eo.json = c.output.format == Format::Json;
+  eo.json = c.output.format == RecordFormat::Json;
   eo.top_k = c.output.top_k;
   eo.image_name = x.images.at(0);
   return eo;
@@ -86,16 +87,18 @@ int run_explain_command(const CommonOptions& c, const ExplainCommandOptions& x, 
       resize_and_crop(decode_image(eo.image_name, nullptr, c.max_pixels), m.preprocess);  // (S, S) 8-bit RGB
   std::vector<float> chw(static_cast<size_t>(3) * rgb.rows * rgb.cols);
   normalize_chw(rgb, m.preprocess, chw.data());
-  const ExplainResult r = run_explain(rgb, m.engine->trace_attention(chw.data()), info.patch_size, m.labels, eo);
+  const AttentionTrace trace = m.engine->trace_attention(chw.data());
+  const ExplainResult r = run_explain(rgb, trace, info.patch_size, m.labels, eo);
   spdlog::info("wrote {} files into {}", r.files.size(), eo.out_dir);
   if (!c.log.quiet) err << "vit-classify: wrote " << eo.out_dir << "/index.html (open it in a browser)\n" << std::flush;
 
-  RecordWriter writer(c.output.format, c.output.top_k, info.path,
-                      c.output.format == Format::Json ? sha256_file(info.path) : "", false);
+  RecordWriter writer(c.output.format, capped_top_k(c.output.top_k, info), info.path,
+                      c.output.format == RecordFormat::Json ? sha256_file(info.path) : "", false, c.output.detail);
   Record rec;
   rec.file = eo.image_name;
   rec.ok = true;
   rec.predictions = r.top;
+  for (Prediction& p : rec.predictions) p.logit = trace.logits.at(static_cast<size_t>(p.index));
   RecordSink(out, "", false).write(writer.header() + writer.render(rec));
   return static_cast<int>(ExitCode::Ok);
 }

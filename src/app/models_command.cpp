@@ -45,7 +45,7 @@ int run_models(const ModelsCommandOptions& o, std::ostream& out) {
   const HubSettings settings = hub_settings_from_environment();
   if (!o.fetch.empty()) fetch(o, settings);
   const std::vector<CachedModel> models = list_cached_models(settings.cache_dir);
-  if (o.format == Format::Json) {
+  if (o.format == ReportFormat::Json) {
     for (const auto& m : models) {
       nlohmann::ordered_json j{{"repo_id", m.repo_id}, {"refs", m.refs},   {"commits", m.commits},
                                {"files", m.files},     {"bytes", m.bytes}, {"cache", settings.cache_dir}};

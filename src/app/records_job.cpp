@@ -47,7 +47,7 @@ ProgressBar::Style progress_style(const CommonOptions& common, const ClassifyCom
 
 // Which inputs --resume skips: those with a record, except failed ones with --retry-failed.
 std::function<bool(const std::string&)> resume_skip(const ClassifyCommandOptions& o, const Recorded& recorded,
-                                                    Format format) {
+                                                    RecordFormat format) {
   if (!o.resume) return nullptr;
   return [&recorded, format, retry = o.retry_failed](const std::string& p) {
     const std::string key = record_key(p, format);
@@ -59,6 +59,7 @@ ClassifyOptions pipeline_options(const CommonOptions& common, const ClassifyComm
                                  const RecordsJob& job, std::istream* in) {
   ClassifyOptions co;
   co.top_k = job.pipeline_top_k > 0 ? job.pipeline_top_k : job.top_k;
+  co.logits = common.output.detail.logits;
   co.batch_size = o.batch_size;
   co.workers = plan.workers;
   co.fast_decode = o.fast_decode;
@@ -76,6 +77,12 @@ WorkPlan plan_work(const ModelOptions& m, const ClassifyCommandOptions& o, bool 
   p.workers = o.workers > 0 ? o.workers : single ? 1 : threads;
   p.math_threads = std::max(1, threads / p.workers);
   return p;
+}
+
+int capped_top_k(int k, const ModelInfo& info) {
+  if (info.num_classes <= 0 || k <= info.num_classes) return k;
+  spdlog::warn("-k {}: the model has {} classes; showing all {}", k, info.num_classes, info.num_classes);
+  return info.num_classes;
 }
 
 void check_output_file(const ClassifyCommandOptions& o) {
@@ -96,13 +103,15 @@ int run_records_job(const CommonOptions& common, const ClassifyCommandOptions& o
   const ModelInfo& info = m.engine->info();
   // JSON records name the model as the user did (a file by its path, a repository by its id,
   // revision and commit), and by its SHA-256 (read once, here).
-  const std::string sha = job.format == Format::Json && job.write_records ? sha256_file(info.path) : "";
-  RecordWriter writer(job.format, job.top_k, m.hub.repo_id.empty() ? info.path : m.hub.repo_id, sha, !job.single);
+  const std::string sha = job.format == RecordFormat::Json && job.write_records ? sha256_file(info.path) : "";
+  const int top_k = capped_top_k(job.top_k, info);
+  RecordWriter writer(job.format, top_k, m.hub.repo_id.empty() ? info.path : m.hub.repo_id, sha, !job.single,
+                      common.output.detail);
   if (!m.hub.repo_id.empty()) writer.set_hub_origin(m.hub.revision, m.hub.commit);
   if (job.with_truth) writer.include_truth();
   if (o.resume)
     check_resume_matches(recorded, o.output, job.format, writer.header(), sha,
-                         info.num_classes > 0 ? static_cast<size_t>(std::min(job.top_k, info.num_classes)) : 0);
+                         info.num_classes > 0 ? static_cast<size_t>(top_k) : 0);
   if (!sink && job.write_records) sink.emplace(out, o.output, false);
   if (sink && (!o.resume || sink->empty_file())) sink->write(writer.header());
   const ProgressBar::Style style = progress_style(common, o, err);
@@ -120,7 +129,7 @@ int run_records_job(const CommonOptions& common, const ClassifyCommandOptions& o
         std::string bytes;
         for (Record r : batch) {
           if (job.on_record) job.on_record(r);
-          if (r.predictions.size() > static_cast<size_t>(job.top_k)) r.predictions.resize(job.top_k);
+          if (r.predictions.size() > static_cast<size_t>(top_k)) r.predictions.resize(top_k);
           if (sink) bytes += writer.render(r);
         }
         if (sink) sink->write(bytes);
@@ -134,7 +143,18 @@ int run_records_job(const CommonOptions& common, const ClassifyCommandOptions& o
   const bool lone_success = job.single && o.output.empty() && s.failed == 0 && s.skipped == 0;
   if (!common.log.quiet && !lone_success) print_summary(err, s);
   if (s.interrupted) {
-    spdlog::warn("interrupted: the {} records so far are written; run again with --resume to finish", s.images);
+    if (!job.write_records)
+      spdlog::warn(
+          "interrupted: the figures count the {} images done so far; to be able to stop and go on, "
+          "record them with -o FILE and run again with -o FILE --resume",
+          s.images);
+    else if (o.output.empty() || o.output == "-")  // --resume reads back an -o FILE, never standard output
+      spdlog::warn(
+          "interrupted: the {} records so far are written to standard output; to be able to stop and go "
+          "on, write to a file (-o FILE, json, csv or tsv) and run again with -o FILE --resume",
+          s.images);
+    else
+      spdlog::warn("interrupted: the {} records so far are written; run again with --resume to finish", s.images);
     return static_cast<int>(ExitCode::Interrupted);
   }
   return static_cast<int>(s.failed ? ExitCode::SomeFailed : ExitCode::Ok);

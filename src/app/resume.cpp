@@ -60,10 +60,10 @@ void read_json_line(const std::string& line, const std::string& path, Recorded& 
 
 // JSON Lines and TSV: one record per line. Returns the length of the complete lines. The lines
 // are taken from `data` in place (a records file can be hundreds of MB: no copy of it is made).
-size_t read_lines(const std::string& data, Format format, const std::string& path, Recorded& r) {
+size_t read_lines(const std::string& data, RecordFormat format, const std::string& path, Recorded& r) {
   const size_t nl = data.rfind('\n');
   const size_t complete = nl == std::string::npos ? 0 : nl + 1;
-  bool header = format == Format::Tsv;
+  bool header = format == RecordFormat::Tsv;
   std::string line;
   for (size_t start = 0; start < complete;) {
     const size_t end = data.find('\n', start);
@@ -72,7 +72,7 @@ size_t read_lines(const std::string& data, Format format, const std::string& pat
     if (header) {
       r.header = line;
       header = false;
-    } else if (format == Format::Tsv) {
+    } else if (format == RecordFormat::Tsv) {
       const std::vector<std::string> fields = split_tsv_row(line);  // file, ok, error, ...
       r.done.insert(fields[0]);
       if (fields.size() < 3 || fields[1] != "true") r.failed.insert(fields[0]);
@@ -85,7 +85,7 @@ size_t read_lines(const std::string& data, Format format, const std::string& pat
 
 // Only a tail that can be our own torn record is ever cut: a file with no complete line, or
 // (JSON) a tail that does not begin like a record, is someone else's, and stays as it is.
-void check_torn_tail(const std::string& data, size_t complete, Format format, const std::string& path) {
+void check_torn_tail(const std::string& data, size_t complete, RecordFormat format, const std::string& path) {
   if (complete == data.size()) return;
   const std::string refuse = "--resume: '" + path + "' ";
   const std::string advice =
@@ -96,15 +96,15 @@ void check_torn_tail(const std::string& data, size_t complete, Format format, co
                      " bytes but not one complete line: it is not vit-classify output" + advice);
   const std::string prefix = "{\"file\":";
   const size_t n = std::min(prefix.size(), data.size() - complete);
-  if (format == Format::Json && data.compare(complete, n, prefix, 0, n) != 0)
+  if (format == RecordFormat::Json && data.compare(complete, n, prefix, 0, n) != 0)
     throw UsageError(refuse + "ends with " + std::to_string(data.size() - complete) +
                      " bytes that are not the start of a record" + advice);
 }
 
 }  // namespace
 
-Recorded recorded_inputs(const std::string& path, Format format) {
-  if (format == Format::Text)
+Recorded recorded_inputs(const std::string& path, RecordFormat format) {
+  if (format == RecordFormat::Text)
     throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
   Recorded r;
   struct stat st {};
@@ -119,7 +119,7 @@ Recorded recorded_inputs(const std::string& path, Format format) {
   data.resize(static_cast<size_t>(in.gcount()));  // shorter if it shrank meanwhile
   in.close();
   // A record is complete only with its newline; a killed run may leave a torn last line.
-  const size_t complete = format == Format::Csv ? read_csv(data, r) : read_lines(data, format, path, r);
+  const size_t complete = format == RecordFormat::Csv ? read_csv(data, r) : read_lines(data, format, path, r);
   check_torn_tail(data, complete, format, path);
   if (complete < data.size()) {
     spdlog::warn("--resume: dropping a torn last record ({} bytes) from '{}'", data.size() - complete, path);
@@ -129,15 +129,15 @@ Recorded recorded_inputs(const std::string& path, Format format) {
   return r;
 }
 
-void check_resume_matches(const Recorded& r, const std::string& path, Format format, const std::string& header,
+void check_resume_matches(const Recorded& r, const std::string& path, RecordFormat format, const std::string& header,
                           const std::string& model, size_t width) {
   const std::string where = "--resume: '" + path + "' ";
   std::string expected = header;
   if (!expected.empty() && expected.back() == '\n') expected.pop_back();
-  if ((format == Format::Csv || format == Format::Tsv) && !r.header.empty() && r.header != expected)
+  if ((format == RecordFormat::Csv || format == RecordFormat::Tsv) && !r.header.empty() && r.header != expected)
     throw UsageError(where + "has the columns\n  " + r.header + "\nbut this run would write\n  " + expected +
                      "\n(another --top-k or --format?); resume with the same options, or write to another -o file");
-  if (format != Format::Json) return;
+  if (format != RecordFormat::Json) return;
   for (const auto& m : r.models)
     if (m != model)
       throw UsageError(where + "holds records of another model (" + m + ", not the SHA-256 " + model +

@@ -144,7 +144,7 @@ Proportion wilson_interval(size_t hits, size_t total) {
 
 void EvalTally::add(int truth, const std::vector<int>& ranked) {
   ++images_;
-  width_ = std::min<int>(5, static_cast<int>(ranked.size()));
+  width_ = std::min<int>(k_, static_cast<int>(ranked.size()));
   ClassScore& c = classes_[truth];
   c.index = truth;
   ++c.images;
@@ -154,7 +154,7 @@ void EvalTally::add(int truth, const std::vector<int>& ranked) {
   } else if (!ranked.empty()) {
     ++confusions_[{truth, ranked.front()}];
   }
-  const auto end = ranked.begin() + std::min<size_t>(5, ranked.size());
+  const auto end = ranked.begin() + std::min<size_t>(static_cast<size_t>(k_), ranked.size());
   if (std::find(ranked.begin(), end, truth) != end) ++top5_;
 }
 

@@ -65,7 +65,10 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
   }
   if (!slots.empty()) {
     const int n = static_cast<int>(slots.size());
-    const std::vector<float> probs = engine.probabilities(x.data(), n);
+    std::vector<float> logits;
+    if (options.logits) logits = engine.logits(x.data(), n);
+    const std::vector<float> probs =
+        options.logits ? probabilities_of_logits(logits, n) : engine.probabilities(x.data(), n);
     const int classes = static_cast<int>(probs.size() / slots.size());
     for (int i = 0; i < n; ++i) {
       Record& r = records[slots[static_cast<size_t>(i)]];
@@ -75,7 +78,8 @@ std::vector<Record> run_batch(Engine& engine, const PreprocessConfig& pre, const
         continue;
       }
       r.ok = true;
-      r.predictions = top_k(probs.data() + static_cast<size_t>(i) * classes, classes, options.top_k, labels);
+      r.predictions = top_k(probs.data() + static_cast<size_t>(i) * classes, classes, options.top_k, labels,
+                            options.logits ? logits.data() + static_cast<size_t>(i) * classes : nullptr);
     }
   }
   for (const Record& r : records)

@@ -14,7 +14,7 @@ RecordProblem read_json_record(const std::string& line, JsonRecord* record) {
   JsonRecord& r = *record;
   r = JsonRecord{};
   r.key = j.contains("file_hex") && j["file_hex"].is_string() ? "hex:" + j["file_hex"].get<std::string>()
-                                                              : record_key(j["file"].get<std::string>(), Format::Json);
+                                                              : record_key(j["file"].get<std::string>(), RecordFormat::Json);
   if (!j.contains("ok") || !j["ok"].is_boolean()) return RecordProblem::kNoOk;
   r.ok = j["ok"].get<bool>();
   if (j.contains("model_sha256") && j["model_sha256"].is_string())

@@ -11,21 +11,28 @@
 
 namespace vit {
 
-const Vocabulary<Format>& format_names() {
-  static const Vocabulary<Format> names{{"text", Format::Text},
-                                        {"json", Format::Json},
-                                        {"jsonl", Format::Json},
-                                        {"csv", Format::Csv},
-                                        {"tsv", Format::Tsv}};
+const Vocabulary<RecordFormat>& record_format_names() {
+  static const Vocabulary<RecordFormat> names{{"text", RecordFormat::Text},
+                                              {"json", RecordFormat::Json},
+                                              {"jsonl", RecordFormat::Json},
+                                              {"csv", RecordFormat::Csv},
+                                              {"tsv", RecordFormat::Tsv}};
   return names;
 }
 
-RecordWriter::RecordWriter(Format format, int top_k, std::string model, std::string model_sha256, bool multiple)
+const Vocabulary<ReportFormat>& report_format_names() {
+  static const Vocabulary<ReportFormat> names{{"text", ReportFormat::Text}, {"json", ReportFormat::Json}};
+  return names;
+}
+
+RecordWriter::RecordWriter(RecordFormat format, int top_k, std::string model, std::string model_sha256, bool multiple,
+                           RecordDetail detail)
     : format_(format),
       top_k_(top_k),
       model_(std::move(model)),
       model_sha256_(std::move(model_sha256)),
-      multiple_(multiple) {}
+      multiple_(multiple),
+      detail_(detail) {}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -38,9 +45,17 @@ std::string csv_field(const std::string& s) {
 }
 
 std::string tsv_field(const std::string& s) {
-  std::string r = s;
-  std::replace_if(
-      r.begin(), r.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+  std::string r;
+  r.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '\t': r += "\\t"; break;
+      case '\n': r += "\\n"; break;
+      case '\r': r += "\\r"; break;
+      case '\\': r += "\\\\"; break;
+      default: r += c;
+    }
+  }
   return r;
 }
 
@@ -57,22 +72,33 @@ bool valid_utf8(const std::string& s) {
 
 }  // namespace
 
-std::string record_key(const std::string& path, Format format) {
-  if (format == Format::Json) {
-    if (!valid_utf8(path)) return "hex:" + hex_bytes(path.data(), path.size());  // as "file_hex" keeps it: lossless
-    return nlohmann::json(path).dump();
+std::string record_key(const std::string& path, RecordFormat format) {
+  switch (format) {
+    case RecordFormat::Json:
+      if (!valid_utf8(path)) return "hex:" + hex_bytes(path.data(), path.size());  // as "file_hex" keeps it: lossless
+      return nlohmann::json(path).dump();
+    case RecordFormat::Tsv: return tsv_field(path);
+    case RecordFormat::Text:
+    case RecordFormat::Csv: return path;
   }
-  if (format == Format::Tsv) return tsv_field(path);
   return path;
 }
 
 std::string RecordWriter::header() const {
-  if (format_ != Format::Csv && format_ != Format::Tsv) return "";
-  const char sep = format_ == Format::Csv ? ',' : '\t';
+  char sep = ',';
+  switch (format_) {
+    case RecordFormat::Text:
+    case RecordFormat::Json: return "";
+    case RecordFormat::Csv: sep = ','; break;
+    case RecordFormat::Tsv: sep = '\t'; break;
+  }
   std::ostringstream out;
   out << "file" << sep << "ok" << sep << "error";
   if (truth_) out << sep << "true_index" << sep << "true_label";
-  for (int i = 1; i <= top_k_; ++i) out << sep << "index_" << i << sep << "label_" << i << sep << "probability_" << i;
+  for (int i = 1; i <= top_k_; ++i) {
+    out << sep << "index_" << i << sep << "label_" << i << sep << "probability_" << i;
+    if (detail_.logits) out << sep << "logit_" << i;
+  }
   out << '\n';
   return out.str();
 }
@@ -80,14 +106,31 @@ std::string RecordWriter::header() const {
 std::string RecordWriter::render(const Record& r) {
   std::ostringstream out;
   switch (format_) {
-    case Format::Text: write_text(out, r); break;
-    case Format::Json: write_json(out, r); break;
-    case Format::Csv: write_delimited(out, r, ','); break;
-    case Format::Tsv: write_delimited(out, r, '\t'); break;
+    case RecordFormat::Text: write_text(out, r); break;
+    case RecordFormat::Json: write_json(out, r); break;
+    case RecordFormat::Csv: write_delimited(out, r, ','); break;
+    case RecordFormat::Tsv: write_delimited(out, r, '\t'); break;
   }
-  if (r.ok || format_ != Format::Text) first_ = false;
+  if (r.ok || format_ != RecordFormat::Text) first_ = false;
   return out.str();
 }
+
+namespace {
+
+// A probability or logit as the records print it: `digits` decimals, or (0) the shortest text
+// that reads back as the same float.
+std::string number_text(float v, int digits) {
+  if (digits == 0) return fmt::format("{}", v);
+  return fmt::format("{:.{}f}", static_cast<double>(v), digits);
+}
+
+double json_number(float v, int digits) {
+  if (digits == 0) return std::stod(fmt::format("{}", v));  // the double whose shortest text is the float's
+  const double scale = std::pow(10.0, digits);
+  return std::round(static_cast<double>(v) * scale) / scale;
+}
+
+}  // namespace
 
 static std::string prob4(float p) { return fmt::format("{:.4f}", static_cast<double>(p)); }
 
@@ -125,7 +168,8 @@ void RecordWriter::write_json(std::ostream& out, const Record& r) {
       nlohmann::ordered_json e;
       e["index"] = p.index;
       e["label"] = p.label;
-      e["probability"] = std::round(static_cast<double>(p.probability) * 1e6) / 1e6;
+      e["probability"] = json_number(p.probability, detail_.digits);
+      if (detail_.logits) e["logit"] = json_number(p.logit, detail_.digits);
       preds.push_back(e);
     }
     j["predictions"] = preds;
@@ -141,10 +185,10 @@ void RecordWriter::write_delimited(std::ostream& out, const Record& r, char sep)
   for (int i = 0; i < top_k_; ++i) {
     if (i < static_cast<int>(r.predictions.size())) {
       const auto& p = r.predictions[i];
-      out << sep << p.index << sep << field(p.label) << sep
-          << fmt::format("{:.6f}", static_cast<double>(p.probability));
+      out << sep << p.index << sep << field(p.label) << sep << number_text(p.probability, detail_.digits);
+      if (detail_.logits) out << sep << number_text(p.logit, detail_.digits);
     } else {
-      out << sep << sep << sep;
+      out << sep << sep << sep << (detail_.logits ? std::string(1, sep) : "");
     }
   }
   out << '\n';

@@ -296,10 +296,13 @@ std::vector<float> Engine::logits(const float* batch, int n) {
   return to_vector(out);
 }
 
-std::vector<float> Engine::probabilities(const float* batch, int n) {
-  std::vector<float> l = logits(batch, n);
+std::vector<float> probabilities_of_logits(std::vector<float> l, int n) {
   torch::InferenceMode guard;
   return to_vector(softmax_rows(torch::from_blob(l.data(), {n, static_cast<int64_t>(l.size()) / n}, torch::kFloat32)));
+}
+
+std::vector<float> Engine::probabilities(const float* batch, int n) {
+  return probabilities_of_logits(logits(batch, n), n);
 }
 
 namespace {

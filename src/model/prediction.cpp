@@ -6,7 +6,7 @@
 
 namespace vit {
 
-std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels) {
+std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels, const float* logits) {
   k = std::max(0, std::min(k, classes));
   std::vector<int> idx(static_cast<size_t>(classes));
   std::iota(idx.begin(), idx.end(), 0);
@@ -16,7 +16,8 @@ std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labe
   const bool named = labels.size() == static_cast<size_t>(classes);
   for (int i = 0; i < k; ++i) {
     const auto c = static_cast<size_t>(idx[i]);
-    out.push_back({idx[i], named ? labels.name(c) : "class " + std::to_string(c), probs[idx[i]]});
+    out.push_back(
+        {idx[i], named ? labels.name(c) : "class " + std::to_string(c), probs[idx[i]], logits ? logits[idx[i]] : 0.0f});
   }
   return out;
 }

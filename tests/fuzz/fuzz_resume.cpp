@@ -12,8 +12,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  static const vit::Format formats[] = {vit::Format::Json, vit::Format::Csv, vit::Format::Tsv, vit::Format::Text};
-  const vit::Format format = formats[data[0] % 4];
+  static const vit::RecordFormat formats[] = {vit::RecordFormat::Json, vit::RecordFormat::Csv, vit::RecordFormat::Tsv,
+                                              vit::RecordFormat::Text};
+  const vit::RecordFormat format = formats[data[0] % 4];
   const std::string path = vit::fuzz::write_scratch("records.out", data + 1, size - 1);
   try {
     const vit::Recorded r = vit::recorded_inputs(path, format);

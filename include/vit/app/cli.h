@@ -1,5 +1,6 @@
-// The command line: `vit-classify [classify] IMAGES...` (the default) and `vit-classify
-// explain IMAGE -o DIR`. Parsing is testable without a process: run_cli takes the arguments
+// The command line: `vit-classify [classify] IMAGES...` (the default), `explain IMAGE`,
+// `eval DATASET`, `models` and `bench`, declared from the one option table (option_table.h).
+// Parsing is testable without a process: run_cli takes the arguments
 // and the streams, and leaves the process as it found it (logger, threads, signals).
 #pragma once
 

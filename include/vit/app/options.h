@@ -1,7 +1,7 @@
-// The command line as typed values: one struct per group of options, one function that
-// declares each group on a CLI11 (sub)command, and the parsers of the values that are not
-// plain numbers. Every value is checked while parsing, before anything is loaded; a bad one
-// is a CLI11 parse error (exit 2) naming the option.
+// The command line as typed values: one struct per group of options, and the parsers of the
+// values that are not plain numbers. The options themselves are declared from the one table
+// in vit/app/option_table.h. Every value is checked while parsing, before anything is loaded;
+// a bad one is a CLI11 parse error (exit 2) naming the option.
 #pragma once
 
 #include <array>
@@ -15,10 +15,6 @@
 #include "vit/explain/attention.h"
 #include "vit/image/preprocess.h"
 #include "vit/model/engine.h"
-
-namespace CLI {
-class App;
-}
 
 namespace vit {
 
@@ -36,8 +32,9 @@ struct ModelOptions {
 };
 
 struct OutputOptions {
-  Format format = Format::Text;
-  int top_k = 5;
+  RecordFormat format = RecordFormat::Text;  // classify's records, explain's one record
+  int top_k = 5;                             // capped at the model's classes once it is loaded
+  RecordDetail detail;                       // --digits, --logits
 };
 
 struct LogOptions {
@@ -86,23 +83,25 @@ struct ExplainCommandOptions {
 
 // `vit-classify eval DATASET`: accuracy on a labelled set through classify's pipeline.
 struct EvalCommandOptions {
-  std::vector<std::string> dataset;      // exactly one: an ImageFolder directory or a .csv/.tsv list
-  ClassifyCommandOptions job;            // -o (the per-image records), --force, --resume, --batch-size, --workers, ...
-  std::optional<Format> records_format;  // --records-format; none = from -o's extension, else json
-  int worst = 10;                        // classes listed as the worst
-  int confusions = 10;                   // confusions listed
+  std::string dataset;                         // an ImageFolder directory or a .csv/.tsv list
+  ClassifyCommandOptions job;                  // -o (the per-image records), --force, --resume, --batch-size, ...
+  ReportFormat format = ReportFormat::Text;    // the figures on standard output
+  std::optional<RecordFormat> records_format;  // --records-format; none = from -o's extension, else json
+  int worst = 10;                              // classes listed as the worst
+  int confusions = 10;                         // confusions listed
 };
 
 // `vit-classify models`: the Hugging Face cache's models; --fetch downloads into it.
 struct ModelsCommandOptions {
-  std::vector<std::string> fetch;  // ORG/NAME[@REVISION]
-  Format format = Format::Text;    // text or json
+  std::vector<std::string> fetch;            // ORG/NAME[@REVISION]
+  ReportFormat format = ReportFormat::Text;  // the listing
   bool offline = false;
   LogOptions log;
 };
 
 // `vit-classify bench`: the forward pass timed per batch size.
 struct BenchCommandOptions {
+  ReportFormat format = ReportFormat::Text;
   std::vector<int> batch_sizes{1, 8};
   int warmup = 2;        // untimed batches first, per batch size
   int iterations = 0;    // timed batches per batch size; 0 = as many as fit in `seconds` (at least 5)
@@ -110,22 +109,17 @@ struct BenchCommandOptions {
   std::string image;     // a photo preprocessed as the model's input; "" = random normal values
 };
 
-void declare_common_options(CLI::App& app, CommonOptions& o);
-void declare_classify_options(CLI::App& app, ClassifyCommandOptions& o);
-void declare_explain_options(CLI::App& app, ExplainCommandOptions& o);
-void declare_eval_options(CLI::App& app, EvalCommandOptions& o);
-void declare_models_options(CLI::App& app, ModelsCommandOptions& o);
-void declare_bench_options(CLI::App& app, BenchCommandOptions& o);
-
 // Checks that involve several options of classify (each throws UsageError).
 void check_classify_options(const ClassifyCommandOptions& o, const CommonOptions& common);
 
 // Parsers of option values; each throws UsageError naming `what`.
-std::array<float, 3> parse_triple(const std::string& s, const std::string& what);  // "R,G,B" or one value
-ResizeSpec parse_resize(const std::string& s);                                     // N, WxH or none
-int parse_crop(const std::string& s);                                              // N or none (0)
-Shard parse_shard(const std::string& s);                                           // K/N, 1-based
+int parse_count(const std::string& s, const std::string& what);  // a whole number 1 to 1000000
+std::array<float, 3> parse_triple(const std::vector<std::string>& parts, const std::string& what);  // R,G,B or one
+ResizeSpec parse_resize(const std::string& s);                                                      // N, WxH or none
+int parse_crop(const std::string& s);                                                               // N or none (0)
+Shard parse_shard(const std::string& s);                                                            // K/N, 1-based
 DeviceSpec parse_device(const std::string& s);                                     // auto, cpu, cuda, cuda:N
-std::vector<std::string> parse_extensions(const std::string& list);                // "jpg,.PNG" -> {jpg, png}
+std::vector<std::string> parse_extensions(const std::vector<std::string>& items);  // {"jpg", ".PNG"} -> {jpg, png}
+int parse_digits(const std::string& s);  // --digits: N decimals (1 to 17), or full (0)
 
 }  // namespace vit

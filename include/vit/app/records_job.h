@@ -23,17 +23,21 @@ struct WorkPlan {
 };
 WorkPlan plan_work(const ModelOptions& m, const ClassifyCommandOptions& o, bool single);
 
+// -k capped at the model's classes (a warning on stderr, once, when it is); k itself when the
+// model's classes are not known before its first batch (TorchScript).
+int capped_top_k(int k, const ModelInfo& info);
+
 // -o FILE that already holds records is replaced only with --force (or added to with --resume).
 void check_output_file(const ClassifyCommandOptions& o);
 
 struct RecordsJob {
-  Format format = Format::Json;            // of the records
-  int top_k = 5;                           // predictions per record
-  int pipeline_top_k = 0;                  // predictions the hook sees (0 = top_k); the records keep top_k of them
-  bool single = false;                     // one input: text output shows no file name, no summary on success
-  bool write_records = true;               // false: the hook alone sees the records (eval without -o)
-  bool with_truth = false;                 // records carry the true class (RecordWriter::include_truth)
-  std::function<void(Record&)> on_record;  // each record in input order, before it is written
+  RecordFormat format = RecordFormat::Json;  // of the records
+  int top_k = 5;                             // predictions per record
+  int pipeline_top_k = 0;                    // predictions the hook sees (0 = top_k); the records keep top_k of them
+  bool single = false;                       // one input: text output shows no file name, no summary on success
+  bool write_records = true;                 // false: the hook alone sees the records (eval without -o)
+  bool with_truth = false;                   // records carry the true class (RecordWriter::include_truth)
+  std::function<void(Record&)> on_record;    // each record in input order, before it is written
 };
 
 // Runs the job over `inputs` (made from `input_options`, walked again for the progress total)

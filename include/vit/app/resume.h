@@ -21,11 +21,11 @@ struct Recorded {
 // columns are file and ok). A torn last line (a killed run) is cut off the file so that input
 // is done again. A missing or empty file records nothing. Throws UsageError for text format or
 // a file of another format, OutputError when it cannot be cut.
-Recorded recorded_inputs(const std::string& path, Format format);
+Recorded recorded_inputs(const std::string& path, RecordFormat format);
 
 // Throws UsageError, saying what differs, unless records written now (this header; for JSON,
 // this model's SHA-256 and number of predictions per record) match the ones in the file.
-void check_resume_matches(const Recorded& r, const std::string& path, Format format, const std::string& header,
+void check_resume_matches(const Recorded& r, const std::string& path, RecordFormat format, const std::string& header,
                           const std::string& model, size_t width);
 
 }  // namespace vit

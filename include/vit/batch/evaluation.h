@@ -54,10 +54,10 @@ struct Confusion {
 };
 
 struct EvalReport {
-  size_t images = 0;  // classified and counted
-  size_t failed = 0;  // inputs that could not be read (not counted in the accuracy)
-  Proportion top1, top5;
-  int top5_width = 5;                 // fewer when the model has fewer classes
+  size_t images = 0;                  // classified and counted
+  size_t failed = 0;                  // inputs that could not be read (not counted in the accuracy)
+  Proportion top1, top5;              // top5: the top-k accuracy, k = top5_width
+  int top5_width = 5;                 // -k; fewer when the model has fewer classes
   std::vector<ClassScore> worst;      // lowest top-1 first
   std::vector<Confusion> confusions;  // most frequent first
   double seconds = 0, images_per_second = 0;
@@ -65,6 +65,8 @@ struct EvalReport {
 
 class EvalTally {
  public:
+  // k: the top-k accuracy counted beside the top-1 (-k; at most the classes given per input).
+  explicit EvalTally(int k = 5) : k_(k), width_(k) {}
   // An input that was classified: its class and the model's classes, best first.
   void add(int truth, const std::vector<int>& ranked);
   void add_failure() { ++failed_; }
@@ -75,6 +77,7 @@ class EvalTally {
   std::map<int, ClassScore> classes_;
   std::map<std::pair<int, int>, size_t> confusions_;
   size_t images_ = 0, top1_ = 0, top5_ = 0, failed_ = 0;
+  int k_ = 5;
   int width_ = 5;
 };
 

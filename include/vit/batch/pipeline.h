@@ -23,6 +23,7 @@ namespace vit {
 
 struct ClassifyOptions {
   int top_k = 5;
+  bool logits = false;  // predictions carry their logits (Prediction::logit)
   int batch_size = 8;
   int workers = 1;
   bool fast_decode = false;                 // see decode_image()

@@ -11,7 +11,7 @@ namespace vit {
 
 // One record line, as RecordWriter::write_json writes it.
 struct JsonRecord {
-  std::string key;  // the input as record_key(file, Format::Json) keys it ("hex:..." from "file_hex")
+  std::string key;  // the input as record_key(file, RecordFormat::Json) keys it ("hex:..." from "file_hex")
   bool ok = false;
   std::string model;              // "model_sha256", else "model"; "" when neither
   std::optional<size_t> width;    // how many predictions, when it has a "predictions" list

@@ -75,6 +75,9 @@ struct AttentionTrace {
   std::vector<float> token_norms;    // (T) L2 norm of each token after the last block
 };
 
+// n rows of logits (row-major) to probabilities: the one softmax behind classify and explain.
+std::vector<float> probabilities_of_logits(std::vector<float> logits, int n);
+
 class Engine {
  public:
   explicit Engine(const EngineOptions& options);  // throws ModelError, DeviceError
@@ -86,7 +89,7 @@ class Engine {
   // batch: n images, each (3, S, S) normalised floats, contiguous. Returns (n, classes) row-major.
   // Safe to call from several threads at once (the batch workers do).
   std::vector<float> logits(const float* batch, int n);
-  std::vector<float> probabilities(const float* batch, int n);
+  std::vector<float> probabilities(const float* batch, int n);  // probabilities_of_logits(logits(batch, n), n)
   // One image (3, S, S): logits and every block's attention weights. Throws ModelError for
   // TorchScript modules, whose internals cannot be asked for attention.
   AttentionTrace trace_attention(const float* image);

@@ -12,11 +12,14 @@ struct Prediction {
   int index = 0;
   std::string label;
   float probability = 0;
+  float logit = 0;  // the model's raw score, when top_k was given the logits
 };
 
 // The k most probable classes of one row of probabilities, best first (ties: lower index),
 // named from labels only when the list has exactly `classes` names: a list of another length
 // belongs to another model, so its names would be wrong; then the label is "class N".
-std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels);
+// logits (the same row before softmax), when given, fill each prediction's logit.
+std::vector<Prediction> top_k(const float* probs, int classes, int k, const Labels& labels,
+                              const float* logits = nullptr);
 
 }  // namespace vit
