@@ -28,7 +28,7 @@ RecordFormat records_format(const EvalCommandOptions& o) {
   return RecordFormat::Json;
 }
 
-void check_eval_options(const CommonOptions& common, const EvalCommandOptions& o) {
+void check_eval_options(const EvalCommandOptions& o) {
   if (o.job.output == "-") throw UsageError("-o -: eval prints its figures on standard output; give -o a file");
   if (o.job.resume && o.job.output.empty()) throw UsageError("--resume needs -o FILE");
   if (o.job.resume && o.job.force) throw UsageError("--resume adds to the -o file and --force replaces it: pass one");
@@ -62,7 +62,7 @@ void count_recorded(const std::string& path, EvalTally& tally) {
 }  // namespace
 
 int run_eval(const CommonOptions& common, const EvalCommandOptions& o, std::ostream& out, std::ostream& err) {
-  check_eval_options(common, o);
+  check_eval_options(o);
   check_output_file(o.job);
   const WorkPlan plan = plan_work(common.model, o.job, false);
   ScopedMathThreads threads(plan.math_threads);

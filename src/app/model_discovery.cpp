@@ -11,8 +11,8 @@
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/hub.h"
-#include "vit/io/text.h"
 #include "vit/io/hub_paths.h"
+#include "vit/io/text.h"
 #include "vit/io/walk.h"
 
 namespace vit {

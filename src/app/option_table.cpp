@@ -20,18 +20,19 @@ using namespace rows;
 
 // Options every model-running subcommand takes (and models' shared -v, -q, --offline, --format).
 void model_rows(std::vector<OptionRow>& t) {
-  t.push_back({"-m,--model",
-               "MODEL",
-               "Weights (.safetensors, .pth) or TorchScript file, a model folder, or a Hugging Face repository "
-               "ORG/NAME[@REVISION]",
-               kRunsModel,
-               [](const CommandLine& c) { return c.common.model.model; },
-               "$VIT_CLASSIFY_MODEL, else the first model in the model folders (see FILES in man vit-classify; -v says which)",
-               "VIT_CLASSIFY_MODEL",
-               {},
-               Completion::Model,
-               false,
-               value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.model; })});
+  t.push_back(
+      {"-m,--model",
+       "MODEL",
+       "Weights (.safetensors, .pth) or TorchScript file, a model folder, or a Hugging Face repository "
+       "ORG/NAME[@REVISION]",
+       kRunsModel,
+       [](const CommandLine& c) { return c.common.model.model; },
+       "$VIT_CLASSIFY_MODEL, else the first model in the model folders (see FILES in man vit-classify; -v says which)",
+       "VIT_CLASSIFY_MODEL",
+       {},
+       Completion::Model,
+       false,
+       value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.model; })});
   t.push_back({"--offline",
                "",
                "Use the Hugging Face cache only, never the network (as HF_HUB_OFFLINE=1)",

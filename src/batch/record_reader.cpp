@@ -13,8 +13,9 @@ RecordProblem read_json_record(const std::string& line, JsonRecord* record) {
   if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) return RecordProblem::kNoFile;
   JsonRecord& r = *record;
   r = JsonRecord{};
-  r.key = j.contains("file_hex") && j["file_hex"].is_string() ? "hex:" + j["file_hex"].get<std::string>()
-                                                              : record_key(j["file"].get<std::string>(), RecordFormat::Json);
+  r.key = j.contains("file_hex") && j["file_hex"].is_string()
+              ? "hex:" + j["file_hex"].get<std::string>()
+              : record_key(j["file"].get<std::string>(), RecordFormat::Json);
   if (!j.contains("ok") || !j["ok"].is_boolean()) return RecordProblem::kNoOk;
   r.ok = j["ok"].get<bool>();
   if (j.contains("model_sha256") && j["model_sha256"].is_string())
