@@ -119,7 +119,14 @@ Recorded recorded_inputs(const std::string& path, RecordFormat format) {
   data.resize(static_cast<size_t>(in.gcount()));  // shorter if it shrank meanwhile
   in.close();
   // A record is complete only with its newline; a killed run may leave a torn last line.
-  const size_t complete = format == RecordFormat::Csv ? read_csv(data, r) : read_lines(data, format, path, r);
+  size_t complete = 0;
+  switch (format) {
+    case RecordFormat::Csv: complete = read_csv(data, r); break;
+    case RecordFormat::Json:
+    case RecordFormat::Tsv: complete = read_lines(data, format, path, r); break;
+    case RecordFormat::Text:  // refused with the options: text is not read back
+      throw UsageError("--resume needs --format json, csv or tsv (text output cannot be read back)");
+  }
   check_torn_tail(data, complete, format, path);
   if (complete < data.size()) {
     spdlog::warn("--resume: dropping a torn last record ({} bytes) from '{}'", data.size() - complete, path);
