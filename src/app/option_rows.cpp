@@ -78,76 +78,45 @@ void preprocess_rows(std::vector<OptionRow>& t) {
   auto pre = [](CommandLine& c) -> Pre& { return c.common.model.preprocess; };
   std::vector<std::string> presets{"auto"};
   for (const auto& w : words(preset_names())) presets.push_back(w);
+  t.push_back(Row("--preset", "NAME", kRunsModel,
+                  "Preprocessing: auto (the one the weights were trained with), " + choices(preset_names()),
+                  parsed<std::optional<Preset>>(
+                      [pre](CommandLine& c, Command) -> std::optional<Preset>& { return pre(c).preset; },
+                      [](const std::string& s) -> std::optional<Preset> {
+                        if (s == "auto" || s == "AUTO") return std::nullopt;
+                        return parse_named(preset_names(), s, "--preset");
+                      }))
+                  .shows_word("auto")
+                  .choices(presets));
   t.push_back(
-      {"--preset", "NAME", "Preprocessing: auto (the one the weights were trained with), " + choices(preset_names()),
-       kRunsModel, [](const CommandLine&) { return std::string("auto"); }, "", "", presets, Completion::Choice, false,
-       parsed<std::optional<Preset>>([pre](CommandLine& c, Command) -> std::optional<Preset>& { return pre(c).preset; },
-                                     [](const std::string& s) -> std::optional<Preset> {
-                                       if (s == "auto" || s == "AUTO") return std::nullopt;
-                                       return parse_named(preset_names(), s, "--preset");
-                                     })});
-  t.push_back(
-      {"--resize",
-       "N|WxH|none",
-       "Override the preset's resize: N (shorter side), WxH (exact), or none",
-       kRunsModel,
-       nullptr,
-       "",
-       "",
-       {"none", "224", "256", "224x224"},
-       Completion::Choice,
-       false,
-       parsed<std::optional<ResizeSpec>>(
-           [pre](CommandLine& c, Command) -> std::optional<ResizeSpec>& { return pre(c).resize; }, parse_resize)});
-  t.push_back({"--crop",
-               "N|none",
-               "Override the preset's center crop side, or none",
-               kRunsModel,
-               nullptr,
-               "",
-               "",
-               {"none", "224"},
-               Completion::Choice,
-               false,
-               parsed<std::optional<int>>([pre](CommandLine& c, Command) -> std::optional<int>& { return pre(c).crop; },
-                                          parse_crop)});
-  t.push_back({"--interpolation", "NAME", "Override the preset's resampling: " + choices(interpolation_names()),
-               kRunsModel, nullptr, "", "", words(interpolation_names()), Completion::Choice, false,
-               parsed<std::optional<Interpolation>>(
-                   [pre](CommandLine& c, Command) -> std::optional<Interpolation>& { return pre(c).interpolation; },
-                   [](const std::string& s) { return parse_named(interpolation_names(), s, "--interpolation"); })});
+      Row("--resize", "N|WxH|none", kRunsModel, "Override the preset's resize: N (shorter side), WxH (exact), or none",
+          parsed<std::optional<ResizeSpec>>(
+              [pre](CommandLine& c, Command) -> std::optional<ResizeSpec>& { return pre(c).resize; }, parse_resize))
+          .choices({"none", "224", "256", "224x224"}));
+  t.push_back(Row("--crop", "N|none", kRunsModel, "Override the preset's center crop side, or none",
+                  parsed<std::optional<int>>(
+                      [pre](CommandLine& c, Command) -> std::optional<int>& { return pre(c).crop; }, parse_crop))
+                  .choices({"none", "224"}));
+  t.push_back(Row("--interpolation", "NAME", kRunsModel,
+                  "Override the preset's resampling: " + choices(interpolation_names()),
+                  parsed<std::optional<Interpolation>>(
+                      [pre](CommandLine& c, Command) -> std::optional<Interpolation>& { return pre(c).interpolation; },
+                      [](const std::string& s) { return parse_named(interpolation_names(), s, "--interpolation"); }))
+                  .choices(words(interpolation_names())));
   using Triple = std::optional<std::array<float, 3>>;
-  t.push_back({"--mean",
-               "R,G,B",
-               "Override the preset's normalisation mean: R,G,B (or one value)",
-               kRunsModel,
-               nullptr,
-               "",
-               "",
-               {},
-               Completion::None,
-               false,
-               parsed_list<Triple>([pre](CommandLine& c, Command) -> Triple& { return pre(c).mean; },
-                                   [](const std::vector<std::string>& v) { return parse_triple(v, "--mean"); })});
-  t.push_back({"--std",
-               "R,G,B",
-               "Override the preset's normalisation std: R,G,B (or one value), each positive",
-               kRunsModel,
-               nullptr,
-               "",
-               "",
-               {},
-               Completion::None,
-               false,
-               parsed_list<Triple>([pre](CommandLine& c, Command) -> Triple& { return pre(c).std; },
-                                   [](const std::vector<std::string>& items) {
-                                     const auto v = parse_triple(items, "--std");
-                                     for (float x : v)
-                                       if (!(x > 0))
-                                         throw UsageError("--std: every value must be positive, got " +
-                                                          std::to_string(x));
-                                     return v;
-                                   })});
+  t.push_back(Row("--mean", "R,G,B", kRunsModel, "Override the preset's normalisation mean: R,G,B (or one value)",
+                  parsed_list<Triple>([pre](CommandLine& c, Command) -> Triple& { return pre(c).mean; },
+                                      [](const std::vector<std::string>& v) { return parse_triple(v, "--mean"); })));
+  t.push_back(
+      Row("--std", "R,G,B", kRunsModel, "Override the preset's normalisation std: R,G,B (or one value), each positive",
+          parsed_list<Triple>([pre](CommandLine& c, Command) -> Triple& { return pre(c).std; },
+                              [](const std::vector<std::string>& items) {
+                                const auto v = parse_triple(items, "--std");
+                                for (float x : v)
+                                  if (!(x > 0))
+                                    throw UsageError("--std: every value must be positive, got " + std::to_string(x));
+                                return v;
+                              })));
 }
 
 }  // namespace vit::rows

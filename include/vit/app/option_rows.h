@@ -1,10 +1,11 @@
-// The makers of option_table()'s rows: each turns "this field of the CommandLine, parsed this
-// way" into a row's declare function (used by src/app/*_rows.cpp and option_table.cpp).
+// The makers of option_table()'s rows: Row, which sets only a row's non-default fields, and the
+// declare functions, each "this field of the CommandLine, parsed this way" (used by src/app/*_rows.cpp).
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vit/app/option_table.h"
@@ -18,6 +19,51 @@ namespace vit::rows {
 template <class T>
 using Field = std::function<T&(CommandLine&, Command)>;
 using Declare = std::function<CLI::Option*(CLI::App&, const std::string&, CommandLine&, Command)>;
+
+// A row from the fields it sets; the rest keep OptionRow's defaults (no shown default, no
+// choices, no completion, not hidden):
+//   Row("--worst", "N", kEval, "Classes listed as the worst", ranged<int>(...)).shows(...)
+class Row {
+ public:
+  using Shown = std::function<std::string(const CommandLine&)>;
+  Row(std::string names, std::string hint, unsigned commands, std::string help, Declare declare) {
+    row_.names = std::move(names);
+    row_.hint = std::move(hint);
+    row_.commands = commands;
+    row_.help = std::move(help);
+    row_.declare = std::move(declare);
+  }
+  // The default read from a default CommandLine, then what it means ("0: one per core").
+  Row& shows(Shown shown, std::string meaning = "") {
+    row_.shown_default = std::move(shown);
+    row_.default_meaning = std::move(meaning);
+    return *this;
+  }
+  // A default with no value of its own, only words ("the model's own size").
+  Row& shows_meaning(std::string meaning) {
+    return shows([](const CommandLine&) { return std::string(); }, std::move(meaning));
+  }
+  // A default that is a fixed word ("auto").
+  Row& shows_word(std::string word) {
+    return shows([word](const CommandLine&) { return word; });
+  }
+  Row& env(std::string name) {
+    row_.env = std::move(name);
+    return *this;
+  }
+  Row& completes(Completion completion) {
+    row_.completion = completion;
+    return *this;
+  }
+  Row& choices(std::vector<std::string> words) {
+    row_.choices = std::move(words);
+    return completes(Completion::Choice);
+  }
+  operator OptionRow() const { return row_; }  // NOLINT(google-explicit-constructor): push_back(Row(...))
+
+ private:
+  OptionRow row_;
+};
 
 int cores();
 template <class E>
@@ -52,6 +98,15 @@ Declare ranged(Field<T> field, T lo, T hi) {
 inline Declare flag(Field<bool> field) {
   return [field](CLI::App& app, const std::string& names, CommandLine& c, Command k) {
     return app.add_flag(names, field(c, k));
+  };
+}
+
+// A flag that sets the field to `v` when given (--progress, --no-progress).
+template <class T>
+Declare sets(Field<T> field, T v) {
+  return [field, v](CLI::App& app, const std::string& names, CommandLine& c, Command k) {
+    T& target = field(c, k);
+    return app.add_flag_callback(names, [&target, v] { target = v; });
   };
 }
 
