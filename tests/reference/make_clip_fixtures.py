@@ -4,7 +4,8 @@
   OUT/clip/NAME/open_clip_config.json      {"model_cfg", "preprocess_cfg"} as laion's hub repos hold it
   OUT/clip/NAME/open_clip_model.safetensors  open_clip's whole state_dict (float32): random init, perturbed
   OUT/clip/NAME/reference.json             labels, templates, logit_scale.exp() and, per photo, open_clip's
-                                           zero-shot probabilities and normalised image features
+                                           zero-shot probabilities and normalised image features; but for
+                                           tiny, each label's normalised text embedding (text_features)
 
     /usr/bin/python3 tests/reference/make_clip_fixtures.py OUT_DIR --shared ../shared
 
@@ -36,8 +37,9 @@ PHOTOS = ["imagenet/n03240683_10240.png", "imagenet/n03062245_1030.png", "imagen
 SKIMAGE_PHOTOS = ["chelsea.png", "camera.png"]
 
 LABELS = ["a cat", "a dog", "a church", "a red car", "a bowl of soup", "a landscape", "a bird"]
-# Trained CLIP models end near logit_scale.exp() = 100 (open_clip clamps it there): at the
-# initial 1/0.07 random towers give nearly uniform probabilities, which would hide bugs.
+# Trained CLIP models end near logit_scale.exp() = 100 (open_clip's training clamps it there): at
+# the initial 1/0.07 these towers give nearly uniform probabilities (top 0.16-0.32), which would
+# hide bugs. With the noise some models' exp() is above 100: the scale is the checkpoint's, unclamped.
 LOGIT_SCALE = 4.6
 
 # name, open_clip architecture, model_cfg changes, labels, templates, seed
