@@ -27,14 +27,6 @@ std::string sha256_file(const std::string& path) {
   return hex_bytes(digest, length);
 }
 
-std::string sha256_hex(const void* data, size_t n) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data, n, digest, &length, EVP_sha256(), nullptr) != 1)
-    throw Error("cannot compute the SHA-256 of " + std::to_string(n) + " bytes (OpenSSL failed)");
-  return hex_bytes(digest, length);
-}
-
 std::string hex_bytes(const void* data, size_t n) {
   static const char* digits = "0123456789abcdef";
   const auto* p = static_cast<const unsigned char*>(data);
@@ -45,6 +37,14 @@ std::string hex_bytes(const void* data, size_t n) {
     out += digits[p[i] & 15];
   }
   return out;
+}
+
+std::string sha256_hex(const void* data, size_t n) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data, n, digest, &length, EVP_sha256(), nullptr) != 1)
+    throw Error("cannot compute the SHA-256 of " + std::to_string(n) + " bytes (OpenSSL failed)");
+  return hex_bytes(digest, length);
 }
 
 }  // namespace vit
