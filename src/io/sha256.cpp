@@ -39,4 +39,12 @@ std::string hex_bytes(const void* data, size_t n) {
   return out;
 }
 
+std::string sha256_hex(const void* data, size_t n) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data, n, digest, &length, EVP_sha256(), nullptr) != 1)
+    throw Error("cannot compute the SHA-256 of " + std::to_string(n) + " bytes (OpenSSL failed)");
+  return hex_bytes(digest, length);
+}
+
 }  // namespace vit

@@ -7,6 +7,9 @@ with "tokens" (open_clip's 77-token row, trailing zeros cut) where the text is t
         OUT_DIR/tokenizer_random.jsonl: seeded random strings from many scripts' characters,
         emoji, entities, apostrophes, digits, whitespace (CTest writes it into the build tree);
         OUT_DIR/tokenizer_hf/: the same vocabulary as Hugging Face's vocab.json and merges.txt
+        OUT_DIR/imagenet_zero_shot.json: open_clip's ImageNet zero-shot table, {"classnames": its
+        IMAGENET_CLASSNAMES, "templates": its OPENAI_IMAGENET_TEMPLATES applied to "{}"}, the oracle of
+        tests/test_zero_shot_table.cpp
     tests/reference/make_tokenizer_fixtures.py --labels tests/reference
         OUT_DIR/tokenizer_labels.jsonl: labels as people type them (small; committed)
 
@@ -120,6 +123,20 @@ def write_hugging_face(tok, folder):
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
 
 
+def write_zero_shot_table(shared, path):
+    """open_clip's zero_shot_metadata.py (loaded alone, without open_clip's package): the 1000
+    class names and the 80 templates, each template written with "{}" where the name goes."""
+    source = os.path.join(shared, "reference", "open_clip", "zero_shot_metadata.py")
+    spec = importlib.util.spec_from_file_location("open_clip_zero_shot_metadata", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = {"classnames": list(module.IMAGENET_CLASSNAMES),
+             "templates": [t("{}") for t in module.OPENAI_IMAGENET_TEMPLATES]}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(table, f, ensure_ascii=False, indent=0)
+    return f"{len(table['classnames'])} class names, {len(table['templates'])} templates -> {path}"
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -134,6 +151,9 @@ def main():
         return
     tok, ftfy = load_open_clip(args.shared)
     os.makedirs(args.out_dir, exist_ok=True)
+    if not args.labels:
+        where = write_zero_shot_table(args.shared, os.path.join(args.out_dir, "imagenet_zero_shot.json"))
+        print(f"make_tokenizer_fixtures: ImageNet zero-shot table: {where}")
     if args.labels:
         records = [record(tok, ftfy, "label", t) for t in LABELS]
         where = write(os.path.join(args.out_dir, "tokenizer_labels.jsonl"), records)
