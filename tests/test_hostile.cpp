@@ -278,9 +278,9 @@ std::vector<ModelCase> model_cases(const std::string& model) {
          return dir + "/fifo.pth";
        },
        3, "not a regular file"},
-      // -m DIR takes the folder's model.safetensors (as from_pretrained); this one has several
-      // candidates and none of that name.
-      {"a folder of them", [](const std::string& dir) { return dir; }, 3, "and no model.safetensors"},
+      // -m DIR takes the folder's open_clip_model.safetensors, else model.safetensors (as
+      // from_pretrained), ...; this one has several candidates and none of those names.
+      {"a folder of them", [](const std::string& dir) { return dir; }, 3, "and no open_clip_model.safetensors"},
       {"NaN in a weight",
        [nan_entries](const std::string& dir) {
          ::mkdir((dir + "/nan").c_str(), 0755);

@@ -150,7 +150,7 @@ TEST_F(Hub, FindsACacheWrittenByHandAsHuggingFaceHubWritesIt) {
   // ... and with nothing cached, a message that says so and names the URL.
   const std::string e = error_of({"org/nowhere", ""}, settings_);
   EXPECT_NE(e.find("cannot be reached"), std::string::npos) << e;
-  EXPECT_NE(e.find("http://127.0.0.1:1/org/nowhere/resolve/main/model.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("http://127.0.0.1:1/org/nowhere/resolve/main/open_clip_model.safetensors"), std::string::npos) << e;
   EXPECT_NE(e.find("--offline"), std::string::npos) << e;
   // A symlink whose blob is gone is not a cached model.
   ::unlink((dir + "/blobs/" + etag).c_str());
@@ -240,7 +240,8 @@ TEST_F(Hub, AGatedRepositoryNeedsATokenThatNeverLeavesTheHubsHost) {
   const std::string e = error_of({"org/gated-other-host", ""}, settings_);
   EXPECT_NE(e.find("401"), std::string::npos) << e;
   EXPECT_NE(e.find("HF_TOKEN"), std::string::npos) << e;
-  EXPECT_NE(e.find(settings_.endpoint + "/org/gated-other-host/resolve/main/model.safetensors"), std::string::npos)
+  EXPECT_NE(e.find(settings_.endpoint + "/org/gated-other-host/resolve/main/open_clip_model.safetensors"),
+            std::string::npos)
       << e;
   settings_.token = "hf_secret";
   const HubModel m = fetch_hub_model({"org/gated-other-host", ""}, settings_);
@@ -258,7 +259,9 @@ TEST_F(Hub, AMissingRepositoryOrRevisionIsNamed) {
   std::string e = error_of({"org/no-such-repo", ""}, settings_);
   EXPECT_NE(e.find("404"), std::string::npos) << e;
   EXPECT_NE(e.find("no such repository"), std::string::npos) << e;
-  EXPECT_NE(e.find(settings_.endpoint + "/org/no-such-repo/resolve/main/model.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find(settings_.endpoint + "/org/no-such-repo/resolve/main/open_clip_model.safetensors"),
+            std::string::npos)
+      << e;
   server_->add_repo("org/revisions", {{"model.safetensors", "x"}});
   e = error_of({"org/revisions", "v9"}, settings_);
   EXPECT_NE(e.find("no such revision"), std::string::npos) << e;
@@ -279,8 +282,9 @@ TEST_F(Hub, FallsBackToPytorchModelBinThenTheOnePthFile) {
   EXPECT_EQ(base_name(m.weights), "vit_tiny.pth");
   server_->add_repo("org/no-weights", {{"README.md", "hi"}});
   const std::string e = error_of({"org/no-weights", ""}, settings_);
-  EXPECT_NE(e.find("/resolve/main/model.safetensors"), std::string::npos) << e;
-  EXPECT_NE(e.find("/resolve/main/pytorch_model.bin"), std::string::npos) << e;
+  for (const char* name :
+       {"open_clip_model.safetensors", "model.safetensors", "open_clip_pytorch_model.bin", "pytorch_model.bin"})
+    EXPECT_NE(e.find(std::string("/resolve/main/") + name), std::string::npos) << e;
   EXPECT_NE(e.find(".pth"), std::string::npos) << e;
 }
 

@@ -109,18 +109,20 @@ HubSettings hub_settings_from_environment() {
 }
 
 std::string model_in_folder(const std::string& dir) {
-  for (const char* name : {"model.safetensors", "pytorch_model.bin"})
+  for (const auto& name : model_weights_names())  // open_clip_model.safetensors, model.safetensors, ...
     if (is_regular_file(dir + "/" + name)) return dir + "/" + name;
   const std::vector<std::string> found = models_in(dir);
   if (found.size() == 1) return found.front();
   std::string listing;
   for (const auto& name : entries_of(dir)) listing += (listing.empty() ? "" : ", ") + name;
   if (found.empty())
-    throw ModelError("the folder '" + dir + "' holds no model: expected model.safetensors or pytorch_model.bin " +
-                     "(with config.json beside it), or one .safetensors/.pth/.pt/.bin/.ts file; it holds: " +
+    throw ModelError("the folder '" + dir + "' holds no model: expected open_clip_model.safetensors, " +
+                     "model.safetensors, open_clip_pytorch_model.bin or pytorch_model.bin (with config.json or " +
+                     "open_clip_config.json beside it), or one .safetensors/.pth/.pt/.bin/.ts file; it holds: " +
                      (listing.empty() ? "nothing" : listing));
   throw ModelError("the folder '" + dir + "' holds " + std::to_string(found.size()) +
-                   " weights files and no model.safetensors: pass -m with the one to use (" + listing + ")");
+                   " weights files and no open_clip_model.safetensors, model.safetensors, " +
+                   "open_clip_pytorch_model.bin or pytorch_model.bin: pass -m with the one to use (" + listing + ")");
 }
 
 namespace {

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
@@ -24,9 +26,19 @@ namespace vit {
 
 namespace {
 
-// The weights we read, in the order huggingface_hub's users (transformers, timm) prefer them.
-const char* const kWeights[] = {"model.safetensors", "pytorch_model.bin"};
+// The weights we read: open_clip's own first (a repository such as laion/CLIP-ViT-B-32-laion2B-s34B-b79K
+// holds open_clip's and a transformers CLIPModel's; open_clip's are the ones zero-shot matches
+// exactly), then in the order huggingface_hub's users (transformers, timm) prefer them.
+const char* const kWeights[] = {"open_clip_model.safetensors", "model.safetensors", "open_clip_pytorch_model.bin",
+                                "pytorch_model.bin"};
+// Read beside any weights.
 const char* const kOptional[] = {"config.json", "preprocessor_config.json"};
+// Read beside CLIP weights only (open_clip's architecture and the CLIP tokenizer's vocabulary and
+// merges), so that a plain ViT repository costs no HEAD for them.
+const char* const kClipFiles[] = {"open_clip_config.json", "vocab.json", "merges.txt"};
+// The largest file fetched beside the weights: a config.json with 21k labels is about 1 MB,
+// vocab.json about 1 MB (49408 tokens), merges.txt about 0.5 MB; a hub announcing more is refused.
+constexpr uint64_t kOptionalLimit = 16 << 20;
 
 bool only_chars(const std::string& s, const char* allowed) { return s.find_first_not_of(allowed) == std::string::npos; }
 
@@ -52,9 +64,7 @@ bool valid_revision(const std::string& s) {
   return true;
 }
 
-// Limits on what is read from the cache and the environment: a ref holds a 40-digit hash, a
-// token is a few dozen bytes.
-constexpr size_t kRefLimit = 256;
+// A limit on what is read from the environment: a token is a few dozen bytes.
 constexpr size_t kTokenLimit = 64 << 10;
 
 std::string env(const char* name) {
@@ -75,32 +85,10 @@ std::string expand_user(const std::string& path) {
   return path == "~" || starts_with(path, "~/") ? home_dir() + path.substr(1) : path;
 }
 
-// A line without surrounding blanks.
-std::string trimmed(const std::string& text) {
-  const std::string line = text.substr(0, text.find('\n'));
-  const auto first = line.find_first_not_of(" \t\r");
-  return first == std::string::npos ? "" : line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
-}
-
-// The commit refs/REVISION names; "" when absent. A ref that is not a small file holding a
-// commit hash (a link to /dev/zero, a huge file, other text) is refused, never read whole.
-std::string read_ref(const std::string& repo_dir, const std::string& revision) {
-  const std::string path = repo_dir + "/refs/" + revision;
-  const SmallFile ref = read_small_file(path, kRefLimit);
-  const std::string commit = trimmed(ref.text);
-  if (!ref.found || (ref.problem.empty() && commit.empty())) return "";
-  if (!ref.problem.empty() || !is_commit_hash(commit))
-    throw ModelError("the Hugging Face cache's '" + path + "' should hold a commit hash (40 hex digits) but " +
-                     (ref.problem.empty() ? "holds other text" : ref.problem) +
-                     "; remove it to fetch the revision again");
-  return commit;
-}
-
-// "models--ORG--NAME": the repository's folder in the cache.
-std::string repo_folder_name(const std::string& repo_id) {
-  std::string name = "models--";
-  for (char c : repo_id) name += c == '/' ? std::string("--") : std::string(1, c);
-  return name;
+// $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface.
+std::string hf_home() {
+  const std::string xdg = env("XDG_CACHE_HOME"), home = env("HF_HOME");
+  return expand_user(home.empty() ? (xdg.empty() ? home_dir() + "/.cache" : xdg) + "/huggingface" : home);
 }
 
 // The weights file in a snapshot: the first of kWeights, else its one .pth file; "" for none.
@@ -118,11 +106,22 @@ std::string weights_in(const std::string& repo_dir, const std::string& snapshot)
 // The files read beside the weights are checked as the weights are.
 void check_optional_files(const std::string& repo_dir, const std::string& snapshot) {
   for (const char* name : kOptional) snapshot_file_present(repo_dir, snapshot + "/" + name);
+  for (const char* name : kClipFiles) snapshot_file_present(repo_dir, snapshot + "/" + name);
+}
+
+// Whether the snapshot's weights are CLIP's: open_clip's files, or a transformers CLIPModel
+// (config.json's model_type "clip"), whose tokenizer files are then fetched too.
+bool is_clip(const std::string& repo_dir, const std::string& snapshot, const std::string& weights) {
+  if (starts_with(weights, "open_clip_")) return true;
+  if (!snapshot_file_present(repo_dir, snapshot + "/config.json")) return false;
+  const SmallFile config = read_small_file(snapshot + "/config.json", kOptionalLimit);
+  const auto j = nlohmann::json::parse(config.text, nullptr, false);
+  return j.is_object() && j.contains("model_type") && j["model_type"] == "clip";
 }
 
 // The revision's snapshot when the cache holds its weights (symlinks into blobs/ resolving).
 std::optional<HubModel> lookup_cache(const std::string& repo_dir, const std::string& revision) {
-  const std::string commit = is_commit_hash(revision) ? revision : read_ref(repo_dir, revision);
+  const std::string commit = is_commit_hash(revision) ? revision : read_cache_ref(repo_dir, revision);
   if (commit.empty()) return std::nullopt;
   const std::string snapshot = repo_dir + "/snapshots/" + commit;
   const std::string weights = weights_in(repo_dir, snapshot);
@@ -159,7 +158,7 @@ void mark_missing(const Fetch& f, const std::string& commit, const std::string& 
 void write_ref(const Fetch& f, const std::string& commit) {
   if (f.revision == commit) return;  // a commit hash names itself: huggingface_hub writes no ref for it
   try {
-    if (read_ref(f.repo_dir, f.revision) == commit) return;
+    if (read_cache_ref(f.repo_dir, f.revision) == commit) return;
   } catch (const ModelError&) {  // a broken ref is replaced (the rename replaces a link, never follows it)
   }
   const CacheFolder refs(f.settings.cache_dir, f.repo + "/refs" + folder_part(f.revision));
@@ -202,17 +201,39 @@ std::string listed_pth(const Fetch& f, std::string* listed) {
   return pth.size() == 1 ? pth[0] : "";
 }
 
+// The commit the cache says f.revision is at; "" when unknown (or its ref is broken: replaced later).
+std::string cached_commit(const Fetch& f) {
+  if (is_commit_hash(f.revision)) return f.revision;
+  try {
+    return read_cache_ref(f.repo_dir, f.revision);
+  } catch (const ModelError&) {
+    return "";
+  }
+}
+
 // HEADs the weights in kWeights' order, then the listed .pth: the first found, with its name.
-// kUnreachable when the server cannot be reached (the caller falls back to the cache).
-HubHead head_weights(const Fetch& f, std::string* filename) {
+// kUnreachable when the server cannot be reached (the caller falls back to the cache). A name
+// the cache marks absent (.no_exist) at the revision's cached commit costs no HEAD, so that a
+// cached plain ViT costs one HEAD as before open_clip's names came first; should the weights
+// found then be at another commit (the branch moved), every name is asked again.
+HubHead head_weights(const Fetch& f, std::string* filename, bool trust_cache = true) {
+  const std::string known = trust_cache ? cached_commit(f) : "";
+  bool skipped = false;
   std::string tried;
   for (const char* name : kWeights) {
+    if (!known.empty() && path_exists(f.repo_dir + "/.no_exist/" + known + "/" + name)) {
+      skipped = true;
+      continue;
+    }
     HubHead h = head_hub_file(f.url(f.revision, name), f.settings.token, f.settings.stall_seconds);
     *filename = name;
+    if (h.outcome == HubHeadOutcome::kFound && skipped && h.metadata.commit != known)
+      return head_weights(f, filename, false);
     if (h.outcome != HubHeadOutcome::kMissing) return h;
     mark_missing(f, h.metadata.commit, name);
     tried += (tried.empty() ? "" : ", ") + h.metadata.url;
   }
+  if (skipped) return head_weights(f, filename, false);  // none found: ask for every name before giving up
   std::string listed;
   *filename = listed_pth(f, &listed);
   if (!filename->empty()) {
@@ -220,7 +241,9 @@ HubHead head_weights(const Fetch& f, std::string* filename) {
     if (h.outcome != HubHeadOutcome::kMissing) return h;
   }
   throw ModelError("'" + f.ref.repo_id + "' at revision '" + f.revision + "' has no weights to read: tried " + tried +
-                   ", and " + listed + " (a model here needs model.safetensors, pytorch_model.bin or one .pth file)");
+                   ", and " + listed +
+                   " (a model here needs open_clip_model.safetensors, model.safetensors, "
+                   "open_clip_pytorch_model.bin, pytorch_model.bin or one .pth file)");
 }
 
 // config.json and the like at the weights' commit, unless the snapshot already has them or
@@ -235,6 +258,10 @@ void fetch_optional(const Fetch& f, const std::string& commit, const std::string
     spdlog::warn("{} of {} not downloaded: {}", name, f.ref.repo_id, h.problem);
     return;
   }
+  if (h.metadata.size > kOptionalLimit)
+    throw ModelError("the hub announces " + std::to_string(h.metadata.size) + " bytes for " + excerpt(h.metadata.url) +
+                     ", over the " + std::to_string(kOptionalLimit >> 20) + " MiB a file read beside the weights " +
+                     "may have; it is not downloaded (check HF_ENDPOINT or a proxy in between)");
   place_file(f, h.metadata, name);
 }
 
@@ -271,28 +298,30 @@ std::string hub_reference_problem(const std::string& text) {
          "empty, starts or ends with '.' or ends in '.lock'; no '..')";
 }
 
+std::vector<std::string> model_weights_names() { return {std::begin(kWeights), std::end(kWeights)}; }
+
+std::string hub_cache_dir_from_environment() {
+  const std::string cache = env("HF_HUB_CACHE").empty() ? env("HUGGINGFACE_HUB_CACHE") : env("HF_HUB_CACHE");
+  return cache.empty() ? hf_home() + "/hub" : expand_user(cache);  // HUGGINGFACE_HUB_CACHE: its older name
+}
+
 HubSettings HubSettings::from_environment() {
   HubSettings s;
-  const std::string xdg = env("XDG_CACHE_HOME");
-  std::string hf_home = env("HF_HOME");
-  if (hf_home.empty()) hf_home = (xdg.empty() ? home_dir() + "/.cache" : xdg) + "/huggingface";
-  hf_home = expand_user(hf_home);
-  s.cache_dir = env("HF_HUB_CACHE");
-  if (s.cache_dir.empty()) s.cache_dir = env("HUGGINGFACE_HUB_CACHE");  // its older name
-  s.cache_dir = s.cache_dir.empty() ? hf_home + "/hub" : expand_user(s.cache_dir);
+  const std::string home = hf_home();
+  s.cache_dir = hub_cache_dir_from_environment();
   s.endpoint = env("HF_ENDPOINT").empty() ? "https://huggingface.co" : env("HF_ENDPOINT");
   while (s.endpoint.size() > 1 && s.endpoint.back() == '/') s.endpoint.pop_back();
   s.token = env("HF_TOKEN");
   if (s.token.empty()) s.token = env("HUGGING_FACE_HUB_TOKEN");  // its older name
   if (s.token.empty()) {
-    const std::string path = env("HF_TOKEN_PATH").empty() ? hf_home + "/token" : expand_user(env("HF_TOKEN_PATH"));
+    const std::string path = env("HF_TOKEN_PATH").empty() ? home + "/token" : expand_user(env("HF_TOKEN_PATH"));
     const SmallFile token = read_small_file(path, kTokenLimit);
     if (!token.problem.empty())
       throw UsageError("the token file '" + path +
                        "' (HF_TOKEN_PATH, else HF_HOME/token) is not read: " + token.problem +
                        "; point HF_TOKEN_PATH at the file `huggingface-cli login` writes, or set "
                        "HF_TOKEN");
-    s.token = trimmed(token.text);
+    s.token = trimmed_first_line(token.text);
   }
   const std::string offline = ascii_upper(env("HF_HUB_OFFLINE"));
   s.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
@@ -302,7 +331,7 @@ HubSettings HubSettings::from_environment() {
 HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings) {
   const std::string problem = hub_reference_problem(ref.repo_id + (ref.revision.empty() ? "" : "@" + ref.revision));
   if (!problem.empty()) throw UsageError(problem);
-  const std::string repo = repo_folder_name(ref.repo_id);
+  const std::string repo = cache_repo_folder(ref.repo_id);
   const Fetch f{ref, settings, ref.revision.empty() ? "main" : ref.revision, repo, settings.cache_dir + "/" + repo};
   if (settings.offline) {
     if (auto cached = lookup_cache(f.repo_dir, f.revision)) return *cached;
@@ -327,6 +356,8 @@ HubModel fetch_hub_model(const HubReference& ref, const HubSettings& settings) {
   place_file(f, weights.metadata, filename);
   for (const char* name : kOptional) fetch_optional(f, commit, name);
   const std::string snapshot = f.repo_dir + "/snapshots/" + commit;
+  if (is_clip(f.repo_dir, snapshot, filename))
+    for (const char* name : kClipFiles) fetch_optional(f, commit, name);
   check_optional_files(f.repo_dir, snapshot);
   return HubModel{snapshot, snapshot + "/" + filename, commit};
 }

@@ -1,4 +1,5 @@
-// What the Hugging Face cache holds, for `vit-classify models`; see include/vit/io/hub_listing.h.
+// What the Hugging Face cache holds, for `vit-classify models`, and the CLIP tokenizer files found
+// in it; see include/vit/io/hub_listing.h.
 #include "vit/io/hub_listing.h"
 
 #include <sys/stat.h>
@@ -6,6 +7,7 @@
 #include <algorithm>
 
 #include "vit/io/files.h"
+#include "vit/io/hub_paths.h"
 #include "vit/io/text.h"
 #include "vit/io/walk.h"
 
@@ -43,6 +45,11 @@ uint64_t bytes_under(const std::string& dir) {
     if (e.error == 0 && S_ISREG(e.st.st_mode)) bytes += static_cast<uint64_t>(e.st.st_size);
   return bytes;
 }
+
+// Repositories that hold the CLIP tokenizer as Hugging Face writes it (vocab.json, merges.txt):
+// transformers' CLIP models and a laion open_clip repository that carries transformers' files too.
+const char* const kClipTokenizerRepos[] = {"openai/clip-vit-base-patch32", "openai/clip-vit-base-patch16",
+                                           "openai/clip-vit-large-patch14", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"};
 
 bool newer(const struct timespec& a, const struct timespec& b) {
   return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
@@ -88,6 +95,25 @@ std::vector<CachedModel> list_cached_models(const std::string& cache_dir) {
       out.push_back(describe_repo(cache_dir + "/" + name, name));
   std::sort(out.begin(), out.end(), [](const CachedModel& a, const CachedModel& b) { return a.repo_id < b.repo_id; });
   return out;
+}
+
+std::optional<std::pair<std::string, std::string>> cached_clip_tokenizer(const std::string& cache_dir) {
+  for (const char* repo_id : kClipTokenizerRepos) {
+    const std::string repo_dir = cache_dir + "/" + cache_repo_folder(repo_id);
+    if (!is_directory(repo_dir)) continue;
+    const std::string main = read_cache_ref(repo_dir, "main");
+    std::vector<std::string> commits;  // main's snapshot first, then the others by name
+    if (!main.empty()) commits.push_back(main);
+    for (const auto& name : list_folder(repo_dir + "/snapshots", true))
+      if (is_commit_hash(name) && name != main) commits.push_back(name);
+    for (const auto& commit : commits) {
+      const std::string snapshot = repo_dir + "/snapshots/" + commit;
+      const std::string vocab = snapshot + "/vocab.json", merges = snapshot + "/merges.txt";
+      if (snapshot_file_present(repo_dir, vocab) && snapshot_file_present(repo_dir, merges))
+        return std::make_pair(vocab, merges);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace vit

@@ -61,6 +61,12 @@ std::string excerpt(const std::string& text, size_t limit) {
   return out;
 }
 
+std::string trimmed_first_line(const std::string& text) {
+  const std::string line = text.substr(0, text.find('\n'));
+  const auto first = line.find_first_not_of(" \t\r");
+  return first == std::string::npos ? "" : line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+}
+
 bool is_commit_hash(const std::string& s) { return s.size() == 40 && is_lower_hex(s); }
 
 bool is_blob_name(const std::string& s) { return (s.size() == 40 || s.size() == 64) && is_lower_hex(s); }
@@ -141,6 +147,25 @@ SmallFile read_small_file(const std::string& path, size_t limit) {
     if (!out.problem.empty()) out.text.clear();
   }
   return out;
+}
+
+std::string cache_repo_folder(const std::string& repo_id) {
+  std::string name = "models--";
+  for (char c : repo_id) name += c == '/' ? std::string("--") : std::string(1, c);
+  return name;
+}
+
+std::string read_cache_ref(const std::string& repo_dir, const std::string& revision) {
+  constexpr size_t kRefLimit = 256;  // a ref holds a 40-digit hash
+  const std::string path = repo_dir + "/refs/" + revision;
+  const SmallFile ref = read_small_file(path, kRefLimit);
+  const std::string commit = trimmed_first_line(ref.text);
+  if (!ref.found || (ref.problem.empty() && commit.empty())) return "";
+  if (!ref.problem.empty() || !is_commit_hash(commit))
+    throw ModelError("the Hugging Face cache's '" + path + "' should hold a commit hash (40 hex digits) but " +
+                     (ref.problem.empty() ? "holds other text" : ref.problem) +
+                     "; remove it to fetch the revision again");
+  return commit;
 }
 
 CacheFolder::CacheFolder(const std::string& root, const std::string& relative) : path_(root) {

@@ -35,8 +35,9 @@ struct ResolvedModel {
 };
 
 // The weights file `ref` names, and why. Text (-m's, else $VIT_CLASSIFY_MODEL's) is resolved
-// alike: an existing file is itself; a folder gives its model.safetensors, else
-// pytorch_model.bin, else its one weights or TorchScript file; text shaped
+// alike: an existing file is itself; a folder gives the first of model_weights_names()
+// (open_clip_model.safetensors, model.safetensors, open_clip_pytorch_model.bin,
+// pytorch_model.bin) it holds, else its one weights or TorchScript file; text shaped
 // ORG/NAME[@REVISION] that is no path here is a Hugging Face repository id (see vit/io/hub.h),
 // which also fills `hub`. Neither: default_model(). Logs the choice (-v). Throws UsageError or
 // ModelError saying what was looked for and where; one about $VIT_CLASSIFY_MODEL's model names

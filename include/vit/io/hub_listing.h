@@ -1,9 +1,12 @@
 // What the Hugging Face cache holds (see vit/io/hub.h for its layout), for `vit-classify
-// models`: each repository's refs, snapshots, files and size on disk.
+// models`: each repository's refs, snapshots, files and size on disk; and the CLIP tokenizer's
+// files when a repository that has them is cached.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vit {
@@ -20,5 +23,15 @@ struct CachedModel {
 
 // The model repositories in the cache (models--*), sorted by id; an absent cache is empty.
 std::vector<CachedModel> list_cached_models(const std::string& cache_dir);
+
+// The paths of vocab.json and merges.txt (for text::ClipTokenizer::from_hugging_face) in a cached
+// snapshot of one of the CLIP tokenizer repositories (openai/clip-vit-base-patch32,
+// openai/clip-vit-base-patch16, openai/clip-vit-large-patch14,
+// laion/CLIP-ViT-B-32-laion2B-s34B-b79K, in that order): the snapshot refs/main names, else any
+// other, that holds both; nullopt when none does. cache_dir: HubSettings::cache_dir (see
+// hub_cache_dir_from_environment). The cache's rules hold as for a model: a ref that is not a
+// small file holding a commit hash, and a snapshot file resolving outside the repository's
+// blobs/ (a link planted in a shared cache), throw ModelError.
+std::optional<std::pair<std::string, std::string>> cached_clip_tokenizer(const std::string& cache_dir);
 
 }  // namespace vit

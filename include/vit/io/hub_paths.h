@@ -16,6 +16,9 @@ namespace vit {
 // control and non-ASCII bytes written \xNN.
 std::string excerpt(const std::string& text, size_t limit = 200);
 
+// The first line of text without surrounding blanks (a ref, a token file).
+std::string trimmed_first_line(const std::string& text);
+
 // A commit hash: 40 lowercase hex digits.
 bool is_commit_hash(const std::string& s);
 // A blob's name in the cache: an ETag that is a git sha1 (40) or a sha256 (64), lowercase hex.
@@ -44,6 +47,13 @@ struct SmallFile {
   std::string problem;
 };
 SmallFile read_small_file(const std::string& path, size_t limit);
+
+// "models--ORG--NAME": a repository's folder in the cache (repo_id already validated).
+std::string cache_repo_folder(const std::string& repo_id);
+// The commit repo_dir/refs/REVISION names; "" when absent or empty. A ref that is not a small
+// regular file (at most 256 bytes) holding a commit hash (a link to /dev/zero, a huge file,
+// other text) throws ModelError, never read whole.
+std::string read_cache_ref(const std::string& repo_dir, const std::string& revision);
 
 // A folder below the cache root, held open. The root is opened as given (links the user made
 // are theirs to make); each part of `relative` below it must be a real folder, created when
