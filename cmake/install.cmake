@@ -32,17 +32,17 @@ install(FILES completions/_vit-classify DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT Runtime)
 
 # --- the library as a CMake package ------------------------------------------------------
-# vit::core is everything below the command line (io, image, model, batch, explain); the
+# vit::core is everything below the command line (io, text, image, model, batch, explain); the
 # app layer stays private to the command (CLI11 and its option structs are not an API).
 add_library(vit_core INTERFACE)
 target_link_libraries(vit_core INTERFACE vit_batch vit_explain)
 set_target_properties(vit_core PROPERTIES EXPORT_NAME core)
-foreach(layer io image model batch explain)
+foreach(layer io text image model batch explain)
   set_target_properties(vit_${layer} PROPERTIES EXPORT_NAME ${layer})
 endforeach()
 add_library(vit::core ALIAS vit_core)
 
-install(TARGETS vit_io vit_image vit_model vit_batch vit_explain vit_core
+install(TARGETS vit_io vit_text vit_image vit_model vit_batch vit_explain vit_core
   EXPORT vit_classifyTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development)
 # The API's headers only: what a program includes to classify images (examples/classify.cpp),

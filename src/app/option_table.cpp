@@ -62,10 +62,31 @@ void model_rows(std::vector<OptionRow>& t) {
                   "logit_N",
                   flag([](CommandLine& c, Command) -> bool& { return c.common.output.detail.logits; })));
   preprocess_rows(t);
-  t.push_back(Row("--labels", "FILE", kRunsModel,
-                  "Class names, one per line (replaces the model's own or ImageNet-1k's)",
-                  value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.labels_path; },
+  t.push_back(Row("--labels", "LIST|FILE", kRunsModel,
+                  "CLIP models: the labels to classify into, comma-separated (\"cat,dog,a red car\"; without "
+                  "labels a CLIP model classifies into ImageNet-1k with OpenAI's 80 prompts). A value that names a "
+                  "file is read as --labels-file",
+                  value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.labels; }))
+                  .completes(Completion::File));
+  t.push_back(Row("--labels-file", "FILE", kRunsModel,
+                  "Labels one per line (UTF-8): a CLIP model's labels to classify into, another model's class names "
+                  "(replacing its own or ImageNet-1k's)",
+                  value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.labels_file; },
                                      [](CLI::Option* o) { o->check(CLI::ExistingFile.description("")); }))
+                  .completes(Completion::File));
+  t.push_back(Row("--template", "TEXT", kRunsModel,
+                  "CLIP models: a prompt with {} for the label ('a photo of a {}.'); repeat it to average the "
+                  "prompts' embeddings per label, as open_clip does",
+                  value<std::vector<std::string>>(
+                      [](CommandLine& c, Command) -> std::vector<std::string>& { return c.common.model.templates; },
+                      [](CLI::Option* o) { o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); }))
+                  .shows_meaning("{}, the label as written; ImageNet's: OpenAI's 80"));
+  t.push_back(Row("--tokenizer", "FILE", kRunsModel,
+                  "CLIP models: the BPE merges (open_clip's bpe_simple_vocab_16e6.txt.gz, or a vocab.json with "
+                  "merges.txt beside it), when the model has none beside it",
+                  value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.tokenizer; },
+                                     [](CLI::Option* o) { o->check(CLI::ExistingPath.description("")); }))
+                  .env("VIT_CLASSIFY_TOKENIZER")
                   .completes(Completion::File));
   t.push_back(Row("--device", "DEVICE", kRunsModel,
                   "Where to run (auto: CUDA device 0 if there is one): auto, cpu, cuda or cuda:N",

@@ -31,8 +31,11 @@ std::string PreprocessConfig::describe() const {
 }
 
 const Vocabulary<Preset>& preset_names() {
-  static const Vocabulary<Preset> names{
-      {"timm", Preset::Timm}, {"torchvision", Preset::Torchvision}, {"hf", Preset::Hf}, {"deit", Preset::Deit}};
+  static const Vocabulary<Preset> names{{"timm", Preset::Timm},
+                                        {"torchvision", Preset::Torchvision},
+                                        {"hf", Preset::Hf},
+                                        {"deit", Preset::Deit},
+                                        {"clip", Preset::Clip}};
   return names;
 }
 
@@ -98,6 +101,12 @@ PreprocessConfig preset_config(Preset preset, int image_size) {
       c.interpolation = Interpolation::Bilinear;
       c.mean = half;
       c.std = half;
+      break;
+    case Preset::Clip:  // open_clip's eval transform: shorter side to the input, center crop, OpenAI's statistics
+      c.resize_short = image_size;
+      c.interpolation = Interpolation::Bicubic;
+      c.mean = {0.48145466f, 0.4578275f, 0.40821073f};
+      c.std = {0.26862954f, 0.26130258f, 0.27577711f};
       break;
   }
   return c;

@@ -27,6 +27,25 @@ std::string sha256_file(const std::string& path) {
   return hex_bytes(digest, length);
 }
 
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()), ok_(ctx_ != nullptr) {
+  ok_ = ok_ && EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1;
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256::update(const void* data, size_t n) {
+  ok_ = ok_ && EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, n) == 1;
+}
+
+std::string Sha256::hex() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!ok_ || EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest, &length) != 1)
+    throw Error("cannot compute a SHA-256 (OpenSSL failed)");
+  ok_ = false;
+  return hex_bytes(digest, length);
+}
+
 std::string hex_bytes(const void* data, size_t n) {
   static const char* digits = "0123456789abcdef";
   const auto* p = static_cast<const unsigned char*>(data);

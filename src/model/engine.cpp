@@ -18,6 +18,7 @@
 #include "vit/model/runtime.h"
 #include "vit/model/vision_transformer.h"
 #include "vit/model/weights.h"
+#include "vit/model/zero_shot.h"
 
 namespace vit {
 
@@ -130,6 +131,7 @@ struct Engine::Impl {
   ModelInfo info;
   torch::Device device{torch::kCPU};
   VisionTransformer vit{nullptr};
+  std::optional<ZeroShotHead> zero_shot;  // CLIP: the label vectors the image embeddings are scored against
   std::optional<torch::jit::Module> script;
   std::mutex mu;  // guards info updates made while workers run batches
 
@@ -139,8 +141,11 @@ struct Engine::Impl {
     return device.is_cpu() ? t : t.to(device);
   }
 
+  // The image tower's output to logits: a CLIP model's embeddings scored against its labels.
+  torch::Tensor readout(const torch::Tensor& out) const { return zero_shot ? zero_shot_logits(*zero_shot, out) : out; }
+
   torch::Tensor forward(const torch::Tensor& x) {
-    if (vit) return vit->forward(x);
+    if (vit) return readout(vit->forward(x));
     torch::jit::IValue out = script->forward({x});
     if (out.isTensor()) return out.toTensor();
     if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
@@ -212,7 +217,7 @@ struct Engine::Impl {
   // weights are read, so the float32 model is never whole in memory beside the packed one.
   // EngineOptions::fp32_on_libtorch keeps fp32 on LibTorch's own product (BLAS).
   void load_native(const std::string& path, const ModelHints& hints, LoadOptions options, Precision precision,
-                   bool fp32_on_libtorch) {
+                   bool fp32_on_libtorch, const ZeroShotOptions& zero_shot_options) {
     std::optional<PrecisionConverter> converter;
     if (device.is_cpu() && (precision != Precision::Fp32 || !fp32_on_libtorch)) {
       converter.emplace(precision);
@@ -231,6 +236,16 @@ struct Engine::Impl {
     info.depth = static_cast<int>(cfg.depth);
     info.heads = static_cast<int>(cfg.heads);
     info.can_explain = true;
+    if (loaded.text) {  // CLIP: the label vectors once, then the text tower is no longer needed
+      zero_shot = build_zero_shot_head(loaded.text, path, zero_shot_options);
+      info.zero_shot = true;
+      info.embed_dim = static_cast<int>(cfg.num_classes);
+      info.num_classes = static_cast<int>(zero_shot->labels.size());
+      info.labels = zero_shot->labels;
+      info.zero_shot_summary = zero_shot->summary;
+      info.description += ", CLIP E=" + std::to_string(info.embed_dim) + " with " + loaded.text->config().describe();
+      if (!device.is_cpu()) zero_shot->classes = zero_shot->classes.to(device);
+    }
     // Facebook's DeiT files wrap timm-named weights in {"model": ...} (the family's row says).
     const char* deit_key = family_facts(loaded.family).deit_wrapper_key;
     const bool deit = cfg.distilled || (deit_key && loaded.wrapper_key == deit_key);
@@ -269,7 +284,8 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
       break;
     case FileFormat::Safetensors:
     case FileFormat::TorchZip:
-      impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision, o.fp32_on_libtorch);
+      impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision, o.fp32_on_libtorch,
+                         o.zero_shot);
       break;
   }
 }
@@ -365,7 +381,8 @@ AttentionTrace Engine::trace_attention(const float* image) {
         "weights inside it cannot be asked for. Use the weights file (safetensors or .pth) to explain");
   torch::InferenceMode guard;
   ForwardTrace ft;
-  const torch::Tensor logits = impl_->vit->forward_traced(impl_->to_input(image, 1), ft).to(torch::kCPU);
+  const torch::Tensor logits =
+      impl_->readout(impl_->vit->forward_traced(impl_->to_input(image, 1), ft)).to(torch::kCPU);
   if (ft.pool_attention.defined()) ft.pool_attention = ft.pool_attention.to(torch::kCPU, torch::kFloat32);
   const ViTConfig& cfg = impl_->vit->config();
   AttentionTrace t;

@@ -8,6 +8,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/files.h"
+#include "vit/io/text.h"
 #include "vit/model/architecture.h"
 #include "vit/model/config.h"
 
@@ -207,6 +208,32 @@ void read_config(const json& c, const std::string& path, ModelHints& h) {
   if (c.contains("model_type") && c["model_type"].is_string()) h.architecture = c["model_type"].get<std::string>();
   if (c.contains("id2label") && c["id2label"].is_object()) h.labels = id2label(c["id2label"], path);
   if (c.contains("architecture")) read_timm_config(c, path, h);
+  if (c.contains("vision_config") && c.contains("text_config") && c["vision_config"].is_object() &&
+      c["text_config"].is_object()) {  // transformers' CLIPConfig
+    ClipHints clip;
+    clip.path = path;
+    const json &v = c["vision_config"], &t = c["text_config"];
+    if (v.contains("num_attention_heads"))
+      clip.vision_heads = int_in(v["num_attention_heads"], 1, 4096, "vision_config.num_attention_heads", path);
+    if (t.contains("num_attention_heads"))
+      clip.text_heads = int_in(t["num_attention_heads"], 1, 4096, "text_config.num_attention_heads", path);
+    if (v.contains("image_size"))
+      clip.image_size = int_in(v["image_size"], 1, kMaxSide, "vision_config.image_size", path);
+    for (const json* part : {&v, &t}) {
+      const std::string act = part->value("hidden_act", std::string("quick_gelu"));
+      if (act == "quick_gelu")
+        clip.quick_gelu = true;
+      else if (act != "gelu")
+        clip.unsupported.push_back("hidden_act '" + clipped(act) + "'");
+    }
+    if (v.value("hidden_act", std::string("quick_gelu")) != t.value("hidden_act", std::string("quick_gelu")))
+      clip.unsupported.push_back("different activations in the two towers");
+    for (const json* part : {&v, &t})
+      if (part->contains("layer_norm_eps") &&
+          number_in((*part)["layer_norm_eps"], 0, 1, "layer_norm_eps", path) != 1e-5)
+        clip.unsupported.push_back("layer_norm_eps " + (*part)["layer_norm_eps"].dump());
+    h.clip = clip;
+  }
 }
 
 // Hugging Face's image processor: size, crop, resample, normalisation.
@@ -215,7 +242,11 @@ PreprocessConfig read_preprocessor_config(const json& p, const std::string& path
   pc.preset = "hf (from preprocessor_config.json)";
   if (p.contains("size")) {
     const auto& s = p["size"];
-    if (s.is_number()) {
+    const std::string kind = p.value("image_processor_type", p.value("feature_extractor_type", std::string()));
+    if (s.is_number() && kind.find("CLIP") != std::string::npos) {  // CLIP's processor: an int is the shorter side
+      pc.resize_width = pc.resize_height = 0;
+      pc.resize_short = int_in(s, 1, kMaxSide, "size", path);
+    } else if (s.is_number()) {
       pc.resize_width = pc.resize_height = int_in(s, 1, kMaxSide, "size", path);
     } else if (s.contains("shortest_edge")) {
       pc.resize_width = pc.resize_height = 0;
@@ -245,6 +276,100 @@ PreprocessConfig read_preprocessor_config(const json& p, const std::string& path
   return pc;
 }
 
+// open_clip's interpolation names onto ours (its 'random' is for training).
+Interpolation open_clip_interpolation(const json& j, const std::string& path) {
+  const std::string v = j.is_string() ? j.get<std::string>() : j.dump();
+  if (v == "bicubic") return Interpolation::Bicubic;
+  if (v == "bilinear") return Interpolation::Bilinear;
+  if (v == "nearest") return Interpolation::Nearest;
+  throw ModelError("'" + path + "': preprocess_cfg.interpolation is '" + clipped(v) +
+                   "'; expected bicubic, bilinear or nearest");
+}
+
+// A side given as N or [N, N]; non-square sizes are refused (the model runs on square grids).
+int square_side(const json& j, const std::string& what, const std::string& path) {
+  if (j.is_array() && j.size() == 2) {
+    const int h = int_in(j[0], 1, kMaxSide, what, path), w = int_in(j[1], 1, kMaxSide, what, path);
+    if (h != w) throw ModelError("'" + path + "': " + what + " is " + j.dump() + ": only square inputs are supported");
+    return h;
+  }
+  return int_in(j, 1, kMaxSide, what, path);
+}
+
+// open_clip_config.json: {"model_cfg": {...}, "preprocess_cfg": {...}} (open_clip's hub files).
+void read_open_clip_config(const json& c, const std::string& path, ModelHints& h, bool preprocess_is_ours) {
+  ClipHints clip;
+  clip.path = path;
+  const json& m = c.contains("model_cfg") ? c["model_cfg"] : c;
+  if (!m.is_object()) throw ModelError("'" + path + "': model_cfg is not an object");
+  const auto refuse_if = [&](bool cond, const std::string& what) {
+    if (cond) clip.unsupported.push_back(what);
+  };
+  clip.quick_gelu = m.value("quick_gelu", false);
+  refuse_if(m.value("custom_text", false) && m.contains("text_cfg") && m["text_cfg"].is_object() &&
+                m["text_cfg"].contains("hf_model_name"),
+            "text_cfg.hf_model_name (a Hugging Face text tower)");
+  if (m.contains("vision_cfg") && m["vision_cfg"].is_object()) {
+    const json& v = m["vision_cfg"];
+    if (v.contains("image_size")) clip.image_size = square_side(v["image_size"], "vision_cfg.image_size", path);
+    if (v.contains("width")) {
+      const int width = int_in(v["width"], 1, 1 << 16, "vision_cfg.width", path);
+      const int head_width =
+          v.contains("head_width") ? int_in(v["head_width"], 1, 1 << 16, "vision_cfg.head_width", path) : 64;
+      if (width % head_width == 0) clip.vision_heads = width / head_width;
+    }
+    const std::string pool = v.value("pool_type", std::string("tok"));
+    clip.vision_avg_pool = pool == "avg";
+    refuse_if(pool != "tok" && pool != "avg", "vision_cfg.pool_type '" + clipped(pool) + "'");
+    clip.final_ln_after_pool = v.value("final_ln_after_pool", false);
+    refuse_if(v.value("attentional_pool", false), "vision_cfg.attentional_pool (CoCa)");
+    refuse_if(v.value("pos_embed_type", std::string("learnable")) != "learnable",
+              "vision_cfg.pos_embed_type '" + clipped(v.value("pos_embed_type", std::string())) + "'");
+    refuse_if(v.contains("timm_model_name") && !v["timm_model_name"].is_null(),
+              "vision_cfg.timm_model_name (a timm image tower)");
+    refuse_if(v.contains("act_kwargs") || v.contains("norm_kwargs"), "vision_cfg.act_kwargs/norm_kwargs");
+  }
+  if (m.contains("text_cfg") && m["text_cfg"].is_object()) {
+    const json& t = m["text_cfg"];
+    if (t.contains("heads")) clip.text_heads = int_in(t["heads"], 1, 4096, "text_cfg.heads", path);
+    refuse_if(t.contains("hf_tokenizer_name"), "text_cfg.hf_tokenizer_name (a Hugging Face tokenizer)");
+    refuse_if(t.contains("hf_model_name"), "text_cfg.hf_model_name (a Hugging Face text tower)");
+    refuse_if(t.value("pool_type", std::string("argmax")) != "argmax",
+              "text_cfg.pool_type '" + clipped(t.value("pool_type", std::string())) + "'");
+    refuse_if(t.value("no_causal_mask", false), "text_cfg.no_causal_mask");
+    refuse_if(t.value("embed_cls", false), "text_cfg.embed_cls (CoCa)");
+    refuse_if(t.contains("tokenizer_kwargs"), "text_cfg.tokenizer_kwargs");
+    refuse_if(t.contains("act_kwargs") || t.contains("norm_kwargs"), "text_cfg.act_kwargs/norm_kwargs");
+  }
+  if (c.contains("preprocess_cfg") && c["preprocess_cfg"].is_object() && preprocess_is_ours) {
+    const json& p = c["preprocess_cfg"];
+    const int side = clip.image_size > 0 ? static_cast<int>(clip.image_size) : 224;
+    PreprocessConfig pc = preset_config(Preset::Clip, side);
+    pc.preset = "clip (from open_clip_config.json)";
+    if (p.contains("mean")) pc.mean = three_floats(p["mean"], "preprocess_cfg.mean", path, false);
+    if (p.contains("std")) pc.std = three_floats(p["std"], "preprocess_cfg.std", path, true);
+    if (p.contains("interpolation")) pc.interpolation = open_clip_interpolation(p["interpolation"], path);
+    const std::string mode = p.value("resize_mode", std::string("shortest"));
+    if (mode == "squash") {
+      pc.resize_short = 0;
+      pc.resize_width = pc.resize_height = side;
+    } else if (mode == "longest") {
+      pc.resize_short = 0;
+      pc.resize_long = side;
+      if (p.contains("fill_color")) {
+        const int fill = int_in(p["fill_color"], 0, 255, "preprocess_cfg.fill_color", path);
+        pc.pad_color = {static_cast<uint8_t>(fill), static_cast<uint8_t>(fill), static_cast<uint8_t>(fill)};
+      }
+    } else if (mode != "shortest") {
+      throw ModelError("'" + path + "': preprocess_cfg.resize_mode is '" + clipped(mode) +
+                       "'; expected shortest, longest or squash");
+    }
+    h.preprocess = pc;
+    h.timm_eval.reset();
+  }
+  h.clip = clip;
+}
+
 }  // namespace
 
 ModelHints read_model_hints(const std::string& weights_path) {
@@ -264,6 +389,15 @@ ModelHints read_model_hints(const std::string& weights_path) {
       // Dinov2 always interpolates its (518-pixel) position embeddings to the input it is given.
       const auto out = output_size(*h.preprocess);
       if (h.architecture == "dinov2" && out && out->first == out->second) h.input_size = out->first;
+    }
+    const std::string clip_path = dir + "/open_clip_config.json";
+    if (auto clip = read_json(clip_path)) {
+      h.sources.push_back(clip_path);
+      // Its preprocessing is open_clip's: the one for open_clip's own files (a repository may
+      // also hold Hugging Face's, with their processor's config).
+      const auto slash = weights_path.find_last_of('/');
+      const std::string base = slash == std::string::npos ? weights_path : weights_path.substr(slash + 1);
+      read_open_clip_config(*clip, clip_path, h, starts_with(base, "open_clip_") || !h.preprocess);
     }
   } catch (const json::exception& e) {
     throw ModelError("config beside '" + weights_path + "' has an unexpected field type: " + e.what());

@@ -89,6 +89,69 @@ std::vector<Rule> huggingface_rules() {
 #undef VIT_HF_LAYER
 #undef VIT_HF
 
+// open_clip's CLIP (OpenAI's original state dicts use the same names): the image tower under
+// "visual.", the text tower at the top level (open_clip's CLIP class), mapped to "text.*".
+#define VIT_CLIP_BLOCK "transformer.resblocks.#."
+std::vector<Rule> open_clip_rules() {
+  return {
+      {"visual.conv1.weight", "patch_embed.proj.weight"},
+      {"visual.class_embedding", "cls_token"},
+      {"visual.positional_embedding", "pos_embed"},
+      {"visual.ln_pre.(weight|bias)", "norm_pre.$1"},
+      {"visual." VIT_CLIP_BLOCK "ln_(1|2).(weight|bias)", "blocks.$1.norm$2.$3"},
+      {"visual." VIT_CLIP_BLOCK "attn.in_proj_(weight|bias)", "blocks.$1.attn.qkv.$2"},
+      {"visual." VIT_CLIP_BLOCK "attn.out_proj.(weight|bias)", "blocks.$1.attn.proj.$2"},
+      {"visual." VIT_CLIP_BLOCK "mlp.c_fc.(weight|bias)", "blocks.$1.mlp.fc1.$2"},
+      {"visual." VIT_CLIP_BLOCK "mlp.c_proj.(weight|bias)", "blocks.$1.mlp.fc2.$2"},
+      {"visual." VIT_CLIP_BLOCK "ls_(1|2).gamma", "blocks.$1.ls$2.gamma"},
+      {"visual.ln_post.(weight|bias)", "norm.$1"},
+      {"visual.proj", "head.weight^T"},  // (D, E): the image embedding's projection
+      {"token_embedding.weight", "text.token_embedding"},
+      {"positional_embedding", "text.pos_embed"},
+      {VIT_CLIP_BLOCK "ln_(1|2).(weight|bias)", "text.blocks.$1.norm$2.$3"},
+      {VIT_CLIP_BLOCK "attn.in_proj_(weight|bias)", "text.blocks.$1.attn.qkv.$2"},
+      {VIT_CLIP_BLOCK "attn.out_proj.(weight|bias)", "text.blocks.$1.attn.proj.$2"},
+      {VIT_CLIP_BLOCK "mlp.c_fc.(weight|bias)", "text.blocks.$1.mlp.fc1.$2"},
+      {VIT_CLIP_BLOCK "mlp.c_proj.(weight|bias)", "text.blocks.$1.mlp.fc2.$2"},
+      {VIT_CLIP_BLOCK "ls_(1|2).gamma", "text.blocks.$1.ls$2.gamma"},
+      {"ln_final.(weight|bias)", "text.norm.$1"},
+      {"text_projection", "text.proj.weight^T"},          // (W, E)
+      {"text_projection.(weight|bias)", "text.proj.$1"},  // proj_bias: an nn.Linear
+      {"logit_scale", "text.logit_scale"},
+      {"{input_resolution|context_length|vocab_size|attn_mask}", "-"},  // OpenAI's files: sizes, the mask
+  };
+}
+#undef VIT_CLIP_BLOCK
+
+// Hugging Face's CLIPModel: vision_model.* and text_model.*, q/k/v apart (fused as for ViT),
+// the projections already (out, in).
+#define VIT_HFC_LAYER "encoder.layers.#."
+std::vector<Rule> hf_clip_rules() {
+  return {
+      {"vision_model.embeddings.patch_embedding.weight", "patch_embed.proj.weight"},
+      {"vision_model.embeddings.class_embedding", "cls_token"},
+      {"vision_model.embeddings.position_embedding.weight", "pos_embed"},
+      {"{vision_model|text_model}.embeddings.position_ids", "-"},  // a buffer of 0..T-1
+      {"vision_model.pre_layrnorm.(weight|bias)", "norm_pre.$1"},  // sic: transformers' name
+      {"vision_model." VIT_HFC_LAYER "layer_norm(1|2).(weight|bias)", "blocks.$1.norm$2.$3"},
+      {"vision_model." VIT_HFC_LAYER "self_attn.(q|k|v)_proj.(weight|bias)", "blocks.$1.attn.qkv.$3#$2"},
+      {"vision_model." VIT_HFC_LAYER "self_attn.out_proj.(weight|bias)", "blocks.$1.attn.proj.$2"},
+      {"vision_model." VIT_HFC_LAYER "mlp.fc(1|2).(weight|bias)", "blocks.$1.mlp.fc$2.$3"},
+      {"vision_model.post_layernorm.(weight|bias)", "norm.$1"},
+      {"visual_projection.weight", "head.weight"},
+      {"text_model.embeddings.token_embedding.weight", "text.token_embedding"},
+      {"text_model.embeddings.position_embedding.weight", "text.pos_embed"},
+      {"text_model." VIT_HFC_LAYER "layer_norm(1|2).(weight|bias)", "text.blocks.$1.norm$2.$3"},
+      {"text_model." VIT_HFC_LAYER "self_attn.(q|k|v)_proj.(weight|bias)", "text.blocks.$1.attn.qkv.$3#$2"},
+      {"text_model." VIT_HFC_LAYER "self_attn.out_proj.(weight|bias)", "text.blocks.$1.attn.proj.$2"},
+      {"text_model." VIT_HFC_LAYER "mlp.fc(1|2).(weight|bias)", "text.blocks.$1.mlp.fc$2.$3"},
+      {"text_model.final_layer_norm.(weight|bias)", "text.norm.$1"},
+      {"text_projection.weight", "text.proj.weight"},
+      {"logit_scale", "text.logit_scale"},
+  };
+}
+#undef VIT_HFC_LAYER
+
 // Whether name[i..] matches pattern[p..] (see Rule), captures appended. The recursion is one
 // level per alternative group of the pattern (a handful), whatever the name.
 bool match_from(const std::string& pattern, size_t p, const std::string& name, size_t i,
@@ -153,6 +216,11 @@ std::string hint_for_unknown(const std::string& name) {
   if (has("patch_embed.norm")) return " (a normalised patch embedding: not supported)";
   if (has("register_tokens")) return " (Dinov2 with registers: not supported; timm's *_reg* models are)";
   if (has("pre_logits")) return " (a pre-logits layer: not supported)";
+  if (has("attn_pool")) return " (an attentional pooler, CoCa: not supported)";
+  if (has("logit_bias")) return " (a SigLIP-style logit bias: sigmoid scores, not supported)";
+  if (has("visual.trunk") || has("visual.head")) return " (a timm image tower inside open_clip: not supported)";
+  if (has("text.transformer") || has("text.proj"))
+    return " (a Hugging Face text tower inside open_clip: not supported)";
   if (name.find("pooler") != std::string::npos)
     return " (a Hugging Face ViTModel pooler: use a ViTForImageClassification checkpoint)";
   return "";
@@ -195,6 +263,7 @@ const FamilyFacts& family_facts(Family f) {
                                     PosResample::TimmAntialias,  // resample_abs_pos_embed
                                     false,                       // DeiT: both heads
                                     "model",                     // Facebook's DeiT files
+                                    false,                       // one tower
                                     timm_rules()};
       return timm;
     }
@@ -206,6 +275,7 @@ const FamilyFacts& family_facts(Family f) {
                                            PosResample::BicubicAlignCorners,  // interpolate_embeddings
                                            false,                             //
                                            nullptr,                           //
+                                           false,                             //
                                            torchvision_rules()};
       return torchvision;
     }
@@ -217,15 +287,41 @@ const FamilyFacts& family_facts(Family f) {
                                   PosResample::Bicubic,                             // interpolate_pos_encoding
                                   true,     // DeiTForImageClassification: one head
                                   nullptr,  //
+                                  false,    //
                                   huggingface_rules()};
       return hf;
+    }
+    case Family::OpenClip: {
+      static const FamilyFacts open_clip{"open_clip",                    //
+                                         "visual.conv1.weight",          //
+                                         "visual.positional_embedding",  //
+                                         Preset::Clip,                   // open_clip's eval transform
+                                         PosResample::TimmAntialias,     // resize_pos_embed: bicubic, antialias
+                                         false,                          //
+                                         nullptr,                        //
+                                         true,                           // image and text towers
+                                         open_clip_rules()};
+      return open_clip;
+    }
+    case Family::HfClip: {
+      static const FamilyFacts hf_clip{"hf_clip",                                            //
+                                       "vision_model.embeddings.patch_embedding.weight",     //
+                                       "vision_model.embeddings.position_embedding.weight",  //
+                                       Preset::Clip,                                         //
+                                       PosResample::Bicubic,                                 // interpolate_pos_encoding
+                                       false,                                                //
+                                       nullptr,                                              //
+                                       true,                                                 // image and text towers
+                                       hf_clip_rules()};
+      return hf_clip;
     }
   }
   throw Error("internal: model family " + std::to_string(static_cast<int>(f)) + " has no row");
 }
 
 const std::vector<Family>& all_families() {
-  static const std::vector<Family> all{Family::Timm, Family::Torchvision, Family::HuggingFace};
+  static const std::vector<Family> all{Family::Timm, Family::Torchvision, Family::HuggingFace, Family::OpenClip,
+                                       Family::HfClip};
   return all;
 }
 
@@ -250,8 +346,9 @@ Family detect_family(const std::vector<std::string>& names) {
   std::vector<std::string> first(names.begin(),
                                  names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +
-                   " tensors (expected timm 'patch_embed.proj.weight', torchvision 'conv_proj.weight' or Hugging Face "
-                   "'vit.embeddings.patch_embeddings.projection.weight'); first names: " +
+                   " tensors (expected timm 'patch_embed.proj.weight', torchvision 'conv_proj.weight', Hugging Face "
+                   "'vit.embeddings.patch_embeddings.projection.weight' or open_clip 'visual.conv1.weight'); first "
+                   "names: " +
                    quoted_names(first, 3) + ". Is this a Vision Transformer checkpoint?");
 }
 
@@ -263,7 +360,7 @@ std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::strin
   for (const auto& kv : raw) {
     std::string name = kv.first;
     if (name.rfind("module.", 0) == 0) name = name.substr(7);  // DistributedDataParallel prefix
-    const std::string mapped = map_name(name, rules);
+    std::string mapped = map_name(name, rules);
     if (mapped == "-") continue;
     if (mapped.empty()) {
       unknown.push_back(kv.first);
@@ -274,9 +371,18 @@ std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::strin
       qkv_parts[mapped.substr(0, hash)][mapped[hash + 1]] = kv.second;
       continue;
     }
+    torch::Tensor t = kv.second;
+    if (ends_with(mapped, "^T")) {
+      mapped.resize(mapped.size() - 2);
+      if (t.dim() != 2)
+        throw ModelError("tensor '" + clipped(kv.first) + "' has shape " + c10::str(t.sizes()) +
+                         ", expected a (in, out) matrix");
+      t = t.t().contiguous();
+    }
+    if (mapped == "cls_token" && t.dim() == 1) t = t.view({1, 1, -1});  // CLIP's class_embedding (D)
     if (out.count(mapped))
       throw ModelError("two tensors map to '" + mapped + "' (second: '" + clipped(kv.first) + "')");
-    out[mapped] = kv.second;
+    out[mapped] = t;
   }
   if (!unknown.empty())
     throw ModelError(std::string("unexpected tensor") + (unknown.size() > 1 ? "s " : " ") + quoted_names(unknown, 5) +

@@ -9,6 +9,7 @@
 
 #include "vit/errors.h"
 #include "vit/model/checkpoint.h"
+#include "vit/model/clip_model.h"
 #include "vit/model/layers.h"
 #include "vit/model/names.h"
 
@@ -108,8 +109,10 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const Lo
     if (!raw.unsupported.empty())
       throw ModelError("tensor '" + raw.unsupported.begin()->first + "' has dtype " + raw.unsupported.begin()->second +
                        "; weights must be F32, F16, BF16 or F64 (quantised checkpoints are not supported)");
-    const auto tensors = canonical_tensors(raw.tensors, out.family);
+    auto tensors = canonical_tensors(raw.tensors, out.family);
     ModelHints hints = hints_in;
+    std::map<std::string, torch::Tensor> text;
+    if (family_facts(out.family).two_towers) prepare_clip(tensors, text, hints);
     if (heads_override > 0 && hints.heads > 0 && heads_override != hints.heads)
       throw ModelError("--heads " + std::to_string(heads_override) + " contradicts the " + std::to_string(hints.heads) +
                        " heads that " + (hints.sources.empty() ? "the config" : hints.sources.front()) +
@@ -124,6 +127,7 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const Lo
     }
     copy_weights(out.model, tensors, raw, options.on_linear_loaded);
     out.model->eval();
+    if (family_facts(out.family).two_towers) out.text = build_clip_text_tower(text, hints);
   } catch (const ModelError& e) {
     throw ModelError("'" + path + "': " + e.what());
   } catch (const c10::Error& e) {

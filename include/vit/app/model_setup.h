@@ -25,7 +25,8 @@ struct LoadedModel {
 // Throws UsageError, ModelError, DeviceError.
 LoadedModel load_model(const ModelOptions& o);
 
-// --labels (read from user_path), else the model's config.json labels, else ImageNet-1k. A list
+// The labels file the user gave (user_path: the option and file, for messages), else the
+// model's config.json labels, else ImageNet-1k. A list
 // whose length is not the model's class count names no class (see top_k): says so once.
 Labels choose_labels(const std::optional<Labels>& user, const ModelInfo& info, const std::string& user_path);
 

@@ -15,14 +15,14 @@
 
 namespace vit {
 
-enum class Preset { Timm, Torchvision, Hf, Deit };
+enum class Preset { Timm, Torchvision, Hf, Deit, Clip };
 
 // Where a center crop starts when the margin is odd, and where the odd pixel of padding goes.
 enum class CropRounding {
   Torchvision,  // offset round-half-even((size - crop) / 2); padding's odd pixel after (torchvision, timm)
   HuggingFace,  // offset (size - crop) // 2; padding's odd pixel before (transformers' center_crop)
 };
-// timm, torchvision, hf, deit (see README, "Preprocessing").
+// timm, torchvision, hf, deit, clip (see README, "Preprocessing").
 const Vocabulary<Preset>& preset_names();
 
 struct PreprocessConfig {

@@ -4,6 +4,7 @@
 // compile without LibTorch's headers. Threads are the caller's (see runtime.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,19 @@ struct DeviceSpec {
   std::string describe() const;  // "auto", "cpu", "cuda:1"
 };
 
+// CLIP models: the labels the text tower turns into the classifier (see zero_shot.h).
+struct ZeroShotOptions {
+  std::vector<std::string> labels;     // empty: ImageNet-1k's classes with OpenAI's 80 templates
+  std::vector<std::string> templates;  // each with "{}" for the label; empty: "{}" (the label as typed)
+  // --tokenizer: open_clip's merges file (bpe_simple_vocab_16e6.txt.gz, or unpacked), a
+  // Hugging Face vocab.json with merges.txt beside it, or a folder holding both. "": vocab.json
+  // and merges.txt beside the weights, else a CLIP tokenizer in the Hugging Face cache.
+  std::string tokenizer;
+  bool cache = true;                                        // read and write the label vectors' cache
+  std::string cache_dir;                                    // "": embedding_cache_dir()
+  std::function<void(size_t done, size_t total)> progress;  // prompts through the text tower so far
+};
+
 struct EngineOptions {
   std::string model_path;
   DeviceSpec device;
@@ -33,6 +47,7 @@ struct EngineOptions {
   // instead of oneDNN's float32 matmul (faster, the same arithmetic). The app sets it from
   // $VIT_CLASSIFY_FP32_KERNEL=libtorch.
   bool fp32_on_libtorch = false;
+  ZeroShotOptions zero_shot;  // read for CLIP models only
 };
 
 struct ModelInfo {
@@ -50,7 +65,12 @@ struct ModelInfo {
   bool can_explain = false;
   PreprocessConfig preprocess;    // what "--preset auto" means for this model
   std::string preprocess_reason;  // why that preset was chosen
-  std::optional<Labels> labels;   // from config.json, when it has them
+  std::optional<Labels> labels;   // from config.json, when it has them; a CLIP model's zero-shot labels
+  // CLIP: the classes are labels scored by the text tower (ZeroShotOptions), each image's
+  // logits scale * cos(image embedding, label vector).
+  bool zero_shot = false;
+  int embed_dim = 0;              // the joint image-text space's width
+  std::string zero_shot_summary;  // "3 labels x 1 template, text tower 0.12 s"
 };
 
 // Attention of one image through every block, for `explain`.

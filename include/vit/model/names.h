@@ -17,7 +17,13 @@ namespace vit {
 
 // A new family is one enumerator here and one row in family_facts (names.cpp): the compiler
 // (-Wswitch-enum) names every switch that has no case for it.
-enum class Family { Timm, Torchvision, HuggingFace };
+enum class Family {
+  Timm,
+  Torchvision,
+  HuggingFace,
+  OpenClip,  // open_clip's CLIP (and OpenAI's original files): an image tower and a text tower
+  HfClip,    // Hugging Face's CLIPModel: the same two towers under transformers' names
+};
 
 // One rule of a family's tensor names (see names.cpp for the pattern language).
 struct NameRule {
@@ -39,6 +45,9 @@ struct FamilyFacts {
   // such a file takes DeiT's preprocessing; nullptr: no DeiT files of this family (a torchvision
   // or Hugging Face checkpoint wrapped so by a training loop is not DeiT).
   const char* deit_wrapper_key;
+  // CLIP: the checkpoint holds a text tower beside the image tower; the rules map its tensors
+  // to "text.*" names (clip_text.h), which the image tower's loader hands over unread.
+  bool two_towers;
   std::vector<NameRule> rules;  // its tensor names onto the canonical ones, first match wins
 };
 
@@ -61,7 +70,9 @@ bool is_pos_embed(Family f, const std::string& tensor_name);
 // "'a', 'b', 'c' and 4 more": up to `most` names for an error message.
 std::string quoted_names(const std::vector<std::string>& names, size_t most);
 
-// Maps a checkpoint's tensors to the canonical (timm) names; HF's separate q/k/v are fused.
+// Maps a checkpoint's tensors to the canonical (timm) names; HF's separate q/k/v are fused, a
+// rule whose name ends in "^T" transposes its (2-D) tensor (CLIP's projections are stored
+// (in, out)), and a 1-D class token (CLIP's class_embedding) becomes (1, 1, D).
 // Throws ModelError naming unknown tensors.
 std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::string, torch::Tensor>& raw, Family family);
 

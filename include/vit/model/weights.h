@@ -12,6 +12,7 @@
 
 #include "vit/io/checkpoint_format.h"
 #include "vit/model/blueprint.h"
+#include "vit/model/clip_text.h"
 #include "vit/model/config.h"
 #include "vit/model/hints.h"
 #include "vit/model/linear.h"
@@ -25,6 +26,7 @@ struct LoadedViT {
   Family family = Family::Timm;
   FileFormat format = FileFormat::Safetensors;
   std::string wrapper_key;
+  TextTower text{nullptr};  // CLIP checkpoints (a family with two towers): the text tower
 };
 
 struct LoadOptions {
