@@ -7,14 +7,14 @@
 _vit_classify_commands="classify explain eval models bench help"
 
 # Each command's options.
-_vit_classify_classify_opts="-h --help -m --model --offline -k --top-k --format --digits --logits --preset --resize --crop --interpolation --mean --std --labels --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet -r --recursive --files-from -0 --null --ext --hidden --shard -o --output --force --resume --retry-failed --progress --no-progress --workers --fast-decode --batch-size"
-_vit_classify_explain_opts="-h --help -m --model --offline -k --top-k --format --digits --logits --preset --resize --crop --interpolation --mean --std --labels --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet --force -o --output --layer --head --head-fusion --head-scale --discard-ratio"
-_vit_classify_eval_opts="-h --help -m --model --offline -k --top-k --format --digits --logits --preset --resize --crop --interpolation --mean --std --labels --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet -o --output --records-format --force --resume --progress --no-progress --workers --fast-decode --batch-size --worst --confusions"
+_vit_classify_classify_opts="-h --help -m --model --offline -k --top-k --format --digits --logits --preset --resize --crop --interpolation --mean --std --labels --labels-file --template --tokenizer --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet -r --recursive --files-from -0 --null --ext --hidden --shard -o --output --force --resume --retry-failed --progress --no-progress --workers --fast-decode --batch-size"
+_vit_classify_explain_opts="-h --help -m --model --offline -k --top-k --format --digits --logits --preset --resize --crop --interpolation --mean --std --labels --labels-file --template --tokenizer --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet --force -o --output --layer --head --head-fusion --head-scale --discard-ratio"
+_vit_classify_eval_opts="-h --help -m --model --offline -k --top-k --format --digits --logits --preset --resize --crop --interpolation --mean --std --labels --labels-file --template --tokenizer --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet -o --output --records-format --force --resume --progress --no-progress --workers --fast-decode --batch-size --worst --confusions"
 _vit_classify_models_opts="-h --help --offline --format -v --verbose -q --quiet --fetch"
-_vit_classify_bench_opts="-h --help -m --model --offline --format --preset --resize --crop --interpolation --mean --std --labels --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet --batch-size --iterations --seconds --warmup --image"
+_vit_classify_bench_opts="-h --help -m --model --offline --format --preset --resize --crop --interpolation --mean --std --labels --labels-file --template --tokenizer --device --threads --precision --heads --image-size --max-pixels -v --verbose -q --quiet --batch-size --iterations --seconds --warmup --image"
 
 # The options that take a value (the word after them is that value, not an input).
-_vit_classify_valued="-m --model -k --top-k --format --digits --preset --resize --crop --interpolation --mean --std --labels --device --threads --precision --heads --image-size --max-pixels --files-from --ext --shard -o --output --records-format --workers --batch-size --layer --head --head-fusion --head-scale --discard-ratio --worst --confusions --fetch --iterations --seconds --warmup --image"
+_vit_classify_valued="-m --model -k --top-k --format --digits --preset --resize --crop --interpolation --mean --std --labels --labels-file --template --tokenizer --device --threads --precision --heads --image-size --max-pixels --files-from --ext --shard -o --output --records-format --workers --batch-size --layer --head --head-fusion --head-scale --discard-ratio --worst --confusions --fetch --iterations --seconds --warmup --image"
 
 # What each command offers for an option's value: _vit_classify_value COMMAND OPTION.
 _vit_classify_value() {
@@ -24,13 +24,16 @@ _vit_classify_value() {
     classify:--format | explain:--format) COMPREPLY=($(compgen -W "text json jsonl csv tsv" -- "$cur")) ;;
     eval:--format | models:--format | bench:--format) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
     classify:--digits | explain:--digits | eval:--digits) : ;;
-    classify:--preset | explain:--preset | eval:--preset | bench:--preset) COMPREPLY=($(compgen -W "auto timm torchvision hf deit" -- "$cur")) ;;
+    classify:--preset | explain:--preset | eval:--preset | bench:--preset) COMPREPLY=($(compgen -W "auto timm torchvision hf deit clip" -- "$cur")) ;;
     classify:--resize | explain:--resize | eval:--resize | bench:--resize) COMPREPLY=($(compgen -W "none 224 256 224x224" -- "$cur")) ;;
     classify:--crop | explain:--crop | eval:--crop | bench:--crop) COMPREPLY=($(compgen -W "none 224" -- "$cur")) ;;
     classify:--interpolation | explain:--interpolation | eval:--interpolation | bench:--interpolation) COMPREPLY=($(compgen -W "nearest bilinear bicubic lanczos box hamming" -- "$cur")) ;;
     classify:--mean | explain:--mean | eval:--mean | bench:--mean) : ;;
     classify:--std | explain:--std | eval:--std | bench:--std) : ;;
     classify:--labels | explain:--labels | eval:--labels | bench:--labels) _vit_classify_files ;;
+    classify:--labels-file | explain:--labels-file | eval:--labels-file | bench:--labels-file) _vit_classify_files ;;
+    classify:--template | explain:--template | eval:--template | bench:--template) : ;;
+    classify:--tokenizer | explain:--tokenizer | eval:--tokenizer | bench:--tokenizer) _vit_classify_files ;;
     classify:--device | explain:--device | eval:--device | bench:--device) COMPREPLY=($(compgen -W "auto cpu cuda cuda:0 cuda:1" -- "$cur")) ;;
     classify:--threads | explain:--threads | eval:--threads | bench:--threads) : ;;
     classify:--precision | explain:--precision | eval:--precision | bench:--precision) COMPREPLY=($(compgen -W "fp32 bf16 int8" -- "$cur")) ;;

@@ -117,6 +117,23 @@ std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info
   return family;
 }
 
+// The head count a scripted nn.MultiheadAttention keeps (open_clip's and OpenAI's CLIP), at a
+// dotted path of submodules; 0 when the module has no such attribute.
+int64_t scripted_heads(const torch::jit::Module& m, const std::string& path) {
+  try {
+    torch::jit::Module at = m;
+    for (size_t start = 0; start < path.size();) {
+      const size_t dot = std::min(path.find('.', start), path.size());
+      at = at.attr(path.substr(start, dot - start)).toModule();
+      start = dot + 1;
+    }
+    const auto heads = at.attr("num_heads");
+    return heads.isInt() ? heads.toInt() : 0;
+  } catch (const c10::Error&) {
+    return 0;
+  }
+}
+
 // Rows of logits to probabilities: the one softmax behind classify and explain.
 torch::Tensor softmax_rows(const torch::Tensor& logits) { return logits.softmax(1).contiguous(); }
 
@@ -158,14 +175,47 @@ struct Engine::Impl {
                      "; expected a logits tensor (B, classes), a tuple starting with one, or a dict with 'logits'");
   }
 
-  void load_torchscript(const std::string& path, const ModelHints& hints) {
+  // A TorchScript file: run as exported, unless it holds a CLIP model (OpenAI's original .pt
+  // files are TorchScript archives of the whole model): then its parameters and buffers are
+  // read as a state dict into the native towers, and true is returned.
+  bool load_torchscript(const std::string& path, const ModelHints& hints, const LoadOptions& options,
+                        const ZeroShotOptions& zero_shot_options) {
     try {
-      script = torch::jit::load(path, device);
+      script = torch::jit::load(path, torch::kCPU);
     } catch (const c10::Error& e) {
       throw ModelError("cannot load TorchScript module '" + path + "': " + e.what_without_backtrace());
     } catch (const std::exception& e) {  // a damaged archive can fail outside c10's checks
       throw ModelError("cannot load TorchScript module '" + path + "': " + e.what());
     }
+    std::vector<std::string> names;
+    for (const auto& p : script->named_parameters(true)) names.push_back(p.name);
+    std::optional<Family> two_towers;
+    try {
+      const Family f = detect_family(names);
+      if (family_facts(f).two_towers) two_towers = f;
+    } catch (const ModelError&) {
+    }
+    if (two_towers) {
+      RawCheckpoint raw;
+      raw.format = FileFormat::TorchScript;
+      for (const auto& p : script->named_parameters(true)) raw.tensors[p.name] = p.value.detach();
+      for (const auto& b : script->named_buffers(true)) {
+        if (b.value.is_floating_point())
+          raw.tensors[b.name] = b.value;
+        else
+          raw.unsupported[b.name] = c10::toString(b.value.scalar_type());
+      }
+      // Without open_clip_config.json beside it, the heads are what the scripted attention keeps.
+      ModelHints with_heads = hints;
+      ClipHints clip = hints.clip ? *hints.clip : ClipHints{};
+      if (clip.vision_heads == 0) clip.vision_heads = scripted_heads(*script, "visual.transformer.resblocks.0.attn");
+      if (clip.text_heads == 0) clip.text_heads = scripted_heads(*script, "transformer.resblocks.0.attn");
+      with_heads.clip = clip;
+      script.reset();
+      load_native_from(std::move(raw), path, with_heads, options, Precision::Fp32, false, zero_shot_options);
+      return true;
+    }
+    if (!device.is_cpu()) script->to(device);
     script->eval();
     const std::optional<Family> family = inspect_torchscript(*script, info);
     if (!family) {
@@ -179,6 +229,7 @@ struct Engine::Impl {
     info.description =
         "TorchScript module (" + info.family + " parameter names, " + std::to_string(info.image_size) + " px)";
     info.preprocess = auto_preprocess(family, false, info.image_size, hints.preprocess, &info.preprocess_reason);
+    return false;
   }
 
   // --precision bf16|int8 is for the native model on the CPU (oneDNN kernels): checked before
@@ -218,12 +269,18 @@ struct Engine::Impl {
   // EngineOptions::fp32_on_libtorch keeps fp32 on LibTorch's own product (BLAS).
   void load_native(const std::string& path, const ModelHints& hints, LoadOptions options, Precision precision,
                    bool fp32_on_libtorch, const ZeroShotOptions& zero_shot_options) {
+    load_native_from(read_checkpoint(path), path, hints, std::move(options), precision, fp32_on_libtorch,
+                     zero_shot_options);
+  }
+
+  void load_native_from(RawCheckpoint raw, const std::string& path, const ModelHints& hints, LoadOptions options,
+                        Precision precision, bool fp32_on_libtorch, const ZeroShotOptions& zero_shot_options) {
     std::optional<PrecisionConverter> converter;
     if (device.is_cpu() && (precision != Precision::Fp32 || !fp32_on_libtorch)) {
       converter.emplace(precision);
       options.on_linear_loaded = [&converter](LinearImpl& layer) { converter->convert(layer); };
     }
-    LoadedViT loaded = load_vit(path, hints, options);
+    LoadedViT loaded = load_vit(std::move(raw), path, hints, options);
     vit = loaded.model;
     if (converter) report_precision(converter->finish(vit->config().dist_head ? 2 : 1));
     if (!device.is_cpu()) vit->to(device);
@@ -280,7 +337,8 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
         throw UsageError("--image-size: '" + o.model_path +
                          "' is a TorchScript module, whose position embeddings cannot be resampled from outside; "
                          "use the weights file (safetensors or .pth) to run at another size");
-      impl_->load_torchscript(o.model_path, hints);
+      if (impl_->load_torchscript(o.model_path, hints, LoadOptions{o.heads, 0, {}}, o.zero_shot))
+        info.format = "torchscript (CLIP weights)";
       break;
     case FileFormat::Safetensors:
     case FileFormat::TorchZip:

@@ -332,6 +332,10 @@ bool is_pos_embed(Family f, const std::string& tensor_name) {
   return ends_with(tensor_name, family_facts(f).pos_embed);
 }
 
+bool is_dropped_tensor(Family f, const std::string& tensor_name) {
+  return map_name(tensor_name, family_facts(f).rules) == "-";
+}
+
 std::string quoted_names(const std::vector<std::string>& names, size_t most) {
   std::string list;
   for (size_t i = 0; i < names.size() && i < most; ++i) list += (i ? ", '" : "'") + clipped(names[i]) + "'";

@@ -95,9 +95,12 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
 
 }  // namespace
 
-LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const LoadOptions& options) {
+LoadedViT load_vit(const std::string& path, const ModelHints& hints, const LoadOptions& options) {
+  return load_vit(read_checkpoint(path), path, hints, options);
+}
+
+LoadedViT load_vit(RawCheckpoint raw, const std::string& path, const ModelHints& hints_in, const LoadOptions& options) {
   const int64_t heads_override = options.heads;
-  RawCheckpoint raw = read_checkpoint(path);
   std::vector<std::string> names;
   for (const auto& kv : raw.tensors) names.push_back(kv.first);
   for (const auto& kv : raw.unsupported) names.push_back(kv.first);
@@ -106,6 +109,8 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const Lo
   out.wrapper_key = raw.wrapper_key;
   try {
     out.family = detect_family(names);
+    for (auto it = raw.unsupported.begin(); it != raw.unsupported.end();)  // integer buffers inference never reads
+      it = is_dropped_tensor(out.family, it->first) ? raw.unsupported.erase(it) : std::next(it);
     if (!raw.unsupported.empty())
       throw ModelError("tensor '" + raw.unsupported.begin()->first + "' has dtype " + raw.unsupported.begin()->second +
                        "; weights must be F32, F16, BF16 or F64 (quantised checkpoints are not supported)");

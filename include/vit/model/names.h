@@ -67,6 +67,10 @@ Family detect_family(const std::vector<std::string>& names);
 bool is_patch_embed(Family f, const std::string& tensor_name);
 bool is_pos_embed(Family f, const std::string& tensor_name);
 
+// Whether the family's rules drop this tensor as one inference never reads (Hugging Face's
+// position_ids, OpenAI's stored sizes and attention mask).
+bool is_dropped_tensor(Family f, const std::string& tensor_name);
+
 // "'a', 'b', 'c' and 4 more": up to `most` names for an error message.
 std::string quoted_names(const std::vector<std::string>& names, size_t most);
 

@@ -12,6 +12,7 @@
 
 #include "vit/io/checkpoint_format.h"
 #include "vit/model/blueprint.h"
+#include "vit/model/checkpoint.h"
 #include "vit/model/clip_text.h"
 #include "vit/model/config.h"
 #include "vit/model/hints.h"
@@ -43,5 +44,8 @@ struct LoadOptions {
 
 // Reads, maps, checks and builds the module (float32, CPU, eval mode). Throws ModelError.
 LoadedViT load_vit(const std::string& path, const ModelHints& hints, const LoadOptions& options = {});
+// The same from tensors already read (a TorchScript CLIP's parameters and buffers); `path`
+// names them in errors.
+LoadedViT load_vit(RawCheckpoint raw, const std::string& path, const ModelHints& hints, const LoadOptions& options);
 
 }  // namespace vit
