@@ -74,13 +74,14 @@ void model_rows(std::vector<OptionRow>& t) {
                   value<std::string>([](CommandLine& c, Command) -> std::string& { return c.common.model.labels_file; },
                                      [](CLI::Option* o) { o->check(CLI::ExistingFile.description("")); }))
                   .completes(Completion::File));
-  t.push_back(Row("--template", "TEXT", kRunsModel,
-                  "CLIP models: a prompt with {} for the label ('a photo of a {}.'); repeat it to average the "
-                  "prompts' embeddings per label, as open_clip does",
-                  value<std::vector<std::string>>(
-                      [](CommandLine& c, Command) -> std::vector<std::string>& { return c.common.model.templates; },
-                      [](CLI::Option* o) { o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); }))
-                  .shows_meaning("{}, the label as written; ImageNet's: OpenAI's 80"));
+  t.push_back(
+      Row("--template", "TEXT", kRunsModel,
+          "CLIP models: a prompt with {} for the label ('a photo of a {}.'); repeat it to average the "
+          "prompts' embeddings per label, as open_clip does",
+          value<std::vector<std::string>>(
+              [](CommandLine& c, Command) -> std::vector<std::string>& { return c.common.model.templates; },
+              [](CLI::Option* o) { o->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); }))
+          .shows_meaning("{}, the label as written; ImageNet's: OpenAI's 80"));
   t.push_back(Row("--tokenizer", "FILE", kRunsModel,
                   "CLIP models: the BPE merges (open_clip's bpe_simple_vocab_16e6.txt.gz, or a vocab.json with "
                   "merges.txt beside it), when the model has none beside it",
