@@ -318,8 +318,12 @@ TEST(FamilyTable, EveryFamilyHasItsRow) {
     EXPECT_TRUE(is_pos_embed(f, row.pos_embed)) << row.name;
     EXPECT_FALSE(row.rules.empty()) << row.name;
   }
-  EXPECT_EQ(names.size(), 3u);
+  EXPECT_EQ(names.size(), 5u);
   EXPECT_EQ(family_facts(Family::Timm).preset, Preset::Timm);
+  for (const Family f : all_families())  // CLIP's two families hold a text tower, and only they
+    EXPECT_EQ(family_facts(f).two_towers, f == Family::OpenClip || f == Family::HfClip) << family_name(f);
+  EXPECT_EQ(family_facts(Family::OpenClip).preset, Preset::Clip);
+  EXPECT_EQ(family_facts(Family::OpenClip).pos_resample, PosResample::TimmAntialias);  // open_clip resize_pos_embed
   EXPECT_EQ(family_facts(Family::Torchvision).pos_resample, PosResample::BicubicAlignCorners);
   EXPECT_EQ(family_facts(Family::HuggingFace).pos_resample, PosResample::Bicubic);
   EXPECT_TRUE(family_facts(Family::HuggingFace).dist_token_without_head);

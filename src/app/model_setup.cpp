@@ -12,6 +12,7 @@
 #include "vit/errors.h"
 #include "vit/io/files.h"
 #include "vit/io/progress_line.h"
+#include "vit/io/text.h"
 
 namespace vit {
 
@@ -70,6 +71,13 @@ GivenLabels given_labels(const ModelOptions& o) {
   if (!o.labels.empty() && !o.labels_file.empty())
     throw UsageError("--labels and --labels-file both given: give the labels one way");
   const std::string path = !o.labels_file.empty() ? o.labels_file : is_regular_file(o.labels) ? o.labels : "";
+  // A single "label" that reads like a file name is a file that is not there, not a label.
+  const std::string lower = ascii_lower(o.labels);
+  if (path.empty() && o.labels.find(',') == std::string::npos &&
+      (o.labels.find('/') != std::string::npos || ends_with(lower, ".txt") || ends_with(lower, ".tsv") ||
+       ends_with(lower, ".csv")))
+    throw UsageError("--labels " + o.labels +
+                     ": no such file (labels typed on the command line are comma-separated: --labels 'cat,dog')");
   if (!path.empty()) {
     if (!o.labels.empty()) spdlog::info("--labels '{}' names a file: reading the labels from it", o.labels);
     g.file = Labels::from_file(path);

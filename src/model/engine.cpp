@@ -142,6 +142,13 @@ std::vector<float> to_vector(const torch::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
+// The zero-shot options with the fp32 kernel choice the image tower gets.
+ZeroShotOptions with_kernel_choice(const EngineOptions& o) {
+  ZeroShotOptions z = o.zero_shot;
+  z.fp32_on_libtorch = o.fp32_on_libtorch;
+  return z;
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -337,13 +344,13 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
         throw UsageError("--image-size: '" + o.model_path +
                          "' is a TorchScript module, whose position embeddings cannot be resampled from outside; "
                          "use the weights file (safetensors or .pth) to run at another size");
-      if (impl_->load_torchscript(o.model_path, hints, LoadOptions{o.heads, 0, {}}, o.zero_shot))
+      if (impl_->load_torchscript(o.model_path, hints, LoadOptions{o.heads, 0, {}}, with_kernel_choice(o)))
         info.format = "torchscript (CLIP weights)";
       break;
     case FileFormat::Safetensors:
     case FileFormat::TorchZip:
       impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision, o.fp32_on_libtorch,
-                         o.zero_shot);
+                         with_kernel_choice(o));
       break;
   }
 }

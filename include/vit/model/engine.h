@@ -35,6 +35,7 @@ struct ZeroShotOptions {
   bool cache = true;                                        // read and write the label vectors' cache
   std::string cache_dir;                                    // "": embedding_cache_dir()
   std::function<void(size_t done, size_t total)> progress;  // prompts through the text tower so far
+  bool fp32_on_libtorch = false;  // the text tower's linear layers on LibTorch's product (as EngineOptions')
 };
 
 struct EngineOptions {
