@@ -352,6 +352,11 @@ Family detect_family(const std::vector<std::string>& names) {
                    quoted_names(first, 3) + ". Is this a Vision Transformer checkpoint?");
 }
 
+bool is_dropped(Family family, const std::string& tensor_name) {
+  const bool ddp = tensor_name.rfind("module.", 0) == 0;  // as canonical_tensors reads it
+  return map_name(ddp ? tensor_name.substr(7) : tensor_name, family_facts(family).rules) == "-";
+}
+
 std::map<std::string, torch::Tensor> canonical_tensors(const std::map<std::string, torch::Tensor>& raw, Family family) {
   const auto& rules = family_facts(family).rules;
   std::map<std::string, torch::Tensor> out;

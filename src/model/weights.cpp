@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
@@ -106,6 +107,8 @@ LoadedViT load_vit(const std::string& path, const ModelHints& hints_in, const Lo
   out.wrapper_key = raw.wrapper_key;
   try {
     out.family = detect_family(names);
+    for (auto it = raw.unsupported.begin(); it != raw.unsupported.end();)  // int64 buffers the rules drop
+      it = is_dropped(out.family, it->first) ? raw.unsupported.erase(it) : std::next(it);
     if (!raw.unsupported.empty())
       throw ModelError("tensor '" + raw.unsupported.begin()->first + "' has dtype " + raw.unsupported.begin()->second +
                        "; weights must be F32, F16, BF16 or F64 (quantised checkpoints are not supported)");

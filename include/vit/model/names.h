@@ -67,6 +67,10 @@ Family detect_family(const std::vector<std::string>& names);
 bool is_patch_embed(Family f, const std::string& tensor_name);
 bool is_pos_embed(Family f, const std::string& tensor_name);
 
+// Whether the family's rules drop this tensor unread (buffers such as transformers' int64
+// position_ids or OpenAI's size scalars): its dtype does not matter then.
+bool is_dropped(Family f, const std::string& tensor_name);
+
 // "'a', 'b', 'c' and 4 more": up to `most` names for an error message.
 std::string quoted_names(const std::vector<std::string>& names, size_t most);
 
