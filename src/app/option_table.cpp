@@ -79,7 +79,9 @@ void model_rows(std::vector<OptionRow>& t) {
                   "prompts' embeddings per label, as open_clip does",
                   value<std::vector<std::string>>(
                       [](CommandLine& c, Command) -> std::vector<std::string>& { return c.common.model.templates; },
-                      [](CLI::Option* o) { o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); }))
+                      [](CLI::Option* o) {  // one TEXT each time: the photos after it are not templates
+                        o->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                      }))
                   .shows_meaning("{}, the label as written; ImageNet's: OpenAI's 80"));
   t.push_back(Row("--tokenizer", "FILE", kRunsModel,
                   "CLIP models: the BPE merges (open_clip's bpe_simple_vocab_16e6.txt.gz, or a vocab.json with "
