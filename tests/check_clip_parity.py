@@ -9,7 +9,10 @@ reference.json) it runs
     VIT_BINARY -m DIR --labels-file LABELS.txt [--template T ...] --tokenizer BPE --format json
                --digits 8 -k K PHOTOS...
 (K: the number of labels), or for "tiny" no labels and no templates: ImageNet zero-shot with the
-CLI's own 1000 class names and 80 templates, -k 5. VIT_CLASSIFY_CACHE names a fresh folder; the
+CLI's own 1000 class names and 80 templates, -k 5. A folder with the tokenizer's vocab.json and
+merges.txt beside the weights (NAME_hf: Hugging Face's CLIPModel layout) is run without --tokenizer:
+the CLI must find them there. Whichever folders hold a reference.json are checked (the sanitizer
+builds write tiny_typed alone). VIT_CLASSIFY_CACHE names a fresh folder; the
 same command is run again and must print the same bytes (the text embeddings then come from that
 cache). Each JSON record ({"file", "ok", "predictions": [{"index", "label", "probability"}]}) must
 match open_clip: every probability within 1e-4, the ranking the same (up to ties within 1e-4),
@@ -37,6 +40,7 @@ def command(binary, folder, ref, bpe, tmp):
     """The argv of one model's run, as a user types it."""
     photos = [p["path"] for p in ref["photos"]]
     argv = [binary, "-m", folder]
+    tokenizer = [] if has_own_tokenizer(folder) else ["--tokenizer", bpe]
     if os.path.basename(folder) == IMAGENET:
         k = 5
     else:
@@ -47,7 +51,12 @@ def command(binary, folder, ref, bpe, tmp):
         for t in ref["templates"]:
             argv += ["--template", t]
         k = len(ref["labels"])
-    return argv + ["--tokenizer", bpe, "--format", "json", "--digits", "8", "-k", str(k)] + photos
+    return argv + tokenizer + ["--format", "json", "--digits", "8", "-k", str(k)] + photos
+
+
+def has_own_tokenizer(folder):
+    """Hugging Face's tokenizer files beside the weights, as a CLIPModel repository has them."""
+    return all(os.path.isfile(os.path.join(folder, f)) for f in ("vocab.json", "merges.txt"))
 
 
 def run(argv, env):
@@ -168,8 +177,12 @@ def main():
         if os.path.isdir(root) else []
     if args.only:
         names = [n for n in names if n in args.only]
-    if not names or not os.path.isfile(bpe):
-        print(f"clip_parity: skipped: no CLIP fixtures under {root} or no {bpe} "
+    if not os.path.isfile(bpe):  # those with their own vocab.json and merges.txt are still checked
+        for n in [n for n in names if not has_own_tokenizer(os.path.join(root, n))]:
+            print(f"clip_parity: {n}: skipped: no {bpe} for --tokenizer")
+            names.remove(n)
+    if not names:
+        print(f"clip_parity: skipped: no CLIP fixtures under {root} "
               "(tests/reference/make_clip_fixtures.py writes them where ../shared has open_clip)")
         return SKIP
     rows, failed = [], False

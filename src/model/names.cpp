@@ -333,7 +333,8 @@ bool is_pos_embed(Family f, const std::string& tensor_name) {
 }
 
 bool is_dropped_tensor(Family f, const std::string& tensor_name) {
-  return map_name(tensor_name, family_facts(f).rules) == "-";
+  const bool ddp = tensor_name.rfind("module.", 0) == 0;  // as canonical_tensors reads it
+  return map_name(ddp ? tensor_name.substr(7) : tensor_name, family_facts(f).rules) == "-";
 }
 
 std::string quoted_names(const std::vector<std::string>& names, size_t most) {

@@ -6,8 +6,19 @@
   OUT/clip/NAME/reference.json             labels, templates, logit_scale.exp() and, per photo, open_clip's
                                            zero-shot probabilities and normalised image features; but for
                                            tiny, each label's normalised text embedding (text_features)
+  OUT/clip/vit_l14_d2_hf/                  the same weights as Hugging Face's CLIPModel: config.json,
+                                           model.safetensors, preprocessor_config.json, vocab.json and
+                                           merges.txt; reference.json from open_clip's model on transformers'
+                                           preprocessing (CLIPImageProcessor's arithmetic, replicated here)
+  OUT/clip/vit_b32_quickgelu_jit/model.pt  the same weights as a TorchScript archive of the whole model, as
+                                           OpenAI's original ViT-B-32.pt (torch.jit.script of open_clip's
+                                           CLIP, with OpenAI's size buffers); reference.json the source's
 
-    /usr/bin/python3 tests/reference/make_clip_fixtures.py OUT_DIR --shared ../shared
+    /usr/bin/python3 tests/reference/make_clip_fixtures.py OUT_DIR --shared ../shared [--only NAME[,NAME]]
+
+--only writes the named folders alone (the sanitizer builds write tiny_typed only: the tiny tower,
+five typed labels, two templates); a variant (NAME_hf, NAME_jit) builds its source model in a
+temporary folder when the source itself is not named.
 
 The reference is computed by open_clip loading the written files the way a user loads a hub
 repository (create_model_and_transforms("hf-hub:...") with its preprocess and get_tokenizer),
@@ -27,7 +38,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clip_layouts  # noqa: E402
 import vitref  # noqa: E402
+from PIL import Image  # noqa: E402
 
 SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
 # Varied sizes and shapes: the smallest and the largest ImageNet photo, a portrait, a square,
@@ -42,6 +55,10 @@ LABELS = ["a cat", "a dog", "a church", "a red car", "a bowl of soup", "a landsc
 # hide bugs. With the noise some models' exp() is above 100: the scale is the checkpoint's, unclamped.
 LOGIT_SCALE = 4.6
 
+TINY = {"embed_dim": 64,
+        "vision_cfg": {"image_size": 224, "layers": 2, "width": 64, "head_width": 32, "patch_size": 32},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
+
 # name, open_clip architecture, model_cfg changes, labels, templates, seed
 MODELS = [
     ("vit_b32", "ViT-B-32", {}, LABELS, ["{}"], 101),
@@ -53,11 +70,13 @@ MODELS = [
     # 378 px (27 x 27 patches), head width 80, QuickGELU, embed_dim 1024: as DFN's ViT-H-14-378
     ("vit_h14_378_d1", "ViT-H-14-378-quickgelu", {"vision_cfg": {"layers": 1}, "text_cfg": {"layers": 1}},
      ["a dog", "a cat", "a bird", "a bowl of soup", "a church"], ["a photo of the {}.", "itap of a {}."], 106),
-    ("tiny", None, {"embed_dim": 64,
-                    "vision_cfg": {"image_size": 224, "layers": 2, "width": 64, "head_width": 32, "patch_size": 32},
-                    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}},
-     None, None, 105),
+    ("tiny", None, TINY, None, None, 105),
+    # the sanitizer builds' one model: typed labels (non-ASCII too) and two templates on the tiny towers
+    ("tiny_typed", None, TINY, ["a cat", "crème brûlée", "猫", "a red car", "Smørrebrød"],
+     ["a photo of a {}.", "{} in the wild"], 107),
 ]
+# Other layouts of a model's very weights: Hugging Face's CLIPModel folder, OpenAI's TorchScript archive.
+VARIANTS = {"vit_l14_d2": ["hf"], "vit_b32_quickgelu": ["jit"]}
 
 
 def import_open_clip(shared):
@@ -128,14 +147,14 @@ def load_as_user(open_clip, folder, tmp):
 
 
 def reference(open_clip, model, preprocess, tokenizer, labels, templates, photos, top5_only):
-    from PIL import Image
+    """preprocess(path) -> [1, 3, S, S]: the image as the layout's own processor prepares it."""
     with torch.no_grad():
         classifier = open_clip.build_zero_shot_classifier(
             model, tokenizer, labels, templates, num_classes_per_batch=20 if top5_only else None)  # [E, K]
         scale = model.logit_scale.exp().item()
         records = []
         for path in photos:
-            x = preprocess(Image.open(path)).unsqueeze(0)  # [1, 3, S, S]
+            x = preprocess(path)  # [1, 3, S, S]
             feats = F.normalize(model.encode_image(x), dim=-1)  # [1, E]
             probs = (scale * feats @ classifier).softmax(dim=-1)[0]  # [K]
             rec = {"path": path, "probs": probs.tolist(), "image_features": feats[0].tolist()}
@@ -155,46 +174,100 @@ def photo_list(shared):
     return [p for p in photos if os.path.exists(p)]
 
 
+def selection(only):
+    """--only's names (repeated or comma-separated) -> {model name: the outputs of it to write}
+    ("" for the model's own folder, "hf", "jit" for its variants); None: everything."""
+    if not only:
+        return None
+    names = {n for arg in only for n in arg.split(",") if n}
+    known = {name for name, *_ in MODELS} | {f"{m}_{v}" for m, vs in VARIANTS.items() for v in vs}
+    unknown = sorted(names - known)
+    if unknown:
+        raise SystemExit(f"make_clip_fixtures: --only {', '.join(unknown)}: no such fixture; known: "
+                         f"{', '.join(sorted(known))}")
+    wanted = {}
+    for name, *_ in MODELS:
+        parts = ([""] if name in names else []) + [v for v in VARIANTS.get(name, []) if f"{name}_{v}" in names]
+        if parts:
+            wanted[name] = parts
+    return wanted
+
+
+def write_one(open_clip, out, photos, spec, parts, write_tokenizer):
+    """One model of MODELS: its folder and the variants in `parts` (the folder itself in a temporary
+    place when "" is not among them)."""
+    name, arch, changes, labels, templates, seed = spec
+    imagenet = labels is None
+    if imagenet:  # OpenAI's templates are lambdas: as format strings
+        meta = open_clip.zero_shot_metadata
+        labels, templates = meta.IMAGENET_CLASSNAMES, [t("{}") for t in meta.OPENAI_IMAGENET_TEMPLATES]
+    cfg = model_config(open_clip, arch, changes)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(out, name) if "" in parts else os.path.join(tmp, name)
+        write_model(open_clip, folder, cfg, seed)
+        model, preprocess, tokenizer = load_as_user(open_clip, folder, tmp)
+        ref = reference(open_clip, model, lambda p: preprocess(Image.open(p)).unsqueeze(0), tokenizer, labels,
+                        templates, photos, imagenet)
+        sd = vitref.load_safetensors(f"{folder}/open_clip_model.safetensors")
+    written = [(name, ref)] if "" in parts else []
+    c = open_clip.constants
+    if "hf" in parts:
+        hf = os.path.join(out, name + "_hf")
+        clip_layouts.write_hf(hf, sd, cfg, c.OPENAI_DATASET_MEAN, c.OPENAI_DATASET_STD, write_tokenizer)
+        side = cfg["vision_cfg"]["image_size"]
+        written.append((name + "_hf", reference(
+            open_clip, model, lambda p: clip_layouts.hf_preprocess(p, side, c.OPENAI_DATASET_MEAN,
+                                                                   c.OPENAI_DATASET_STD),
+            tokenizer, labels, templates, photos, imagenet)))
+    if "jit" in parts:
+        clip_layouts.write_jit(os.path.join(out, name + "_jit"), model, sd)
+        written.append((name + "_jit", ref))  # the same weights and open_clip's own preprocessing
+    for folder_name, r in written:
+        with open(os.path.join(out, folder_name, "reference.json"), "w", encoding="utf-8") as f:
+            json.dump(r, f, ensure_ascii=False)
+    return written, len(labels), len(templates)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir")
     ap.add_argument("--shared", default=os.path.join(here, "..", "..", "..", "shared"))
-    ap.add_argument("--only", nargs="*", help="write these models only (names of MODELS)")
+    ap.add_argument("--only", nargs="*", help="write these fixtures only: NAME[,NAME] (names of MODELS, "
+                                              "or NAME_hf, NAME_jit for VARIANTS)")
     args = ap.parse_args()
+    wanted = selection(args.only)
     if not os.path.isfile(os.path.join(args.shared, "reference", "open_clip", "__init__.py")):
         print(f"make_clip_fixtures: no open_clip under {args.shared}/reference; nothing written")
         return
     out = os.path.join(args.out_dir, "clip")
     os.makedirs(out, exist_ok=True)
-    stamp = vitref.Stamp(out, ["make_clip_fixtures.py", "vitref.py"], args.shared)
-    if stamp.fresh and not args.only:
+    stamp = vitref.Stamp(out, ["make_clip_fixtures.py", "clip_layouts.py", "make_tokenizer_fixtures.py",
+                               "vitref.py"], args.shared)
+    if wanted is not None:  # a selection has its own stamp, so that the sanitizer builds' one is kept too
+        stamp.path = os.path.join(out, ".stamp-" + "-".join(sorted(n + p for n, ps in wanted.items() for p in ps)))
+        stamp.fresh = os.path.exists(stamp.path) and open(stamp.path).read() == stamp.digest
+    if stamp.fresh:
         print(f"make_clip_fixtures: {out} is up to date")
         return
     open_clip = import_open_clip(args.shared)
+    import make_tokenizer_fixtures
+    bpe = open_clip.tokenizer.SimpleTokenizer()
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     photos = photo_list(args.shared)
-    meta = open_clip.zero_shot_metadata
-    for name, arch, changes, labels, templates, seed in MODELS:
-        if args.only and name not in args.only:
+    for spec in MODELS:
+        parts = [""] + VARIANTS.get(spec[0], []) if wanted is None else wanted.get(spec[0])
+        if not parts:
             continue
         start = time.time()
-        folder = os.path.join(out, name)
-        write_model(open_clip, folder, model_config(open_clip, arch, changes), seed)
-        imagenet = labels is None
-        if imagenet:  # OpenAI's templates are lambdas: as format strings
-            labels, templates = meta.IMAGENET_CLASSNAMES, [t("{}") for t in meta.OPENAI_IMAGENET_TEMPLATES]
-        with tempfile.TemporaryDirectory() as tmp:
-            model, preprocess, tokenizer = load_as_user(open_clip, folder, tmp)
-        ref = reference(open_clip, model, preprocess, tokenizer, labels, templates, photos, imagenet)
-        with open(f"{folder}/reference.json", "w", encoding="utf-8") as f:
-            json.dump(ref, f, ensure_ascii=False)
-        top = sorted(max(r["probs"]) for r in ref["photos"])
-        print(f"make_clip_fixtures: {name}: {len(labels)} labels x {len(templates)} templates, "
-              f"{len(photos)} photos, top probability {top[0]:.3f} .. {top[-1]:.3f} "
-              f"(uniform {1 / len(labels):.3f}), {time.time() - start:.0f} s", flush=True)
-    if not args.only:
-        stamp.write()
+        written, labels, templates = write_one(open_clip, out, photos, spec, parts,
+                                               lambda folder: make_tokenizer_fixtures.write_hugging_face(bpe, folder))
+        for folder_name, ref in written:
+            top = sorted(max(r["probs"]) for r in ref["photos"])
+            print(f"make_clip_fixtures: {folder_name}: {labels} labels x {templates} templates, "
+                  f"{len(photos)} photos, top probability {top[0]:.3f} .. {top[-1]:.3f} "
+                  f"(uniform {1 / labels:.3f}), {time.time() - start:.0f} s", flush=True)
+    stamp.write()
 
 
 if __name__ == "__main__":
