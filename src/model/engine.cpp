@@ -225,13 +225,11 @@ struct Engine::Impl {
     if (!device.is_cpu()) script->to(device);
     script->eval();
     const std::optional<Family> family = inspect_torchscript(*script, info);
-    if (!family) {
-      std::vector<std::string> names;
-      for (const auto& p : script->named_parameters(true)) names.push_back(p.name);
+    if (!family)
       throw ModelError("'" + path + "' is a TorchScript module but not a Vision Transformer: none of its " +
                        std::to_string(names.size()) + " parameters (" + quoted_names(names, 4) +
-                       ") is a timm, torchvision or Hugging Face ViT's patch embedding");
-    }
+                       ") is a timm, torchvision or Hugging Face ViT's patch embedding, nor open_clip's or Hugging "
+                       "Face's CLIP's");
     info.family = family_name(*family);
     info.description =
         "TorchScript module (" + info.family + " parameter names, " + std::to_string(info.image_size) + " px)";
