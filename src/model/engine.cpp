@@ -134,6 +134,22 @@ int64_t scripted_heads(const torch::jit::Module& m, const std::string& path) {
   }
 }
 
+// Whether the scripted block's MLP activation (at a dotted path) is a QuickGELU module
+// (OpenAI's CLIP, open_clip's quick_gelu models), from its class name.
+bool scripted_quick_gelu(const torch::jit::Module& m, const std::string& path) {
+  try {
+    torch::jit::Module at = m;
+    for (size_t start = 0; start < path.size();) {
+      const size_t dot = std::min(path.find('.', start), path.size());
+      at = at.attr(path.substr(start, dot - start)).toModule();
+      start = dot + 1;
+    }
+    return at.type()->name() && at.type()->name()->name() == "QuickGELU";
+  } catch (const c10::Error&) {
+    return false;
+  }
+}
+
 // Rows of logits to probabilities: the one softmax behind classify and explain.
 torch::Tensor softmax_rows(const torch::Tensor& logits) { return logits.softmax(1).contiguous(); }
 
@@ -212,9 +228,11 @@ struct Engine::Impl {
         else
           raw.unsupported[b.name] = c10::toString(b.value.scalar_type());
       }
-      // Without open_clip_config.json beside it, the heads are what the scripted attention keeps.
+      // Without open_clip_config.json beside it, the heads are what the scripted attention keeps
+      // and the activation the scripted MLP's class.
       ModelHints with_heads = hints;
       ClipHints clip = hints.clip ? *hints.clip : ClipHints{};
+      if (!hints.clip) clip.quick_gelu = scripted_quick_gelu(*script, "visual.transformer.resblocks.0.mlp.gelu");
       if (clip.vision_heads == 0) clip.vision_heads = scripted_heads(*script, "visual.transformer.resblocks.0.attn");
       if (clip.text_heads == 0) clip.text_heads = scripted_heads(*script, "transformer.resblocks.0.attn");
       with_heads.clip = clip;
