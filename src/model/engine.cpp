@@ -117,9 +117,9 @@ std::optional<Family> inspect_torchscript(torch::jit::Module& m, ModelInfo& info
   return family;
 }
 
-// The head count a scripted nn.MultiheadAttention keeps (open_clip's and OpenAI's CLIP), at a
-// dotted path of submodules; 0 when the module has no such attribute.
-int64_t scripted_heads(const torch::jit::Module& m, const std::string& path) {
+// The scripted submodule at a dotted path ("visual.transformer.resblocks.0.attn"); none
+// where the module has no such attribute.
+std::optional<torch::jit::Module> scripted_submodule(const torch::jit::Module& m, const std::string& path) {
   try {
     torch::jit::Module at = m;
     for (size_t start = 0; start < path.size();) {
@@ -127,27 +127,26 @@ int64_t scripted_heads(const torch::jit::Module& m, const std::string& path) {
       at = at.attr(path.substr(start, dot - start)).toModule();
       start = dot + 1;
     }
-    const auto heads = at.attr("num_heads");
-    return heads.isInt() ? heads.toInt() : 0;
+    return at;
   } catch (const c10::Error&) {
-    return 0;
+    return std::nullopt;
   }
 }
 
-// Whether the scripted block's MLP activation (at a dotted path) is a QuickGELU module
-// (OpenAI's CLIP, open_clip's quick_gelu models), from its class name.
+// The head count a scripted nn.MultiheadAttention keeps (open_clip's and OpenAI's CLIP); 0
+// when there is none.
+int64_t scripted_heads(const torch::jit::Module& m, const std::string& path) {
+  const auto at = scripted_submodule(m, path);
+  if (!at || !at->hasattr("num_heads")) return 0;
+  const auto heads = at->attr("num_heads");
+  return heads.isInt() ? heads.toInt() : 0;
+}
+
+// Whether the scripted block's MLP activation is a QuickGELU module (OpenAI's CLIP, open_clip's
+// quick_gelu models), from its class name.
 bool scripted_quick_gelu(const torch::jit::Module& m, const std::string& path) {
-  try {
-    torch::jit::Module at = m;
-    for (size_t start = 0; start < path.size();) {
-      const size_t dot = std::min(path.find('.', start), path.size());
-      at = at.attr(path.substr(start, dot - start)).toModule();
-      start = dot + 1;
-    }
-    return at.type()->name() && at.type()->name()->name() == "QuickGELU";
-  } catch (const c10::Error&) {
-    return false;
-  }
+  const auto at = scripted_submodule(m, path);
+  return at && at->type()->name() && at->type()->name()->name() == "QuickGELU";
 }
 
 // Rows of logits to probabilities: the one softmax behind classify and explain.
