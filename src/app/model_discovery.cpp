@@ -57,10 +57,9 @@ std::string checkout_of(const std::string& exe_folder) {
 // The user's data folder for vit-classify: $XDG_DATA_HOME/vit-classify, else
 // ~/.local/share/vit-classify (as the XDG base directory specification puts it).
 std::string user_data_dir() {
-  const char* xdg = std::getenv("XDG_DATA_HOME");
-  if (xdg && *xdg == '/') return std::string(xdg) + "/vit-classify";
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "") + "/.local/share/vit-classify";
+  const std::string xdg = environment_value("XDG_DATA_HOME");
+  if (!xdg.empty() && xdg.front() == '/') return xdg + "/vit-classify";
+  return home_directory() + "/.local/share/vit-classify";
 }
 
 // The folders a model is looked for in without -m and $VIT_CLASSIFY_MODEL, in order: for an

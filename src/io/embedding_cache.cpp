@@ -2,7 +2,6 @@
 #include "vit/io/embedding_cache.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/bytes.h"
+#include "vit/io/files.h"
 #include "vit/io/sha256.h"
 #include "vit/io/text.h"
 
@@ -25,27 +25,6 @@ namespace {
 constexpr char kMagic[8] = {'V', 'I', 'T', 'E', 'M', 'B', '1', '\0'};
 constexpr size_t kHeader = 8 + 8 + 8;  // magic, rows, cols
 constexpr size_t kDigest = 32;
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// $HOME, else the password database's home; "" when neither says.
-std::string home_dir() {
-  std::string home = env("HOME");
-  if (home.empty()) {
-    const passwd* pw = ::getpwuid(::getuid());
-    if (pw && pw->pw_dir) home = pw->pw_dir;
-  }
-  return home;
-}
-
-std::string expand_user(const std::string& path) {
-  if (path != "~" && !starts_with(path, "~/")) return path;
-  const std::string home = home_dir();
-  return home.empty() ? "" : home + path.substr(1);
-}
 
 void check_request(const std::string& key, int64_t rows, int64_t cols) {
   if (!is_embedding_key(key))
@@ -84,10 +63,11 @@ std::string errno_text(int e) { return std::strerror(e); }
 }  // namespace
 
 std::string embedding_cache_dir() {
-  const std::string own = env("VIT_CLASSIFY_CACHE");
-  if (!own.empty()) return expand_user(own);
-  const std::string xdg = env("XDG_CACHE_HOME");
-  const std::string root = xdg.empty() ? (home_dir().empty() ? "" : home_dir() + "/.cache") : expand_user(xdg);
+  const std::string own = environment_value("VIT_CLASSIFY_CACHE");
+  if (!own.empty()) return expand_home(own);
+  const std::string xdg = environment_value("XDG_CACHE_HOME");
+  const std::string root =
+      xdg.empty() ? (home_directory().empty() ? "" : home_directory() + "/.cache") : expand_home(xdg);
   return root.empty() ? "" : root + "/vit-classify/text-embeddings";
 }
 

@@ -2,12 +2,14 @@
 #include "vit/io/files.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -54,6 +56,26 @@ bool is_regular_file(const std::string& path) {
 bool path_exists(const std::string& path) {
   mode_t m = 0;
   return stat_mode(path, &m);
+}
+
+std::string environment_value(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string home_directory() {
+  std::string home = environment_value("HOME");
+  if (home.empty()) {
+    const passwd* pw = ::getpwuid(::getuid());
+    if (pw && pw->pw_dir) home = pw->pw_dir;
+  }
+  return home;
+}
+
+std::string expand_home(const std::string& path) {
+  if (path != "~" && path.rfind("~/", 0) != 0) return path;
+  const std::string home = home_directory();
+  return home.empty() ? "" : home + path.substr(1);
 }
 
 void make_dirs(const std::string& dir) {

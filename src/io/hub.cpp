@@ -4,7 +4,6 @@
 #include "vit/io/hub.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -67,18 +66,11 @@ bool valid_revision(const std::string& s) {
 // A limit on what is read from the environment: a token is a few dozen bytes.
 constexpr size_t kTokenLimit = 64 << 10;
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
+// The home folder, "/" when neither $HOME nor the password database says (as Python's
+// os.path.expanduser leaves it to the root).
 std::string home_dir() {
-  std::string home = env("HOME");
-  if (home.empty()) {
-    const passwd* pw = ::getpwuid(::getuid());
-    home = pw && pw->pw_dir ? pw->pw_dir : "/";
-  }
-  return home;
+  const std::string home = home_directory();
+  return home.empty() ? "/" : home;
 }
 
 std::string expand_user(const std::string& path) {
@@ -87,7 +79,7 @@ std::string expand_user(const std::string& path) {
 
 // $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface.
 std::string hf_home() {
-  const std::string xdg = env("XDG_CACHE_HOME"), home = env("HF_HOME");
+  const std::string xdg = environment_value("XDG_CACHE_HOME"), home = environment_value("HF_HOME");
   return expand_user(home.empty() ? (xdg.empty() ? home_dir() + "/.cache" : xdg) + "/huggingface" : home);
 }
 
@@ -301,7 +293,8 @@ std::string hub_reference_problem(const std::string& text) {
 std::vector<std::string> model_weights_names() { return {std::begin(kWeights), std::end(kWeights)}; }
 
 std::string hub_cache_dir_from_environment() {
-  const std::string cache = env("HF_HUB_CACHE").empty() ? env("HUGGINGFACE_HUB_CACHE") : env("HF_HUB_CACHE");
+  const std::string cache = environment_value("HF_HUB_CACHE").empty() ? environment_value("HUGGINGFACE_HUB_CACHE")
+                                                                      : environment_value("HF_HUB_CACHE");
   return cache.empty() ? hf_home() + "/hub" : expand_user(cache);  // HUGGINGFACE_HUB_CACHE: its older name
 }
 
@@ -309,12 +302,13 @@ HubSettings HubSettings::from_environment() {
   HubSettings s;
   const std::string home = hf_home();
   s.cache_dir = hub_cache_dir_from_environment();
-  s.endpoint = env("HF_ENDPOINT").empty() ? "https://huggingface.co" : env("HF_ENDPOINT");
+  s.endpoint = environment_value("HF_ENDPOINT").empty() ? "https://huggingface.co" : environment_value("HF_ENDPOINT");
   while (s.endpoint.size() > 1 && s.endpoint.back() == '/') s.endpoint.pop_back();
-  s.token = env("HF_TOKEN");
-  if (s.token.empty()) s.token = env("HUGGING_FACE_HUB_TOKEN");  // its older name
+  s.token = environment_value("HF_TOKEN");
+  if (s.token.empty()) s.token = environment_value("HUGGING_FACE_HUB_TOKEN");  // its older name
   if (s.token.empty()) {
-    const std::string path = env("HF_TOKEN_PATH").empty() ? home + "/token" : expand_user(env("HF_TOKEN_PATH"));
+    const std::string path =
+        environment_value("HF_TOKEN_PATH").empty() ? home + "/token" : expand_user(environment_value("HF_TOKEN_PATH"));
     const SmallFile token = read_small_file(path, kTokenLimit);
     if (!token.problem.empty())
       throw UsageError("the token file '" + path +
@@ -323,7 +317,7 @@ HubSettings HubSettings::from_environment() {
                        "HF_TOKEN");
     s.token = trimmed_first_line(token.text);
   }
-  const std::string offline = ascii_upper(env("HF_HUB_OFFLINE"));
+  const std::string offline = ascii_upper(environment_value("HF_HUB_OFFLINE"));
   s.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
   return s;
 }

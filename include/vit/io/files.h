@@ -16,6 +16,13 @@ bool is_directory(const std::string& path);
 bool is_regular_file(const std::string& path);
 bool path_exists(const std::string& path);
 
+// The environment variable's value, "" when it is unset.
+std::string environment_value(const char* name);
+// $HOME, else the password database's home for this user; "" when neither says.
+std::string home_directory();
+// "~" and "~/rest" with the home folder put in ("" when home_directory() is ""); other paths as given.
+std::string expand_home(const std::string& path);
+
 // A file opened read-only without blocking (a FIFO named in place of a file cannot hang the
 // open), with fstat of that descriptor: the file checked is the file read. Closed on
 // destruction. Throws nothing: when the open or the fstat failed, error() is its errno.
