@@ -6,9 +6,15 @@
 # onnxruntime.quantization.quantize_dynamic does). Model only: inputs are already preprocessed
 # random normal tensors; batch 8 and batch 1, THREADS math threads, each system in its own process
 # (its peak RSS is its own), WARMUP untimed batches, then ITERATIONS timed ones per batch size.
+# Each system gets at most PEER_TIMEOUT seconds (default 600; its row then says "timed out after
+# N s"), and what this CPU cannot run at a useful speed is skipped with a row saying why: PyTorch
+# bf16 without AVX-512 (torch 1.13 then leaves oneDNN for its generic bf16 GEMM: 14 minutes
+# unfinished on a Zen 3; PEER_BF16=1 runs it anyway). bf16 without avx512_bf16 or amx_bf16 is
+# emulated (oneDNN converts to float32): those rows run and say "emulated".
 #
 #   scripts/bench_peers.sh [--json FILE]
-#   ITERATIONS=10 WARMUP=2 THREADS=2 REDUCE_RANGE=1 PER_CHANNEL=0 BIN=build/vit-classify scripts/bench_peers.sh
+#   ITERATIONS=10 WARMUP=2 THREADS=2 REDUCE_RANGE=1 PER_CHANNEL=0 PEER_TIMEOUT=600 PEER_BF16=0 \
+#     BIN=build/vit-classify scripts/bench_peers.sh
 #
 # Needs: build/vit-classify (optional: skipped if it has no bench subcommand), /usr/bin/python3
 # with python3-torch, python3-torchvision and python3-onnx, node + npm (onnxruntime-node is
@@ -17,6 +23,7 @@
 # Prints the CPU, the versions, a Markdown table with batch-8 throughput ratios to ONNX Runtime int8,
 # PyTorch bf16 and ONNX Runtime fp32, and the agreement of each system's logits with PyTorch fp32.
 # REDUCE_RANGE=1 (default): ORT int8 weights in 7 bits as ORT's reduce_range ([-64, 64]).
+# Exit status 1 when a system failed (not when it was skipped or timed out: those rows say so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/vit-classify}
@@ -29,6 +36,8 @@ WARMUP=${WARMUP:-2}
 THREADS=${THREADS:-2}
 REDUCE_RANGE=${REDUCE_RANGE:-1}
 PER_CHANNEL=${PER_CHANNEL:-0}
+PEER_TIMEOUT=${PEER_TIMEOUT:-600}
+PEER_BF16=${PEER_BF16:-0}
 JSON_OUT=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -37,6 +46,7 @@ while [ $# -gt 0 ]; do
     *) echo "bench_peers: unknown argument $1 (usage: scripts/bench_peers.sh [--json FILE])" >&2; exit 2 ;;
   esac
 done
+case $PEER_TIMEOUT in ''|*[!0-9]*|0) echo "bench_peers: PEER_TIMEOUT must be a whole number of seconds above 0, not '$PEER_TIMEOUT'" >&2; exit 2 ;; esac
 export OMP_NUM_THREADS=$THREADS
 START=$(date +%s)
 mkdir -p "$MODEL"
@@ -100,17 +110,38 @@ echo
 RESULTS=$WORK/results.jsonl
 : > "$RESULTS"
 failed=0
-run() {  # system command... -> appends the command's JSON line to RESULTS, with "system" set
-  local system=$1 log; shift
+note() {  # system field reason -> appends {"system": ..., field: reason} to RESULTS (a row without figures)
+  $PY -c 'import json, sys; print(json.dumps({"system": sys.argv[1], sys.argv[2]: sys.argv[3]}))' "$@" >> "$RESULTS"
+}
+skip() {  # system reason -> a skipped row, and the reason on stderr
+  echo "bench_peers: $1 skipped: $2" >&2
+  note "$1" skipped "$2"
+}
+run() {  # system command... -> appends the command's JSON line to RESULTS, with "system" set;
+  # the command gets PEER_TIMEOUT seconds (then TERM, KILL 10 s later) and its row says so.
+  local system=$1 log out rc=0; shift
   log=$LOGS/$(echo "$system" | tr ' /' '__').log
-  echo "bench_peers: $system" >&2
-  local t0=$SECONDS line
-  if line=$("$@" 2>"$log" | tail -1) && [ -n "$line" ]; then
-    echo "$line" | $PY -c 'import json, sys; j = json.loads(sys.stdin.read()); j["system"] = sys.argv[1]; print(json.dumps(j))' "$system" >> "$RESULTS"
+  out=$log.json
+  echo "bench_peers: $system (at most $PEER_TIMEOUT s)" >&2
+  local t0=$SECONDS line note=${RUN_NOTE:-}
+  timeout --kill-after=10 "$PEER_TIMEOUT" "$@" >"$out" 2>"$log" || rc=$?
+  line=$(tail -1 "$out")
+  if [ "$rc" = 0 ] && [ -n "$line" ]; then
+    echo "$line" | $PY -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+j["system"] = sys.argv[1]
+if sys.argv[2]: j["note"] = sys.argv[2]
+print(json.dumps(j))' "$system" "$note" >> "$RESULTS"
     echo "bench_peers: $system done in $((SECONDS - t0)) s" >&2
+  elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "bench_peers: $system timed out after $PEER_TIMEOUT s (PEER_TIMEOUT); the end of $log:" >&2
+    tail -3 "$log" | sed 's/^/  /' >&2
+    note "$system" timed_out "timed out after $PEER_TIMEOUT s (PEER_TIMEOUT)"
   else
-    echo "bench_peers: $system failed; the end of $log:" >&2
+    echo "bench_peers: $system failed (exit $rc); the end of $log:" >&2
     tail -5 "$log" | sed 's/^/  /' >&2
+    note "$system" failed "failed (exit $rc), see $log"
     failed=1
   fi
 }
@@ -132,11 +163,23 @@ if [ -x "$BIN" ] && "$BIN" help 2>/dev/null | grep -qE '^[[:space:]]+bench[[:spa
   done
 else
   echo "vit-classify bench: not available in this build"
+  skip "vit-classify" "$BIN has no bench subcommand (or is missing)"
 fi
 
 peer=(--batch-sizes "8,1" --iterations "$ITERATIONS" --warmup "$WARMUP" --threads "$THREADS")
 for p in fp32 bf16 int8; do
+  # torch 1.13 sends bf16 matmuls to oneDNN only on AVX-512 (avx512bw/vl/dq, mkldnn_bf16_device_check);
+  # elsewhere its generic bf16 GEMM takes minutes per batch: nothing a user would run.
+  RUN_NOTE=""
+  if [ "$p" = bf16 ] && [ "$(has avx512_bf16)" = no ] && [ "$(has amx_bf16)" = no ]; then
+    if [ "$PEER_BF16" != 1 ] && [ "$(has avx512bw)" = no ]; then
+      skip "PyTorch bf16" "no AVX-512 on this CPU: torch $torch_v runs bf16 matmuls in its generic, unvectorised GEMM (minutes per batch); PEER_BF16=1 runs it anyway"
+      continue
+    fi
+    RUN_NOTE="emulated: no avx512_bf16 or amx_bf16"
+  fi
   run "PyTorch $p" $PY "$HELPERS/peer_torch.py" "$MODEL" --precision "$p" "${peer[@]}"
+  RUN_NOTE=""
 done
 ort=(node "$HELPERS/peer_ort.mjs" --ort-dir "$WORK" --inputs "$MODEL/inputs.f32" "${peer[@]}"
      --check-logits "$MODEL/check_logits.f32")

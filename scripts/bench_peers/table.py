@@ -2,7 +2,9 @@
 """The table of scripts/bench_peers.sh: reads one JSON object per line (vit-classify bench and
 the peers, the fields of `vit-classify bench --format json` plus "system"), prints a Markdown
 table with batch-8 throughput ratios to ONNX Runtime int8, PyTorch bf16 and ONNX Runtime fp32,
-then the agreement figures; with --json FILE also writes the whole run as JSON.
+then the agreement figures; with --json FILE also writes the whole run as JSON. A line with
+"skipped", "timed_out" or "failed" (and no figures) is a row that says why; a bf16 row whose
+kernels were emulated in float32 (no avx512_bf16 / amx_bf16) says "emulated".
 
     scripts/bench_peers/table.py RESULTS.jsonl [--about ABOUT.json] [--json FILE]"""
 import argparse
@@ -23,7 +25,18 @@ about = json.load(open(args.about)) if args.about else {}
 
 
 def at(run, batch):
-    return next((r for r in run["results"] if r["batch_size"] == batch), None)
+    return next((r for r in run.get("results", []) if r["batch_size"] == batch), None)
+
+
+def why_missing(run):
+    """The reason a run has no figures (skipped, timed out, failed), or None."""
+    return next((run[k] for k in ("skipped", "timed_out", "failed") if k in run), None)
+
+
+def label(run):
+    """The system's name, marked when its bf16 was emulated rather than native."""
+    emulated = "emulated" in run.get("kernels", "") or "emulated" in run.get("note", "")
+    return run["system"] + (" (emulated)" if emulated else "")
 
 
 def fmt(x, digits=2):
@@ -40,9 +53,13 @@ cols = ["system", "batch 8 img/s", "batch 8 p50 ms", "batch 8 p90 ms", "batch 1 
 print("| " + " | ".join(cols) + " |")
 print("|" + "|".join("---" for _ in cols) + "|")
 for run in runs:
+    why = why_missing(run)
+    if why:
+        print("| " + " | ".join([run["system"], why] + ["-"] * (len(cols) - 2)) + " |")
+        continue
     b8, b1 = at(run, 8), at(run, 1)
     ips = b8["images_per_second"] if b8 else None
-    row = [run["system"], fmt(ips), fmt(b8 and b8["p50_ms"], 0), fmt(b8 and b8["p90_ms"], 0),
+    row = [label(run), fmt(ips), fmt(b8 and b8["p50_ms"], 0), fmt(b8 and b8["p90_ms"], 0),
            fmt(b1 and b1["p50_ms"], 1), fmt(b1 and b1["p90_ms"], 1),
            str(run.get("peak_rss_mb", "-")), fmt(run.get("load_seconds"))]
     for key, _ in BASES:
@@ -52,6 +69,9 @@ for run in runs:
 print()
 print("img/s: images over the summed time of the timed batches; p50/p90: nearest rank; "
       "x SYSTEM: batch-8 img/s over that system's")
+for run in runs:
+    if label(run) != run["system"]:
+        print(f"{run['system']}: emulated, {run.get('note') or run.get('kernels')}")
 for run in runs:
     if "quantized_engine" in run:
         print(f"{run['system']}: quantize_dynamic on nn.Linear, qint8 weights, engine {run['quantized_engine']}")

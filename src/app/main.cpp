@@ -12,5 +12,5 @@ int main(int argc, char** argv) {
   vit::tune_allocator();
   vit::ignore_broken_pipes();
   std::vector<std::string> args(argv + 1, argv + argc);
-  return vit::run_cli(args, std::cout, std::cerr, &std::cin);
+  vit::end_process(vit::run_cli(args, std::cout, std::cerr, &std::cin));  // skips static destructors
 }

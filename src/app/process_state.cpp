@@ -6,6 +6,9 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <thread>
 
 #include "vit/model/runtime.h"
@@ -100,5 +103,18 @@ void tune_allocator() {
 // EPIPE rather than kill the process: the record sink reports it, and the exit status is 5 as
 // README's table says, with nothing half-written.
 void ignore_broken_pipes() { ::signal(SIGPIPE, SIG_IGN); }
+
+void end_process(int status) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::clog.flush();
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+  std::fflush(nullptr);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  std::exit(status);  // the sanitizers' reports run from exit handlers
+#else
+  std::_Exit(status);
+#endif
+}
 
 }  // namespace vit

@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -53,6 +56,27 @@ PendingLinears pending_linears(VisionTransformer& model) {
   return out;
 }
 
+// The loader's per-tensor work runs on this thread, without LibTorch's parallel kernels: each of
+// those is an OpenMP region, and with ~150 tensors x 3 regions (copy_, isfinite, sum) their
+// barriers were most of a one-photo cold start on a busy 2-core Zen 3 (perf: both threads spinning
+// in libgomp for seconds before the first forward). A copy and a compare stream at memory speed.
+void copy_into(torch::Tensor& dst, const torch::Tensor& src) {
+  if (src.scalar_type() == dst.scalar_type() && src.is_contiguous() && dst.is_contiguous())
+    std::memcpy(dst.data_ptr(), src.data_ptr(), dst.nbytes());  // same bytes as copy_
+  else
+    dst.copy_(src);  // a dtype conversion (fp16/bf16 checkpoints) or a strided view
+}
+
+int64_t count_non_finite(const torch::Tensor& t) {
+  if (t.scalar_type() != torch::kFloat || !t.is_contiguous())
+    return t.numel() - torch::isfinite(t).sum().item<int64_t>();
+  const float* v = t.data_ptr<float>();
+  const float max = std::numeric_limits<float>::max();
+  int64_t bad = 0;
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) bad += !(std::fabs(v[i]) <= max);  // NaN compares false
+  return bad;
+}
+
 void copy_weights(VisionTransformer& model, const std::map<std::string, torch::Tensor>& tensors,
                   const RawCheckpoint& raw, const std::function<void(LinearImpl&)>& on_linear_loaded) {
   torch::NoGradGuard no_grad;
@@ -74,10 +98,10 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     if (src.sizes() != p.value().sizes())
       throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " +
                        cfg.describe() + " needs " + c10::str(p.value().sizes()));
-    p.value().copy_(src);
+    copy_into(p.value(), src);
     if (raw.release) raw.release(it->second);
     used.insert(p.key());
-    const int64_t bad = p.value().numel() - torch::isfinite(p.value()).sum().item<int64_t>();
+    const int64_t bad = count_non_finite(p.value());
     if (bad > 0)
       spdlog::warn(
           "tensor '{}' holds {} non-finite value{} (NaN or infinity): images it makes non-finite scores for "
