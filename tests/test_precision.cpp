@@ -29,17 +29,18 @@ const Case kCases[] = {{1, 64, 40, true, false},
 double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
 // The int8 kernel's arithmetic (reduced_precision.h, int8_rows.h) in float64.
-torch::Tensor int8_emulation(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, int bits,
+torch::Tensor int8_emulation(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, Int8Bits bits,
                              bool gelu) {
-  const double qmax = (1 << (bits - 1)) - 1;
+  const double qmax = (1 << (bits.weight - 1)) - 1;
+  const float top = static_cast<float>((1 << bits.input) - 1);
   const auto wd = w.to(torch::kFloat64);
   const auto ws = (wd.abs().amax(1) / qmax).clamp_min(1e-12);
   const auto wq = (wd / ws.unsqueeze(1)).round().clamp(-qmax, qmax) * ws.unsqueeze(1);
   const auto xf = x.to(torch::kFloat32);
   const auto lo = xf.amin(1, true).clamp_max(0), hi = xf.amax(1, true).clamp_min(0);
-  const auto s = torch::where(hi > lo, (hi - lo) / 255.0f, torch::ones_like(hi));  // float32, as the kernel
-  const auto zp = (-lo / s).clamp(0, 255).round();
-  const auto xq = (xf * (1.0f / s) + (zp + 0.5f)).clamp(0, 255).floor();
+  const auto s = torch::where(hi > lo, (hi - lo) / top, torch::ones_like(hi));  // float32, as the kernel
+  const auto zp = (-lo / s).clamp(0, top).round();
+  const auto xq = (xf * (1.0f / s) + (zp + 0.5f)).clamp(0, top).floor();
   const auto xd = ((xq - zp) * s).to(torch::kFloat64);
   auto y = torch::matmul(xd, wq.t());
   if (b.defined()) y = y + b.to(torch::kFloat64);
@@ -64,12 +65,20 @@ torch::Tensor inputs(int64_t rows, int64_t in) {
   return x;
 }
 
-// The weight widths this CPU runs exactly: 8 bits only with VNNI (see make_int8_kernel).
-std::vector<int> exact_weight_bits() { return onednn_has_vnni() ? std::vector<int>{8, 7} : std::vector<int>{7}; }
+// The widths this CPU runs exactly, its default first: 8 and 8 only with VNNI (see make_int8_kernel).
+std::vector<Int8Bits> exact_bits() {
+  std::vector<Int8Bits> all{int8_bits_for_cpu()};
+  if (onednn_has_vnni()) all.push_back({8, 7});
+  all.push_back({7, 8});
+  return all;
+}
+std::string str(Int8Bits b) {
+  return std::to_string(b.weight) + "-bit weights, " + std::to_string(b.input) + "-bit inputs";
+}
 
 TEST(Precision, Int8KernelEqualsItsArithmetic) {
   torch::manual_seed(1);
-  for (const int bits : exact_weight_bits())
+  for (const Int8Bits bits : exact_bits())
     for (const Case& c : kCases) {
       const auto w = torch::randn({c.out, c.in}) * 0.05, b = c.bias ? torch::randn({c.out}) : torch::Tensor();
       const auto x = inputs(c.rows, c.in);
@@ -78,11 +87,11 @@ TEST(Precision, Int8KernelEqualsItsArithmetic) {
       const auto want = int8_emulation(x, w, b, bits, c.gelu);
       const double scale = max_abs(want), emulated = max_abs(got - want) / scale;
       const double approx = max_abs(got - fp32_linear(x, w, b, c.gelu).to(torch::kFloat64)) / scale;
-      std::cout << "[ measured ] int8 " << bits << "-bit " << c.rows << "x" << c.in << "->" << c.out
+      std::cout << "[ measured ] int8 " << str(bits) << " " << c.rows << "x" << c.in << "->" << c.out
                 << ": |kernel - emulation| " << emulated << ", |kernel - fp32| " << approx << " (of max |y|)\n";
-      EXPECT_LT(emulated, 2e-5) << bits << "-bit, " << c.rows << " rows";
+      EXPECT_LT(emulated, 2e-5) << str(bits) << ", " << c.rows << " rows";
       EXPECT_GT(approx, 20 * emulated + 1e-4) << "int8 should differ from fp32 by its rounding";
-      EXPECT_LT(approx, bits == 8 ? 0.03 : 0.06);
+      EXPECT_LT(approx, bits.weight + bits.input == 16 ? 0.03 : 0.06);
     }
 }
 
@@ -94,7 +103,7 @@ TEST(Precision, Int8BatchesOfAnyShapeAndRowCount) {
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5, 24}));
   EXPECT_LT(max_abs(y.reshape({10, 24}) - make_int8_kernel(w, b)->forward(x.reshape({10, 16}), false)), 1e-6);
   // More row counts than a layer keeps primitives for: each still gives its rows' numbers.
-  const int bits = exact_weight_bits().front();
+  const Int8Bits bits = exact_bits().front();
   const auto k = make_int8_kernel(w, b, bits);
   const auto many = inputs(12, 16);
   for (int64_t rows = 1; rows <= 12; ++rows) {
@@ -117,20 +126,33 @@ TEST(Precision, Int8BatchesOfAnyShapeAndRowCount) {
   }
 }
 
-// The kernel picks the widest weights the CPU sums exactly, and refuses to be forced wider: on a
-// CPU without VNNI, 8-bit weights would saturate vpmaddubsw's int16 pair sums (0.4-0.8 of max |y|
-// wrong on a Zen 3), silently.
-TEST(Precision, Int8WeightsAreNeverWiderThanTheCpuSumsExactly) {
+// The kernel picks the widest numbers the CPU sums exactly, and refuses to be forced wider: on a
+// CPU without VNNI, 8-bit weights with 8-bit inputs would saturate vpmaddubsw's int16 pair sums
+// (0.4-0.8 of max |y| wrong on a Zen 3), silently. A layer whose inputs and weights both fill
+// their ranges, so that every pair sum is as large as it can be (2 x 127 x 127 = 32258 with 7-bit
+// inputs), gives the emulation's numbers with each width the CPU accepts; forced to 8 and 8
+// without VNNI it gave 32767 for each pair.
+TEST(Precision, Int8NumbersAreNeverWiderThanTheCpuSumsExactly) {
   const auto w = torch::randn({24, 16}), b = torch::randn({24});
   const std::string chosen = make_int8_kernel(w, b)->name();
-  EXPECT_NE(chosen.find(onednn_has_vnni() ? "8-bit weights" : "7-bit weights"), std::string::npos)
+  EXPECT_NE(chosen.find(onednn_has_vnni() ? "8-bit weights, 8-bit inputs" : "8-bit weights, 7-bit inputs"),
+            std::string::npos)
       << chosen << " (oneDNN sees " << onednn_isa_name() << ")";
   if (onednn_has_vnni())
-    EXPECT_NO_THROW(make_int8_kernel(w, b, 8));
+    EXPECT_NO_THROW(make_int8_kernel(w, b, {8, 8}));
   else
-    EXPECT_THROW(make_int8_kernel(w, b, 8), ModelError);
-  EXPECT_THROW(make_int8_kernel(w, b, 6), ModelError);
-  EXPECT_THROW(make_int8_kernel(w, b, 9), ModelError);
+    EXPECT_THROW(make_int8_kernel(w, b, {8, 8}), ModelError);
+  for (const Int8Bits bad : {Int8Bits{6, 8}, Int8Bits{8, 9}, Int8Bits{9, 7}})
+    EXPECT_THROW(make_int8_kernel(w, b, bad), ModelError);
+  // Inputs 0 or their row's largest value (q 0 or 2^bits - 1); weights +-1 per output channel
+  // with the sign the same along each pair of inputs, so every pair of products adds up.
+  const auto x = (torch::rand({8, 64}) > 0.3).to(torch::kFloat32) * 3.0;
+  const auto full = torch::ones({32, 64}) * (torch::rand({32, 1}) > 0.5).to(torch::kFloat32).mul(2).sub(1);
+  for (const Int8Bits bits : exact_bits()) {
+    const auto got = make_int8_kernel(full, {}, bits)->forward(x, false).to(torch::kFloat64);
+    const auto want = int8_emulation(x, full, {}, bits, false);
+    EXPECT_LT(max_abs(got - want) / max_abs(want), 1e-5) << str(bits) << ": " << got.slice(0, 0, 1);
+  }
 }
 
 TEST(Precision, Bf16KernelEqualsItsArithmetic) {
@@ -351,7 +373,7 @@ TEST(Precision, RealWeightsKeepTheTop1OfTheLabelledPhotos) {
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     if (p == "int8" && !onednn_has_vnni()) {
-      // 7-bit weights (no VNNI). fp32 itself calls the cock photo 0.515 cock / 0.484 hen: that
+      // 7-bit inputs (no VNNI). fp32 itself calls the cock photo 0.515 cock / 0.484 hen: that
       // near tie, and only it, may flip.
       EXPECT_GE(j["top1"]["correct"], 16) << r.out;
       for (const auto& c : j["confusions"]) EXPECT_EQ(c["true_label"], "cock") << r.out;
@@ -362,7 +384,7 @@ TEST(Precision, RealWeightsKeepTheTop1OfTheLabelledPhotos) {
 }
 
 // A CPU without VNNI or native bf16 (Zen 3), as oneDNN sees it under ONEDNN_MAX_CPU_ISA=AVX2:
-// int8 takes 7-bit weights, bf16 is emulated with a warning, both still give the cat.
+// int8 takes 7-bit inputs, bf16 is emulated with a warning, both still give the cat.
 std::string run_binary(const std::string& env_and_args) {
   std::string out;
   if (FILE* p = ::popen((env_and_args + " 2>&1").c_str(), "r")) {
@@ -378,7 +400,7 @@ TEST(Precision, ACpuWithoutVnniOrBf16StillRunsBoth) {
   const std::string cmd = "ONEDNN_MAX_CPU_ISA=AVX2 " + std::string(VIT_BINARY) + " -v -k 1 -m '" + real_weights() +
                           "' '" + skimage("chelsea.png") + "' --precision ";
   const std::string int8 = run_binary(cmd + "int8");
-  EXPECT_NE(int8.find("7-bit weights"), std::string::npos) << int8;
+  EXPECT_NE(int8.find("7-bit inputs"), std::string::npos) << int8;
   EXPECT_NE(int8.find("285  Egyptian cat"), std::string::npos) << int8;
   const std::string bf16 = run_binary(cmd + "bf16");
   EXPECT_NE(bf16.find("no native bf16"), std::string::npos) << bf16;

@@ -21,8 +21,10 @@ constexpr int64_t kInt8BlockRows = 512;
 
 class Int8Linear final : public OnednnLinear {
  public:
-  Int8Linear(const torch::Tensor& weight, const torch::Tensor& bias, int qmax)
-      : OnednnLinear(weight.size(1), weight.size(0)) {
+  // weight_bits, input_bits: 8 or 7 (checked by make_int8_kernel).
+  Int8Linear(const torch::Tensor& weight, const torch::Tensor& bias, int weight_bits, int input_bits)
+      : OnednnLinear(weight.size(1), weight.size(0)), input_levels_((1 << input_bits) - 1) {
+    const int qmax = (1 << (weight_bits - 1)) - 1;
     const auto w = weight.to(torch::kFloat32);
     // Symmetric per output channel: w = w_scale[n] * q, |q| <= qmax.
     w_scale_ = (w.abs().amax(1) / static_cast<double>(qmax)).clamp_min(1e-12).contiguous();
@@ -31,8 +33,8 @@ class Int8Linear final : public OnednnLinear {
     if (bias.defined()) bias_ = bias.to(torch::kFloat32).contiguous().clone();
     extra_bytes_ = 2 * N_ * static_cast<int64_t>(sizeof(float));
     pack(q.data_ptr());
-    label_ =
-        "int8 " + label_ + " (u8 x s8 -> s32, " + std::to_string(qmax == 127 ? 8 : 7) + "-bit weights, inputs per row)";
+    label_ = "int8 " + label_ + " (u8 x s8 -> s32, " + std::to_string(weight_bits) + "-bit weights, " +
+             std::to_string(input_bits) + "-bit inputs per row)";
   }
 
   // Long inputs go through in blocks of at most kInt8BlockRows rows (equal blocks), so that the
@@ -73,8 +75,8 @@ class Int8Linear final : public OnednnLinear {
       auto t = torch::from_blob(block.data(), {n, N_});
       at::gelu_out(t, t);
       // A non-finite row stays NaN through the next layer (see quantize_rows_u8).
-      quantize_rows_u8(block.data(), N_, 0, n, hidden.q + begin * N_, hidden.scale.data_ptr<float>() + begin,
-                       hidden.zs.data_ptr<float>() + begin);
+      quantize_rows_u8(block.data(), N_, 0, n, next->input_levels_, hidden.q + begin * N_,
+                       hidden.scale.data_ptr<float>() + begin, hidden.zs.data_ptr<float>() + begin);
     });
     auto out = torch::empty({M, next->N_}, torch::kFloat32);
     next->finish(hidden, out.data_ptr<float>());
@@ -98,7 +100,7 @@ class Int8Linear final : public OnednnLinear {
     // A row holding NaN or infinity (NaN weights upstream, say) comes out NaN, as in float32:
     // that image gets a failed record rather than the whole run an error.
     parallel_rows(0, M, kRowGrain, [&](int64_t begin, int64_t end) {
-      quantize_rows_u8(x, K_, begin, end, r.q, r.scale.data_ptr<float>(), r.zs.data_ptr<float>());
+      quantize_rows_u8(x, K_, begin, end, input_levels_, r.q, r.scale.data_ptr<float>(), r.zs.data_ptr<float>());
     });
     return r;
   }
@@ -123,22 +125,28 @@ class Int8Linear final : public OnednnLinear {
   dt weight_type() const override { return dt::s8; }
   dt dest_type() const override { return dt::s32; }
   dnnl::primitive_attr attributes(bool) const override { return {}; }
+  int input_levels_;  // 255 or 127: the largest quantized input
   torch::Tensor w_scale_, w_sum_, bias_;
 };
 
 }  // namespace
 
+Int8Bits int8_bits_for_cpu() { return onednn_has_vnni() ? Int8Bits{8, 8} : Int8Bits{8, 7}; }
+
 std::shared_ptr<const LinearKernel> make_int8_kernel(const torch::Tensor& weight, const torch::Tensor& bias,
-                                                     int weight_bits) {
-  if (weight_bits == 0) weight_bits = onednn_has_vnni() ? 8 : 7;
+                                                     Int8Bits bits) {
+  if (bits.weight == 0 && bits.input == 0) bits = int8_bits_for_cpu();
+  for (const int b : {bits.weight, bits.input})
+    if (b != 7 && b != 8)
+      throw ModelError("int8 weights and inputs take 7 or 8 bits, not " + std::to_string(bits.weight) + " and " +
+                       std::to_string(bits.input));
   // Without VNNI, oneDNN sums u8 x s8 products in pairs with vpmaddubsw, whose int16 result
-  // saturates for 8-bit weights (255 x 127 x 2 > 32767): wrong numbers, never an error.
-  if (weight_bits != 7 && weight_bits != 8)
-    throw ModelError("int8 weights take 7 or 8 bits, not " + std::to_string(weight_bits));
-  if (weight_bits == 8 && !onednn_has_vnni())
-    throw ModelError("8-bit int8 weights need VNNI, which this CPU lacks (oneDNN sees " + onednn_isa_name() +
-                     "): its int16 pair sums would saturate; use 7 bits");
-  return std::make_shared<Int8Linear>(weight, bias, (1 << (weight_bits - 1)) - 1);
+  // saturates when both are 8-bit (2 x 255 x 127 > 32767): wrong numbers, never an error. One
+  // side with 7 bits fits: 2 x 127 x 127 or 2 x 255 x 63 <= 32767.
+  if (bits.weight == 8 && bits.input == 8 && !onednn_has_vnni())
+    throw ModelError("8-bit int8 weights with 8-bit inputs need VNNI, which this CPU lacks (oneDNN sees " +
+                     onednn_isa_name() + "): its int16 pair sums would saturate; give one side 7 bits");
+  return std::make_shared<Int8Linear>(weight, bias, bits.weight, bits.input);
 }
 
 }  // namespace vit

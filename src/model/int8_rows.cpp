@@ -48,11 +48,11 @@ VIT_ROW_KERNEL void row_range(const float* x, int64_t cols, float* lo_out, float
   *hi_out = h;
 }
 
-VIT_ROW_KERNEL void quantize_row(const float* x, int64_t cols, float inv, float zp, uint8_t* q) {
+VIT_ROW_KERNEL void quantize_row(const float* x, int64_t cols, float inv, float zp, float top, uint8_t* q) {
   for (int64_t k = 0; k < cols; ++k) {
     float v = x[k] * inv + (zp + 0.5f);  // >= 0 up to rounding, so truncation rounds half up
     v = v < 0.0f ? 0.0f : v;
-    v = v > 255.0f ? 255.0f : v;
+    v = v > top ? top : v;
     q[k] = static_cast<uint8_t>(static_cast<int32_t>(v));
   }
 }
@@ -69,7 +69,9 @@ VIT_ROW_KERNEL void dequantize_row(const int32_t* acc, int64_t cols, float scale
 
 }  // namespace
 
-bool quantize_rows_u8(const float* x, int64_t cols, int64_t begin, int64_t end, uint8_t* q, float* scale, float* zs) {
+bool quantize_rows_u8(const float* x, int64_t cols, int64_t begin, int64_t end, int levels, uint8_t* q, float* scale,
+                      float* zs) {
+  const float top = static_cast<float>(levels);
   bool finite = true;
   for (int64_t m = begin; m < end; ++m) {
     const float* row = x + m * cols;
@@ -83,11 +85,11 @@ bool quantize_rows_u8(const float* x, int64_t cols, int64_t begin, int64_t end, 
       std::memset(q + m * cols, 0, static_cast<size_t>(cols));
       continue;
     }
-    const float s = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-    const float zp = std::nearbyint(std::fmin(std::fmax(-lo / s, 0.0f), 255.0f));
+    const float s = hi > lo ? (hi - lo) / top : 1.0f;
+    const float zp = std::nearbyint(std::fmin(std::fmax(-lo / s, 0.0f), top));
     scale[m] = s;
     zs[m] = s * zp;
-    quantize_row(row, cols, 1.0f / s, zp, q + m * cols);
+    quantize_row(row, cols, 1.0f / s, zp, top, q + m * cols);
   }
   return finite;
 }

@@ -23,7 +23,8 @@ std::string why_kernel(Precision p) {
     case Precision::Int8:
       return isa + (onednn_has_vnni()
                         ? ": VNNI sums u8 x s8 products in int32, so weights use 8 bits"
-                        : ": no VNNI, the int16 pair sums of vpmaddubsw would saturate, so weights use 7 bits");
+                        : ": no VNNI, the int16 pair sums of vpmaddubsw would saturate with 8 bits on both sides, so "
+                          "inputs use 7 bits");
   }
   throw Error("internal: no kernel for precision " + std::to_string(static_cast<int>(p)));
 }
