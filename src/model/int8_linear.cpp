@@ -83,6 +83,9 @@ class Int8Linear final : public OnednnLinear {
     return from_rows(out, x);
   }
 
+  // u8 x s8 sums in int32 are exact in any order; quantization and the rest are per row.
+  bool exact_rows() const override { return true; }
+
  private:
   // A layer's input quantized per row: u8 values (M x K, in this thread's scratch), scales and
   // scale x zero point per row.

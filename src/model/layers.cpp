@@ -246,6 +246,8 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   };
   const int64_t width = x.size(-1), M = x.numel() / std::max<int64_t>(width, 1);
   if (M <= 2 * kMlpRows || !x.device().is_cpu() || torch::GradMode::is_enabled()) return run(x);
+  // Tokens (B, T, D): whole images per block, as the per-image products (Linear::per_image) take them.
+  if (x.dim() == 3) return in_equal_blocks(x, std::max<int64_t>(1, kMlpRows / x.size(1)), fc2->out_features, run);
   auto sizes = x.sizes().vec();
   sizes.back() = fc2->out_features;
   return in_equal_blocks(x.reshape({M, width}), kMlpRows, fc2->out_features, run).view(sizes);

@@ -21,6 +21,10 @@ class LinearKernel {
   // hidden activations over in their own form (int8: quantized rows, never float32 in memory);
   // an undefined tensor where they cannot, and the caller runs the layers one by one.
   virtual torch::Tensor forward_mlp(const torch::Tensor& /*x*/, const LinearKernel& /*next*/) const { return {}; }
+  // Whether each output row depends on its input row alone, bit for bit, whatever the rows
+  // around it and the threads (int8: integer sums, exact in any order). Float kernels are not:
+  // oneDNN and BLAS pick blocking and the split of the sums by the row count and threads.
+  virtual bool exact_rows() const { return false; }
   virtual std::string name() const = 0;  // "int8 oneDNN (u8 x s8, ...)" for -v
   virtual int64_t bytes() const = 0;     // the memory its packed weights hold
 };
@@ -48,6 +52,12 @@ class LinearImpl : public torch::nn::Module {
   // Hands the product to `k`; the float32 weight and bias may then be released (see
   // release_weights) when nothing else (explain's fp32 path) needs them.
   void set_kernel(std::shared_ptr<const LinearKernel> k) { kernel_ = std::move(k); }
+  // Batch-invariant products (the image tower sets it): on the CPU, without autograd, each
+  // entry x[b] of the first dimension (an image's T tokens, or the head's one row) is a product
+  // of its own, so that an image's numbers never depend on the batch it is in. Entries of fewer
+  // than kThreadedRows rows run single-threaded, the same bits for any thread count.
+  bool per_image = false;
+  static constexpr int64_t kThreadedRows = 16;
   const LinearKernel* kernel() const { return kernel_.get(); }
 
   int64_t in_features, out_features;
@@ -55,6 +65,9 @@ class LinearImpl : public torch::nn::Module {
   torch::Tensor bias;    // (out), or undefined
 
  private:
+  torch::Tensor product(const torch::Tensor& x, bool gelu) const;  // the kernel's, or torch::linear
+  torch::Tensor apply(const torch::Tensor& x, bool gelu) const;    // product, per image where set
+
   std::shared_ptr<const LinearKernel> kernel_;
 };
 TORCH_MODULE(Linear);
