@@ -1,5 +1,6 @@
 // Batch-invariant records: the same photo gets the same bytes whatever batch, shard, resume or
-// math threads it ran in (issue 25). Runs the CLI in process on ViT-Ti over the shared photos.
+// math threads it ran in, with --deterministic (issue 25). Runs the CLI in process on ViT-Ti over
+// the shared photos.
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -33,7 +34,7 @@ class BatchInvariance : public ::testing::Test {
   // Full digits and the logits: a difference in the last bit of a float shows.
   std::vector<std::string> args(std::vector<std::string> extra, const std::vector<std::string>& inputs) const {
     std::vector<std::string> a = {"-m", t::real_weights(), "-k", "5", "--format", "json"};
-    a.insert(a.end(), {"--digits", "full", "--logits", "--no-progress", "-q"});
+    a.insert(a.end(), {"--digits", "full", "--logits", "--no-progress", "-q", "--deterministic"});
     a.insert(a.end(), extra.begin(), extra.end());
     a.insert(a.end(), inputs.begin(), inputs.end());
     return a;

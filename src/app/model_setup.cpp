@@ -133,6 +133,7 @@ LoadedModel load_model(const ModelOptions& o) {
   eo.heads = o.heads;
   eo.image_size = o.image_size;
   eo.precision = o.precision;
+  eo.batch_invariant = o.deterministic;
   eo.fp32_on_libtorch = o.precision == Precision::Fp32 && fp32_on_libtorch_from_environment();
   LoadedModel m;
   m.hub = model.hub;

@@ -359,13 +359,14 @@ Engine::Engine(const EngineOptions& o) : impl_(std::make_unique<Impl>()) {
         throw UsageError("--image-size: '" + o.model_path +
                          "' is a TorchScript module, whose position embeddings cannot be resampled from outside; "
                          "use the weights file (safetensors or .pth) to run at another size");
-      if (impl_->load_torchscript(o.model_path, hints, LoadOptions{o.heads, 0, {}}, with_kernel_choice(o)))
+      if (impl_->load_torchscript(o.model_path, hints, LoadOptions{o.heads, 0, {}, o.batch_invariant},
+                                  with_kernel_choice(o)))
         info.format = "torchscript (CLIP weights)";
       break;
     case FileFormat::Safetensors:
     case FileFormat::TorchZip:
-      impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}}, o.precision, o.fp32_on_libtorch,
-                         with_kernel_choice(o));
+      impl_->load_native(o.model_path, hints, LoadOptions{o.heads, o.image_size, {}, o.batch_invariant}, o.precision,
+                         o.fp32_on_libtorch, with_kernel_choice(o));
       break;
   }
 }

@@ -36,9 +36,11 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.fc_norm) fc_norm = register_module("fc_norm", layer_norm(D, cfg.eps));
   head = register_module("head", Linear(cfg.head_in(), cfg.num_classes, true));
   if (cfg.dist_head) head_dist = register_module("head_dist", Linear(D, cfg.num_classes, true));
-  // Every product per image: an image's record the same bits in any batch (linear.h).
+}
+
+void VisionTransformerImpl::set_per_image(bool on) {
   for (const auto& m : modules(false))
-    if (auto* lin = m->as<LinearImpl>()) lin->per_image = true;
+    if (auto* lin = m->as<LinearImpl>()) lin->per_image = on;
 }
 
 // Patches, prefix tokens and position embeddings, in timm's order: [class, dist, registers,

@@ -155,6 +155,7 @@ LoadedViT load_vit(RawCheckpoint raw, const std::string& path, const ModelHints&
       out.model = VisionTransformer(cfg);
     }
     copy_weights(out.model, tensors, raw, options.on_linear_loaded);
+    out.model->set_per_image(options.per_image);
     out.model->eval();
     if (family_facts(out.family).two_towers) out.text = build_clip_text_tower(text, hints);
   } catch (const ModelError& e) {

@@ -15,11 +15,13 @@ import os
 import re
 import sys
 
-# Probabilities must be the same bytes in a sharded and a plain run: a shard's batches hold
-# other images (and fewer of them), but the image tower multiplies each image on its own
-# (Linear::per_image), so an image's numbers do not depend on its batch. Before that, batch
-# size 1 vs 8 moved 4 of 50 probabilities by 1e-6 and this allowed 1e-5.
-PROBABILITY_TOLERANCE = 0.0
+# Probabilities may differ in their last printed digit between a sharded and a plain run: the
+# records are the same inputs through the same model, but a shard's batches hold other images
+# (and fewer of them), and LibTorch's batched matrix products round differently for another
+# batch size. Measured here: batch size 1 vs 8 moved 4 of 50 probabilities by 1e-6.
+# With --deterministic they are the same bytes (tests/test_batch_invariance.cpp checks that);
+# README's recipe runs without it, as most users will.
+PROBABILITY_TOLERANCE = 1e-5
 
 
 def load_records(path):

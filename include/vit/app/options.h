@@ -27,6 +27,7 @@ struct ModelOptions {
   int heads = 0;                          // --heads; 0 = from config.json or the width
   int image_size = 0;                     // --image-size; 0 = the model's own
   Precision precision = Precision::Fp32;  // --precision
+  bool deterministic = false;             // --deterministic: batch-invariant products (EngineOptions)
   std::string labels;                     // --labels: a CLIP model's labels "a,b,c", or a file as labels_file
   std::string labels_file;                // --labels-file: one per line
   std::vector<std::string> templates;     // --template (CLIP)

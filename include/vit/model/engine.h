@@ -48,6 +48,9 @@ struct EngineOptions {
   // instead of oneDNN's float32 matmul (faster, the same arithmetic). The app sets it from
   // $VIT_CLASSIFY_FP32_KERNEL=libtorch.
   bool fp32_on_libtorch = false;
+  // --deterministic: each image's products on their own (LinearImpl::per_image), so that its
+  // numbers are the same bits in any batch, shard, resume or thread count; slower at batch 8.
+  bool batch_invariant = false;
   ZeroShotOptions zero_shot;  // read for CLIP models only
 };
 

@@ -42,6 +42,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::Tensor forward_traced(const torch::Tensor& images, ForwardTrace& trace);
 
   const ViTConfig& config() const { return cfg_; }
+  // Every linear layer's products one image at a time (LinearImpl::per_image): an image's
+  // numbers the same bits in any batch (--deterministic). Off by default: slower at batch 8.
+  void set_per_image(bool on);
 
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token;   // (1, 1, D) unless cfg.class_token is off

@@ -40,6 +40,8 @@ struct LoadOptions {
   // loaded (--precision converts it there, so the float32 model is never whole in memory).
   // When set, the module's parameters are not randomly initialised first (all are loaded).
   std::function<void(LinearImpl&)> on_linear_loaded;
+  // --deterministic: the image tower's products one image at a time (VisionTransformer::set_per_image).
+  bool per_image = false;
 };
 
 // Reads, maps, checks and builds the module (float32, CPU, eval mode). Throws ModelError.
