@@ -87,7 +87,7 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTra
   for (const auto& m : *blocks) {
     torch::Tensor a;
     torch::Tensor* attn = trace ? &a : nullptr;
-    x = cfg_.block == BlockKind::Parallel ? m->as<ParallelBlock>()->forward(x, attn) : m->as<Block>()->forward(x, attn);
+    x = m->as<EncoderBlockImpl>()->forward(x, attn);
     if (trace) trace->attentions.push_back(a);
   }
   if (trace) trace->tokens = x;

@@ -93,12 +93,21 @@ class LayerScaleImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LayerScale);
 
+// What every family's encoder block is to the model: tokens (B, T, D) in, (B, T, D) out; when
+// attn_out is given, the attention weights explain draws, (B, heads, T, T), are stored there.
+// VisionTransformer runs its `blocks` through this, so a family's block (EVA's rotary one,
+// BEiT's relative-position one, ...) is a class of its own beside Block.
+class EncoderBlockImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out) = 0;
+};
+
 // One encoder block, pre-norm (the paper's) or post-norm (timm ResPostBlock), with optional
 // layer scale.
-class BlockImpl : public torch::nn::Module {
+class BlockImpl : public EncoderBlockImpl {
  public:
   BlockImpl(const ViTConfig& cfg, int64_t index);
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr) override;
 
   bool post_norm;
   torch::nn::LayerNorm norm1{nullptr};
@@ -113,10 +122,10 @@ TORCH_MODULE(Block);
 // timm's ParallelScalingBlock (Dehghani et al. 2023, ViT-22B): one LayerNorm and one fused
 // projection feed attention and the MLP side by side; x + ls(attn_out_proj(a) + mlp_out_proj(m)),
 // or x + ls(out_proj([a, m])) (fused_out_proj; DiffParallelScalingBlock with differential attention).
-class ParallelBlockImpl : public torch::nn::Module {
+class ParallelBlockImpl : public EncoderBlockImpl {
  public:
   ParallelBlockImpl(const ViTConfig& cfg, int64_t index);
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attn_out = nullptr) override;
 
   int64_t heads, hidden;
   Activation act;

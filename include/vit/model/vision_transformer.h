@@ -52,7 +52,7 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::Tensor reg_token;   // (1, R, D), register tokens only
   torch::Tensor pos_embed;   // (1, pos_tokens, D)
   torch::nn::LayerNorm norm_pre{nullptr};
-  torch::nn::ModuleList blocks{nullptr};  // Block or ParallelBlock
+  torch::nn::ModuleList blocks{nullptr};  // EncoderBlockImpl: Block, ParallelBlock, ...
   torch::nn::LayerNorm norm{nullptr};     // unless cfg.final_norm is off
   AttentionPool attn_pool{nullptr};       // Pool::Map only
   torch::nn::LayerNorm fc_norm{nullptr};  // cfg.fc_norm only
