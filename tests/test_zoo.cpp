@@ -81,7 +81,7 @@ TEST(Zoo, HuggingFaceDeitAndDinov2MatchTheirReference) {
 
 TEST(Zoo, ImageSizeResamplesPositionEmbeddingsAsTheLibraryDoes) {
   VIT_REQUIRE_ZOO();
-  EXPECT_EQ(expect_folders_match("resized", true), 4u);
+  EXPECT_EQ(expect_folders_match("resized", true), 5u);
 }
 
 // Dinov2's preprocessor_config.json: shorter side 256, crop 224 centred as transformers'

@@ -29,6 +29,16 @@ void read_sizes(const Tensors& t, ViTConfig& c) {
   c.dim = pw.size(0);
   c.in_chans = pw.size(1);
   c.patch_size = pw.size(2);
+  // A hybrid ViT: the projection reads the ResNet stem's features, and each token covers
+  // stride x kernel pixels.
+  c.hybrid = read_hybrid_stem(t, 3, c.hybrid_stem);
+  if (c.hybrid) {
+    if (pw.size(1) != c.hybrid_stem.out_channels())
+      throw ModelError("tensor 'patch_embed.proj.weight' has shape " + shape_of(pw) + ", but the ResNet stem gives " +
+                       std::to_string(c.hybrid_stem.out_channels()) + " channels");
+    c.in_chans = 3;
+    c.patch_size = pw.size(2) * c.hybrid_stem.stride();
+  }
   if (c.in_chans != 3)
     throw ModelError("tensor 'patch_embed.proj.weight' has shape " + shape_of(pw) + ": " + std::to_string(c.in_chans) +
                      " input channels, but images are fed as RGB (3)");
@@ -225,12 +235,13 @@ void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) {
   const int64_t D = c.dim, K = c.num_classes;
   std::map<std::string, std::vector<int64_t>> s{
-      {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
+      {"patch_embed.proj.weight", {D, c.proj_in(), c.proj_kernel(), c.proj_kernel()}},
       {"pos_embed", {1, c.pos_tokens(c.pos_grid), D}},
       {"head.weight", {K, c.head_in()}},
       {"head.bias", {K}},
   };
   if (c.patch_bias) s["patch_embed.proj.bias"] = {D};
+  if (c.hybrid) hybrid_stem_shapes(c.hybrid_stem, c.in_chans, s);
   if (c.class_token) s["cls_token"] = {1, 1, D};
   if (c.distilled) s["dist_token"] = {1, 1, D};
   if (c.reg_tokens) s["reg_token"] = {1, c.reg_tokens, D};

@@ -34,6 +34,12 @@ std::string ViTConfig::describe() const {
     << " mlp=" << mlp_dim << " patch=" << patch_size << " image=" << image_size << " classes=" << num_classes
     << " eps=" << eps;
   // The parts that differ from the paper's ViT, so a log line says which model this is.
+  if (hybrid)
+    o << " resnet-stem=" << (hybrid_stem.stage_depth.empty() ? std::string("stem-only") : [&] {
+      std::string d;
+      for (const int64_t n : hybrid_stem.stage_depth) d += (d.empty() ? "" : "-") + std::to_string(n);
+      return d;
+    }());
   if (!class_token) o << " no-class-token";
   if (reg_tokens) o << " registers=" << reg_tokens;
   if (no_embed_class) o << " pos-embed-patches-only";

@@ -27,6 +27,10 @@ constexpr size_t kMaxNameBytes = 512;  // a longer name matches no rule: it is r
 std::vector<Rule> timm_rules() {
   return {
       {"patch_embed.proj.{weight|bias}", "$&"},
+      {"patch_embed.backbone.{stem.|}{conv|norm}.{weight|bias}", "$&"},  // hybrid ViTs' ResNet stem
+      {"patch_embed.backbone.stages.#.blocks.#.{downsample.conv|downsample.norm|conv1|norm1|conv2|norm2|conv3|norm3}."
+       "{weight|bias}",
+       "$&"},
       {"{cls_token|dist_token|reg_token|pos_embed}", "$&"},
       {"{norm_pre|norm|fc_norm|head|head_dist}.{weight|bias}", "$&"},
       {"attn_pool.latent", "$&"},

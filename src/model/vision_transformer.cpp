@@ -4,14 +4,14 @@
 namespace vit {
 
 PatchEmbedImpl::PatchEmbedImpl(const ViTConfig& cfg) {
+  if (cfg.hybrid) backbone = register_module("backbone", HybridBackbone(cfg.hybrid_stem, cfg.in_chans));
+  const int64_t k = cfg.proj_kernel();
   proj = register_module(
-      "proj",
-      torch::nn::Conv2d(
-          torch::nn::Conv2dOptions(cfg.in_chans, cfg.dim, cfg.patch_size).stride(cfg.patch_size).bias(cfg.patch_bias)));
+      "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.proj_in(), cfg.dim, k).stride(k).bias(cfg.patch_bias)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
-  return proj(x).flatten(2).transpose(1, 2);  // (B, D, g, g) -> (B, N, D)
+  return proj(backbone ? backbone(x) : x).flatten(2).transpose(1, 2);  // (B, D, g, g) -> (B, N, D)
 }
 
 VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {

@@ -69,6 +69,10 @@ SUBSET = [
     ("so150m2", "vit_so150m2_patch16_reg1_gap_256.sbb_e200_in12k_ft_in1k",
      dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
      "1 register token, no qkv bias, MLP ratio 2.6"),
+    ("hybrid_stem", "vit_tiny_r_s16_p8_224.augreg_in21k_ft_in1k", dict(depth=2, img_size=64),
+     "hybrid: a ResNet stem alone (weight-standardised SAME conv, GroupNorm, SAME max pool), 8x8 projection"),
+    ("hybrid_r26", "vit_small_r26_s32_224.augreg_in21k_ft_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "hybrid: ResNet-26 stages (bottlenecks, strided 3x3, projected shortcuts) before a 1x1 projection"),
 ]
 
 # name, saved model (subset name), run size, what it exercises
@@ -76,6 +80,7 @@ RESIZED = [
     ("vit_tiny_96", "vit_tiny", 96, "class token: resampled with the prefix row kept"),
     ("deit3_48", "deit3", 48, "no_embed_class: only patch rows resampled, downscaled (antialias)"),
     ("reg4_gap_96", "reg4_gap", 96, "registers + no class token"),
+    ("hybrid_stem_96", "hybrid_stem", 96, "hybrid: the stem's feature map at another size, a 3x3 grid"),
 ]
 
 

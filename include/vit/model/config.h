@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "vit/model/hybrid_stem.h"
+
 namespace vit {
 
 // How the token sequence becomes one vector for the head (timm's global_pool).
@@ -80,6 +82,14 @@ struct ViTConfig {
   Activation act = Activation::Gelu;
   Pool pool = Pool::Token;
   int64_t pool_mlp_dim = 0;  // attention pooling's MLP width (Pool::Map)
+
+  // Hybrid ViTs (timm vision_transformer_hybrid.py): a ResNet-v2 stem before the patch
+  // projection, which then cuts its feature map (stride hybrid.stride()) into proj_kernel-wide
+  // cells; patch_size stays the pixels per token (stride x proj_kernel).
+  bool hybrid = false;
+  HybridStem hybrid_stem;
+  int64_t proj_kernel() const { return hybrid ? patch_size / hybrid_stem.stride() : patch_size; }
+  int64_t proj_in() const { return hybrid ? hybrid_stem.out_channels() : in_chans; }
 
   // Position embeddings as stored in the file: their grid side, and how to resample them when
   // image_size asks for another grid.

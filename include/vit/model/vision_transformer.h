@@ -11,17 +11,20 @@
 #include <vector>
 
 #include "vit/model/config.h"
+#include "vit/model/hybrid_stem.h"
 #include "vit/model/layers.h"
 
 namespace vit {
 
-// Conv2d(C, D, kernel P, stride P), then flatten: (B, C, H, W) -> (B, N, D).
+// Conv2d(C, D, kernel P, stride P), then flatten: (B, C, H, W) -> (B, N, D). Hybrid ViTs run
+// their ResNet stem first ("backbone") and project its features.
 class PatchEmbedImpl : public torch::nn::Module {
  public:
   explicit PatchEmbedImpl(const ViTConfig& cfg);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Conv2d proj{nullptr};  // weight (D, C, P, P), bias (D) unless cfg.patch_bias is off
+  HybridBackbone backbone{nullptr};  // hybrid ViTs only
+  torch::nn::Conv2d proj{nullptr};   // weight (D, C, P, P), bias (D) unless cfg.patch_bias is off
 };
 TORCH_MODULE(PatchEmbed);
 
