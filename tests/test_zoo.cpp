@@ -301,8 +301,9 @@ TEST(Zoo, CaitTraceShowsClassAttentionAsWhatTheHeadReads) {
       for (size_t i = 0; i < T; ++i) {
         double row = 0;
         for (size_t j = 0; j < T; ++j) {
-          if (i == 0 || j == 0)
+          if (i == 0 || j == 0) {
             EXPECT_EQ(at(l, h, i, j), i == j ? 1.0f : 0.0f) << l << " " << h << " " << i << " " << j;
+          }
           row += at(l, h, i, j);
         }
         if (i > 0) worst_row = std::max(worst_row, std::abs(row - 1));
