@@ -76,12 +76,12 @@ TEST(Zoo, EveryFeatureMatchesTimm) {
 
 TEST(Zoo, HuggingFaceDeitAndDinov2MatchTheirReference) {
   VIT_REQUIRE_ZOO();
-  EXPECT_EQ(expect_folders_match("hf", false), 4u);
+  EXPECT_EQ(expect_folders_match("hf", false), 5u);
 }
 
 TEST(Zoo, ImageSizeResamplesPositionEmbeddingsAsTheLibraryDoes) {
   VIT_REQUIRE_ZOO();
-  EXPECT_EQ(expect_folders_match("resized", true), 5u);
+  EXPECT_EQ(expect_folders_match("resized", true), 6u);
 }
 
 // Dinov2's preprocessor_config.json: shorter side 256, crop 224 centred as transformers'
@@ -186,6 +186,16 @@ TEST(Zoo, ExplainWorksForEveryArchitecture) {
       if (name == "beit3") {  // a class token, but the head reads the mean of the patches
         EXPECT_NE(readout.find("the class token is not read"), std::string::npos);
       }
+      if (name == "cait") {  // 2 talking-heads blocks, then the 2 class-attention layers the head reads through
+        EXPECT_EQ(j["layers"], 4);
+        EXPECT_EQ(j["heads"], 4);
+        EXPECT_EQ(j["prefix_tokens"], 1);
+        EXPECT_EQ(readout, "the class token");
+      }
+      if (name == "dinov2_registers") {
+        EXPECT_EQ(j["prefix_tokens"], 5);
+        EXPECT_EQ(j["register_tokens"], 4);
+      }
     }
   }
 }
@@ -262,6 +272,53 @@ TEST(Zoo, EngineReadoutWeightsFollowThePooling) {
   double sum = 0;
   for (float w : map.readout_weights) sum += w;
   EXPECT_NEAR(sum, 1.0, 1e-5) << "the pool's softmax over the patches";
+}
+
+// CaiT's class token joins after the talking-heads blocks: their maps (after proj_w, what the
+// values are summed with) get a row for it that sees only itself; each class-attention layer is
+// the class token's softmax over [class, patches], the patches' rows the identity.
+TEST(Zoo, CaitTraceShowsClassAttentionAsWhatTheHeadReads) {
+  VIT_REQUIRE_ZOO();
+  EngineOptions o;
+  o.model_path = zoo("models/cait/model.safetensors");
+  Engine engine(o);
+  const int side = engine.info().image_size;
+  std::vector<float> image(static_cast<size_t>(3 * side * side));
+  for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<float>(i % 17) / 8.0f - 1.0f;
+  const AttentionTrace t = engine.trace_attention(image.data());
+  ASSERT_EQ(t.layers, 4);
+  ASSERT_EQ(t.heads, 4);
+  ASSERT_EQ(t.prefix, 1);
+  ASSERT_EQ(t.pos_prefix, 0) << "position embeddings on the patches only";
+  const auto T = static_cast<size_t>(t.tokens);
+  ASSERT_EQ(T, 1 + static_cast<size_t>(t.grid * t.grid));
+  const auto at = [&](int l, int h, size_t i, size_t j) {
+    return t.attention[((static_cast<size_t>(l) * t.heads + static_cast<size_t>(h)) * T + i) * T + j];
+  };
+  double worst_row = 0;  // the talking heads' rows need not sum to 1
+  for (int h = 0; h < t.heads; ++h) {
+    for (int l = 0; l < 2; ++l)
+      for (size_t i = 0; i < T; ++i) {
+        double row = 0;
+        for (size_t j = 0; j < T; ++j) {
+          if (i == 0 || j == 0) {
+            EXPECT_EQ(at(l, h, i, j), i == j ? 1.0f : 0.0f) << l << " " << h << " " << i << " " << j;
+          }
+          row += at(l, h, i, j);
+        }
+        if (i > 0) worst_row = std::max(worst_row, std::abs(row - 1));
+      }
+    for (int l = 2; l < 4; ++l) {
+      double row = 0;
+      for (size_t j = 0; j < T; ++j) {
+        EXPECT_GE(at(l, h, 0, j), 0.0f);
+        row += at(l, h, 0, j);
+        for (size_t i = 1; i < T; ++i) ASSERT_EQ(at(l, h, i, j), i == j ? 1.0f : 0.0f) << l << " " << i << " " << j;
+      }
+      EXPECT_NEAR(row, 1.0, 1e-5) << "class attention, layer " << l << " head " << h;
+    }
+  }
+  EXPECT_GT(worst_row, 1e-3) << "the talking-heads maps are taken after proj_w, not the softmax";
 }
 
 // A preprocessor_config.json beside a timm config.json decides the preprocessing, as it did

@@ -3,6 +3,7 @@
 
 #include "vit/errors.h"
 #include "vit/model/architecture.h"
+#include "vit/model/cait_layers.h"
 
 namespace vit {
 
@@ -129,7 +130,8 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
   if (it == t.end()) throw ModelError("missing tensor 'pos_embed' (canonical timm name)");
   const auto& pos = it->second;
   if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
-  const int64_t tokens = pos.size(pos.dim() - 2), prefix = c.num_prefix_tokens();
+  if (c.depth_token_only) c.no_embed_class = true;  // CaiT: the class token joins after the blocks
+  const int64_t tokens = pos.size(pos.dim() - 2), prefix = c.no_embed_class ? 0 : c.num_prefix_tokens();
   int64_t g = grid_side(tokens, prefix);
   if (g == 0 && prefix > 0) {
     g = grid_side(tokens, 0);  // DeiT-III, the *_reg* models: position embeddings for the patches only
@@ -170,8 +172,11 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
   if (hints.block && c.block != BlockKind::Parallel) c.block = *hints.block;
   if (hints.act && c.act != Activation::SwiGlu) c.act = *hints.act;
   read_head(t, hints, family, c);
+  read_cait(t, hints.heads, c);
   read_grid(t, hints, family, image_size, c);
-  c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
+  // Dinov2WithRegisters (its registers found among Hugging Face's tensors) resamples with antialias.
+  if (family == Family::HuggingFace && c.reg_tokens) c.pos_resample = PosResample::TimmAntialias;
+  if (!c.talking_heads) c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
   if (c.heads <= 0)
     throw ModelError("cannot tell the number of attention heads for width " + std::to_string(c.dim) +
                      ": pass --heads N or put the model's config.json beside the weights");
@@ -264,6 +269,7 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) 
     s["attn_pool.norm.weight"] = s["attn_pool.norm.bias"] = {D};
   }
   for (int64_t i = 0; i < c.depth; ++i) block_shapes(c, "blocks." + std::to_string(i) + ".", s);
+  cait_shapes(c, s);
   return s;
 }
 

@@ -51,6 +51,8 @@ std::string ViTConfig::describe() const {
   if (layer_scale) o << " layer-scale";
   if (qk_norm) o << " qk_norm";
   if (diff_attention) o << " differential-attention";
+  if (talking_heads) o << " talking-heads";
+  if (depth_token_only) o << " class-attention-blocks=" << depth_token_only;
   if (attn_norm || mlp_norm) o << " scale-norms";
   if (!qkv_bias) o << " no-qkv-bias";
   if (!proj_bias) o << " no-proj-bias";

@@ -158,7 +158,8 @@ void read_timm_model_args(const json& a, const std::string& path, ModelHints& h)
     } else if (k == "act_layer") {
       if (!it.value().is_string()) throw ModelError("'" + path + "': model_args.act_layer is not a name");
       h.act = activation_named(it.value().get<std::string>(), "model_args.act_layer", path);
-    } else if (std::find_if(std::begin(shown_by_tensors), std::end(shown_by_tensors),
+    } else if (k != "depth_token_only" && k != "mlp_ratio_token_only" &&  // CaiT's: blocks_token_only.* show them
+               std::find_if(std::begin(shown_by_tensors), std::end(shown_by_tensors),
                             [&](const char* s) { return k == s; }) == std::end(shown_by_tensors)) {
       throw ModelError("'" + path + "': model_args." + k + " = " + it.value().dump() +
                        " is not supported: vit-classify cannot build that variant exactly");
@@ -386,9 +387,9 @@ ModelHints read_model_hints(const std::string& weights_path) {
       h.sources.push_back(pre_path);
       h.preprocess = read_preprocessor_config(*pre, pre_path);
       h.timm_eval.reset();  // the processor's preprocessing wins over a pretrained_cfg beside it
-      // Dinov2 always interpolates its (518-pixel) position embeddings to the input it is given.
+      // Dinov2 (and with registers) always interpolates its 518-pixel position embeddings to its input.
       const auto out = output_size(*h.preprocess);
-      if (h.architecture == "dinov2" && out && out->first == out->second) h.input_size = out->first;
+      if (starts_with(h.architecture, "dinov2") && out && out->first == out->second) h.input_size = out->first;
     }
     const std::string clip_path = dir + "/open_clip_config.json";
     if (auto clip = read_json(clip_path)) {

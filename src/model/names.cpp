@@ -36,13 +36,14 @@ std::vector<Rule> timm_rules() {
       {"attn_pool.latent", "$&"},
       {"attn_pool.{q|kv|proj|norm|mlp.fc1|mlp.fc2}.{weight|bias}", "$&"},
       {"blocks.#.{norm1|norm2|attn.qkv|attn.proj|attn.q_norm|attn.k_norm|attn.norm|mlp.fc1|mlp.fc2|mlp.norm|in_norm|"
-       "in_proj|q_norm|k_norm|attn_out_proj|mlp_out_proj}.{weight|bias}",
+       "in_proj|q_norm|k_norm|attn_out_proj|mlp_out_proj|attn.proj_l|attn.proj_w}.{weight|bias}",
        "$&"},
       {"blocks.#.{ls1.gamma|ls2.gamma|ls.gamma|mlp_bias}", "$&"},
       {"blocks.#.{attn.|}{lambda_q1|lambda_k1|lambda_q2|lambda_k2|lambda_a|lambda_b|sub_norm.weight}",
        "$&"},  // DiffAttention
       {"blocks.#.out_proj.{weight|bias}", "$&"},
-      {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
+      {"(blocks|blocks_token_only).#.gamma_(1|2)", "$1.$2.ls$3.gamma"},  // Facebook's DeiT-III files; CaiT
+      {"blocks_token_only.#.{norm1|norm2|attn.q|attn.k|attn.v|attn.proj|mlp.fc1|mlp.fc2}.{weight|bias}", "$&"},
   };
 }
 
@@ -62,9 +63,9 @@ std::vector<Rule> torchvision_rules() {
   };
 }
 
-// Hugging Face ViT (vit.), DeiT (deit.) and Dinov2 (dinov2.) models; q/k/v become
-// "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
-#define VIT_HF "{vit.|deit.|dinov2.|}"
+// Hugging Face ViT (vit.), DeiT (deit.), Dinov2 (dinov2.) and Dinov2WithRegisters models; q/k/v
+// become "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
+#define VIT_HF "{vit.|deit.|dinov2.|dinov2_with_registers.|}"
 #define VIT_HF_LAYER VIT_HF "encoder.layer.#."
 std::vector<Rule> huggingface_rules() {
   return {
@@ -73,6 +74,7 @@ std::vector<Rule> huggingface_rules() {
       {VIT_HF "embeddings.distillation_token", "dist_token"},
       {VIT_HF "embeddings.position_embeddings", "pos_embed"},
       {VIT_HF "embeddings.mask_token", "-"},                                        // Dinov2's pre-training token
+      {VIT_HF "embeddings.register_tokens", "reg_token"},                           // Dinov2WithRegisters
       {VIT_HF_LAYER "norm(1|2).(weight|bias)", "blocks.$1.norm$2.$3"},              // Dinov2
       {VIT_HF_LAYER "layer_scale(1|2).lambda1", "blocks.$1.ls$2.gamma"},            // Dinov2
       {VIT_HF_LAYER "mlp.{fc1|weights_in}.(weight|bias)", "blocks.$1.mlp.fc1.$2"},  // Dinov2 (SwiGLU)
@@ -218,7 +220,6 @@ std::string hint_for_unknown(const std::string& name) {
   if (has("attn.gate")) return " (gated attention: not supported)";
   if (has("rope")) return " (rotary position embeddings: an EVA-style model, not supported)";
   if (has("patch_embed.norm")) return " (a normalised patch embedding: not supported)";
-  if (has("register_tokens")) return " (Dinov2 with registers: not supported; timm's *_reg* models are)";
   if (has("pre_logits")) return " (a pre-logits layer: not supported)";
   if (has("attn_pool")) return " (an attentional pooler, CoCa: not supported)";
   if (has("logit_bias")) return " (a SigLIP-style logit bias: sigmoid scores, not supported)";

@@ -1,6 +1,8 @@
 // The ViT module; see include/vit/model/vision_transformer.h.
 #include "vit/model/vision_transformer.h"
 
+#include "vit/model/cait_layers.h"
+
 namespace vit {
 
 PatchEmbedImpl::PatchEmbedImpl(const ViTConfig& cfg) {
@@ -28,8 +30,14 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   for (int64_t i = 0; i < cfg.depth; ++i) {
     if (cfg.block == BlockKind::Parallel)
       blocks->push_back(ParallelBlock(cfg, i));
+    else if (cfg.talking_heads)
+      blocks->push_back(TalkingHeadsBlock(cfg));
     else
       blocks->push_back(Block(cfg, i));
+  }
+  if (cfg.depth_token_only) {
+    blocks_token_only = register_module("blocks_token_only", torch::nn::ModuleList());
+    for (int64_t i = 0; i < cfg.depth_token_only; ++i) blocks_token_only->push_back(CaitClassAttnBlock(cfg));
   }
   if (cfg.final_norm) norm = register_module("norm", layer_norm(D, cfg.eps));
   if (cfg.pool == Pool::Map) attn_pool = register_module("attn_pool", AttentionPool(cfg));
@@ -53,7 +61,7 @@ torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& images) {
   const int64_t B = images.size(0);
   auto x = patch_embed(images);  // (B, N, D)
   std::vector<torch::Tensor> parts;
-  if (cls_token.defined()) parts.push_back(cls_token.expand({B, -1, -1}));
+  if (cls_token.defined() && !blocks_token_only) parts.push_back(cls_token.expand({B, -1, -1}));
   if (dist_token.defined()) parts.push_back(dist_token.expand({B, -1, -1}));
   if (reg_token.defined()) parts.push_back(reg_token.expand({B, -1, -1}));
   if (cfg_.no_embed_class) x = x + pos_embed;
@@ -90,6 +98,7 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTra
     x = m->as<EncoderBlockImpl>()->forward(x, attn);
     if (trace) trace->attentions.push_back(a);
   }
+  if (blocks_token_only) x = join_class_token(blocks_token_only, cls_token, x, trace ? &trace->attentions : nullptr);
   if (trace) trace->tokens = x;
   if (norm) x = norm(x);
   if (cfg_.dist_head) return (head(x.select(1, 0)) + head_dist(x.select(1, 1))) / 2;

@@ -117,6 +117,21 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     if (!used.count(kv.first)) throw ModelError("unexpected tensor '" + kv.first + "' for a " + cfg.describe());
 }
 
+// Hugging Face's Dinov2WithRegisters adds the class token's position embedding, then inserts the
+// registers (which have none) after it. As timm's _convert_dinov2 does: the class row is folded
+// into cls_token, pos_embed keeps the patches' rows (no_embed_class), and the registers need none.
+void fold_hf_registers(std::map<std::string, torch::Tensor>& t) {
+  const auto pos = t.find("pos_embed"), cls = t.find("cls_token");
+  if (!t.count("reg_token") || pos == t.end() || cls == t.end()) return;  // a missing tensor is reported later
+  const auto& p = pos->second;
+  if (p.dim() != 3 || p.size(1) < 2 || cls->second.sizes() != c10::IntArrayRef{1, 1, p.size(2)})
+    throw ModelError("Dinov2WithRegisters: 'embeddings.cls_token' " + c10::str(cls->second.sizes()) +
+                     " and 'embeddings.position_embeddings' " + c10::str(p.sizes()) +
+                     " are not (1, 1, D) and (1, 1 + N, D)");
+  cls->second = cls->second + p.narrow(1, 0, 1);
+  pos->second = p.narrow(1, 1, p.size(1) - 1);
+}
+
 }  // namespace
 
 LoadedViT load_vit(const std::string& path, const ModelHints& hints, const LoadOptions& options) {
@@ -139,6 +154,7 @@ LoadedViT load_vit(RawCheckpoint raw, const std::string& path, const ModelHints&
       throw ModelError("tensor '" + raw.unsupported.begin()->first + "' has dtype " + raw.unsupported.begin()->second +
                        "; weights must be F32, F16, BF16 or F64 (quantised checkpoints are not supported)");
     auto tensors = canonical_tensors(raw.tensors, out.family);
+    if (out.family == Family::HuggingFace) fold_hf_registers(tensors);
     ModelHints hints = hints_in;
     std::map<std::string, torch::Tensor> text;
     if (family_facts(out.family).two_towers) prepare_clip(tensors, text, hints);

@@ -73,6 +73,12 @@ SUBSET = [
      "hybrid: a ResNet stem alone (weight-standardised SAME conv, GroupNorm, SAME max pool), 8x8 projection"),
     ("hybrid_r26", "vit_small_r26_s32_224.augreg_in21k_ft_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
      "hybrid: ResNet-26 stages (bottlenecks, strided 3x3, projected shortcuts) before a 1x1 projection"),
+    ("cait", "cait_xxs24_224.fb_dist_in1k", dict(depth=2, depth_token_only=2, embed_dim=64, num_heads=4, img_size=64),
+     "CaiT: talking-heads attention (4 heads, told by proj_l alone), layer scale (gamma_1/gamma_2), position "
+     "embeddings on the patches only, the class token joining in class-attention blocks after the blocks"),
+    ("cait_avg", "cait_xxs24_224.fb_dist_in1k",
+     dict(depth=2, depth_token_only=1, embed_dim=64, num_heads=2, img_size=64, global_pool="avg", qkv_bias=False),
+     "CaiT with average pooling over the patches after the class attention, no q/k/v bias"),
 ]
 
 # name, saved model (subset name), run size, what it exercises
@@ -81,6 +87,7 @@ RESIZED = [
     ("deit3_48", "deit3", 48, "no_embed_class: only patch rows resampled, downscaled (antialias)"),
     ("reg4_gap_96", "reg4_gap", 96, "registers + no class token"),
     ("hybrid_stem_96", "hybrid_stem", 96, "hybrid: the stem's feature map at another size, a 3x3 grid"),
+    ("cait_96", "cait", 96, "CaiT: the patches' position embeddings resampled, no class row"),
 ]
 
 
@@ -120,13 +127,19 @@ def subset_models(timm, out):
 
 
 def resized_models(timm, out, built):
+    from timm.layers import resample_abs_pos_embed
     from timm.models.vision_transformer import checkpoint_filter_fn
     for i, (name, source, size, feature) in enumerate(RESIZED):
         tag, kw, model = built[source]
         d = f"{out}/resized/{name}"
         timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
         at_size = timm.create_model(tag, pretrained=False, **dict(kw, img_size=size)).eval()
-        at_size.load_state_dict(checkpoint_filter_fn(model.state_dict(), at_size))
+        if tag.startswith("cait_"):  # cait.py's filter leaves pos_embed as it is: timm's resampler, no prefix rows
+            g = at_size.patch_embed.grid_size
+            sd = dict(model.state_dict(), pos_embed=resample_abs_pos_embed(model.pos_embed, g, num_prefix_tokens=0))
+            at_size.load_state_dict(sd)
+        else:
+            at_size.load_state_dict(checkpoint_filter_fn(model.state_dict(), at_size))
         timm_zoo.write_io(d, at_size, seed=300 + i, size=size)
         with open(f"{d}/feature.txt", "w") as f:
             f.write(f"{size}\n{tag} saved at {timm_zoo.input_size(model)}, run at {size}: {feature}\n")
@@ -221,6 +234,54 @@ def hf_dinov2(timm, out, name, seed, swiglu):
     with open(f"{d}/feature.txt", "w") as f:
         f.write("Dinov2ForImageClassification" + (" with SwiGLU" if swiglu else "") +
                 ": layer scale, 518-px position embeddings run at 224, head on [class token, mean of patches]\n")
+
+
+def hf_dinov2_registers(timm, out, seed):
+    """Dinov2WithRegistersForImageClassification: the class token's position row added before the
+    4 registers are inserted after it (they have none); 518-px position embeddings run at 224
+    (bicubic with antialias, as its interpolate_pos_encoding); head on [cls, mean(patches)]."""
+    import torch.nn.functional as F
+    kw = dict(depth=2, embed_dim=64, num_heads=2, img_size=518, num_classes=0)
+    m518 = timm_zoo.build(timm, "vit_small_patch14_reg4_dinov2.lvd142m", seed, **kw)
+    m224 = timm.create_model("vit_small_patch14_reg4_dinov2.lvd142m", pretrained=False,
+                             **dict(kw, img_size=224)).eval()
+    sd = dict(m518.state_dict())
+    g = torch.Generator().manual_seed(seed + 2)
+    cls_pos = torch.randn(1, 1, 64, generator=g) * 0.05
+    hf_cls = sd["cls_token"] - cls_pos
+    grid = sd["pos_embed"].reshape(1, 37, 37, -1).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(16, 16), mode="bicubic", align_corners=False, antialias=True)
+    # the reference's class token as the model computes it: (cls - row) + row
+    m224.load_state_dict(dict(sd, cls_token=hf_cls + cls_pos, pos_embed=grid.permute(0, 2, 3, 1).reshape(1, 256, -1)))
+    head = torch.nn.Linear(128, 1000)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(1000, 128, generator=g) * 0.05)
+        head.bias.copy_(torch.randn(1000, generator=g) * 0.05)
+    d = f"{out}/hf/dinov2_registers"
+    os.makedirs(d, exist_ok=True)
+    p = "dinov2_with_registers."
+    hf = timm_to_hf(sd, p, True)
+    hf.update({f"{p}embeddings.cls_token": hf_cls, f"{p}embeddings.register_tokens": sd["reg_token"],
+               f"{p}embeddings.position_embeddings": torch.cat([cls_pos, sd["pos_embed"]], 1),
+               f"{p}embeddings.mask_token": torch.zeros(1, 64),
+               "classifier.weight": head.weight.detach(), "classifier.bias": head.bias.detach()})
+    vitref.save_safetensors(f"{d}/model.safetensors", hf, {"format": "pt"})
+    with open(f"{d}/config.json", "w") as f:
+        json.dump({"architectures": ["Dinov2WithRegistersForImageClassification"], "model_type": "dinov2_with_registers",
+                   "hidden_size": 64, "num_attention_heads": 2, "num_hidden_layers": 2, "layer_norm_eps": 1e-6,
+                   "hidden_act": "gelu", "image_size": 518, "patch_size": 14, "num_register_tokens": 4}, f, indent=1)
+    with open(f"{d}/preprocessor_config.json", "w") as f:
+        json.dump({"do_resize": True, "size": {"shortest_edge": 256}, "resample": 3, "do_center_crop": True,
+                   "crop_size": {"height": 224, "width": 224}, "do_rescale": True, "rescale_factor": 1 / 255,
+                   "do_normalize": True, "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}, f)
+    x = torch.randn(2, 3, 224, 224, generator=g)
+    with torch.inference_mode():
+        feats = m224.forward_features(x)  # [cls, 4 registers, patches]
+        logits = head(torch.cat([feats[:, 0], feats[:, 5:].mean(1)], 1))
+    vitref.save_safetensors(f"{d}/io.safetensors", {"input": x, "logits": logits})
+    with open(f"{d}/feature.txt", "w") as f:
+        f.write("Dinov2WithRegistersForImageClassification: 4 registers without position embeddings, 518-px "
+                "position embeddings run at 224 (antialiased), head on [class token, mean of patches]\n")
 
 
 def hf_deit(timm, out, seed):
@@ -331,6 +392,7 @@ def main():
     hf_deit(timm, args.out, 400)
     hf_dinov2(timm, args.out, "dinov2", 410, swiglu=False)
     hf_dinov2(timm, args.out, "dinov2_swiglu", 420, swiglu=True)
+    hf_dinov2_registers(timm, args.out, 430)
     preprocess_refs(timm, args.out, args.shared)
     stamp.write()
     print(f"make_zoo_fixtures: wrote {args.out}")

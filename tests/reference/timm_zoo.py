@@ -30,12 +30,16 @@ def import_timm(shared):
     return timm
 
 
+# timm's modules whose ViT classifiers vit-classify builds (scripts/check_timm_zoo.py covers each).
+MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait")
+
+
 def in1k_architectures(timm):
     """{architecture: [tags]} for every ViT classifier in vision_transformer.py and deit.py
     with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
     from timm.models import get_pretrained_cfg
     out = {}
-    for module in ("vision_transformer", "deit", "vision_transformer_hybrid"):
+    for module in MODULES:
         names = set(timm.list_models(module=module))
         for tag in timm.list_pretrained():
             arch = tag.split(".")[0]

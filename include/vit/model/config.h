@@ -76,6 +76,11 @@ struct ViTConfig {
   bool diff_attention = false;
   bool diff_dual_lambda = false;
   bool fused_out_proj = false;
+  // CaiT (timm cait.py): talking-heads attention in the blocks (the head count is proj_l's), and
+  // class-attention blocks after them (blocks_token_only) that the class token joins only then.
+  bool talking_heads = false;
+  int64_t depth_token_only = 0;
+  int64_t token_only_mlp_dim = 0;
   bool final_norm = true;  // norm after the blocks, before pooling
   bool fc_norm = false;    // norm after pooling instead (timm's avg heads)
   BlockKind block = BlockKind::PreNorm;

@@ -55,12 +55,13 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::Tensor reg_token;   // (1, R, D), register tokens only
   torch::Tensor pos_embed;   // (1, pos_tokens, D)
   torch::nn::LayerNorm norm_pre{nullptr};
-  torch::nn::ModuleList blocks{nullptr};  // EncoderBlockImpl: Block, ParallelBlock, ...
-  torch::nn::LayerNorm norm{nullptr};     // unless cfg.final_norm is off
-  AttentionPool attn_pool{nullptr};       // Pool::Map only
-  torch::nn::LayerNorm fc_norm{nullptr};  // cfg.fc_norm only
-  Linear head{nullptr};                   // (classes, head_in)
-  Linear head_dist{nullptr};              // (classes, D), DeiT distilled with two heads only
+  torch::nn::ModuleList blocks{nullptr};             // EncoderBlockImpl: Block, ParallelBlock, ...
+  torch::nn::ModuleList blocks_token_only{nullptr};  // CaiT's class-attention blocks, after `blocks`
+  torch::nn::LayerNorm norm{nullptr};                // unless cfg.final_norm is off
+  AttentionPool attn_pool{nullptr};                  // Pool::Map only
+  torch::nn::LayerNorm fc_norm{nullptr};             // cfg.fc_norm only
+  Linear head{nullptr};                              // (classes, head_in)
+  Linear head_dist{nullptr};                         // (classes, D), DeiT distilled with two heads only
 
  private:
   torch::Tensor embed(const torch::Tensor& images);
