@@ -6,6 +6,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/text.h"
+#include "vit/model/beit_layers.h"
 
 namespace vit {
 
@@ -38,7 +39,7 @@ std::vector<Rule> timm_rules() {
       {"blocks.#.{attn.|}{lambda_q1|lambda_k1|lambda_q2|lambda_k2|lambda_a|lambda_b|sub_norm.weight}",
        "$&"},  // DiffAttention
       {"blocks.#.out_proj.{weight|bias}", "$&"},
-      {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
+      {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files, BEiT
   };
 }
 
@@ -58,9 +59,9 @@ std::vector<Rule> torchvision_rules() {
   };
 }
 
-// Hugging Face ViT (vit.), DeiT (deit.) and Dinov2 (dinov2.) models; q/k/v become
+// Hugging Face ViT (vit.), DeiT (deit.), Dinov2 (dinov2.) and BEiT (beit.) models; q/k/v become
 // "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
-#define VIT_HF "{vit.|deit.|dinov2.|}"
+#define VIT_HF "{vit.|deit.|dinov2.|beit.|}"
 #define VIT_HF_LAYER VIT_HF "encoder.layer.#."
 std::vector<Rule> huggingface_rules() {
   return {
@@ -264,7 +265,7 @@ const FamilyFacts& family_facts(Family f) {
                                     false,                       // DeiT: both heads
                                     "model",                     // Facebook's DeiT files
                                     false,                       // one tower
-                                    timm_rules()};
+                                    with_rel_pos_rules(Family::Timm, timm_rules())};
       return timm;
     }
     case Family::Torchvision: {
@@ -288,7 +289,7 @@ const FamilyFacts& family_facts(Family f) {
                                   true,     // DeiTForImageClassification: one head
                                   nullptr,  //
                                   false,    //
-                                  huggingface_rules()};
+                                  with_rel_pos_rules(Family::HuggingFace, huggingface_rules())};
       return hf;
     }
     case Family::OpenClip: {

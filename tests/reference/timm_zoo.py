@@ -31,11 +31,11 @@ def import_timm(shared):
 
 
 def in1k_architectures(timm):
-    """{architecture: [tags]} for every ViT classifier in vision_transformer.py and deit.py
-    with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
+    """{architecture: [tags]} for every ViT classifier in vision_transformer.py, deit.py,
+    beit.py and vision_transformer_relpos.py with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
     from timm.models import get_pretrained_cfg
     out = {}
-    for module in ("vision_transformer", "deit"):
+    for module in ("vision_transformer", "deit", "beit", "vision_transformer_relpos"):
         names = set(timm.list_models(module=module))
         for tag in timm.list_pretrained():
             arch = tag.split(".")[0]
