@@ -71,17 +71,17 @@ size_t expect_folders_match(const std::string& part, bool resized) {
 
 TEST(Zoo, EveryFeatureMatchesTimm) {
   VIT_REQUIRE_ZOO();
-  EXPECT_GE(expect_folders_match("models", false), 18u);
+  EXPECT_GE(expect_folders_match("models", false), 25u);
 }
 
 TEST(Zoo, HuggingFaceDeitAndDinov2MatchTheirReference) {
   VIT_REQUIRE_ZOO();
-  EXPECT_EQ(expect_folders_match("hf", false), 5u);
+  EXPECT_GE(expect_folders_match("hf", false), 5u);
 }
 
 TEST(Zoo, ImageSizeResamplesPositionEmbeddingsAsTheLibraryDoes) {
   VIT_REQUIRE_ZOO();
-  EXPECT_EQ(expect_folders_match("resized", true), 6u);
+  EXPECT_GE(expect_folders_match("resized", true), 7u);
 }
 
 // Dinov2's preprocessor_config.json: shorter side 256, crop 224 centred as transformers'

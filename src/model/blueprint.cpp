@@ -4,6 +4,7 @@
 #include "vit/errors.h"
 #include "vit/model/architecture.h"
 #include "vit/model/cait_layers.h"
+#include "vit/model/beit_layers.h"
 
 namespace vit {
 
@@ -127,13 +128,15 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
 // model runs at.
 void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size, ViTConfig& c) {
   const auto it = t.find("pos_embed");
-  if (it == t.end()) throw ModelError("missing tensor 'pos_embed' (canonical timm name)");
-  const auto& pos = it->second;
-  if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
+  c.abs_pos = it != t.end();
+  // No absolute positions (BEiT, timm relpos): the grid is the relative-position table's.
+  int64_t g = c.abs_pos ? -1 : rel_pos_stored_grid(c, hints, image_size);
+  const auto& pos = c.abs_pos ? it->second : torch::Tensor();
+  if (c.abs_pos && pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
   if (c.depth_token_only) c.no_embed_class = true;  // CaiT: the class token joins after the blocks
-  const int64_t tokens = pos.size(pos.dim() - 2), prefix = c.no_embed_class ? 0 : c.num_prefix_tokens();
-  int64_t g = grid_side(tokens, prefix);
-  if (g == 0 && prefix > 0) {
+  const int64_t tokens = c.abs_pos ? pos.size(pos.dim() - 2) : 0, prefix = c.no_embed_class ? 0 : c.num_prefix_tokens();
+  if (c.abs_pos) g = grid_side(tokens, prefix);
+  if (c.abs_pos && g == 0 && prefix > 0) {
     g = grid_side(tokens, 0);  // DeiT-III, the *_reg* models: position embeddings for the patches only
     c.no_embed_class = g > 0;
   }
@@ -173,10 +176,11 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
   if (hints.act && c.act != Activation::SwiGlu) c.act = *hints.act;
   read_head(t, hints, family, c);
   read_cait(t, hints.heads, c);
+  read_rel_pos(t, c);  // the heads, when a relative position bias has a column per head
   read_grid(t, hints, family, image_size, c);
   // Dinov2WithRegisters (its registers found among Hugging Face's tensors) resamples with antialias.
   if (family == Family::HuggingFace && c.reg_tokens) c.pos_resample = PosResample::TimmAntialias;
-  if (!c.talking_heads) c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
+  if (!c.talking_heads && c.rel_pos == RelPos::None) c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
   if (c.heads <= 0)
     throw ModelError("cannot tell the number of attention heads for width " + std::to_string(c.dim) +
                      ": pass --heads N or put the model's config.json beside the weights");
@@ -233,6 +237,7 @@ void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string
   if (c.mlp_norm) ln("mlp.norm", inner);
   lin("mlp.fc2", D, inner, c.proj_bias);
   if (c.layer_scale) s[b + "ls1.gamma"] = s[b + "ls2.gamma"] = {D};
+  rel_pos_shapes(c, b, s);
 }
 
 }  // namespace
@@ -241,10 +246,11 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) 
   const int64_t D = c.dim, K = c.num_classes;
   std::map<std::string, std::vector<int64_t>> s{
       {"patch_embed.proj.weight", {D, c.proj_in(), c.proj_kernel(), c.proj_kernel()}},
-      {"pos_embed", {1, c.pos_tokens(c.pos_grid), D}},
       {"head.weight", {K, c.head_in()}},
       {"head.bias", {K}},
   };
+  if (c.abs_pos) s["pos_embed"] = {1, c.pos_tokens(c.pos_grid), D};
+  rel_pos_shapes(c, "", s);
   if (c.patch_bias) s["patch_embed.proj.bias"] = {D};
   if (c.hybrid) hybrid_stem_shapes(c.hybrid_stem, c.in_chans, s);
   if (c.class_token) s["cls_token"] = {1, 1, D};

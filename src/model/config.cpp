@@ -54,12 +54,17 @@ std::string ViTConfig::describe() const {
   if (talking_heads) o << " talking-heads";
   if (depth_token_only) o << " class-attention-blocks=" << depth_token_only;
   if (attn_norm || mlp_norm) o << " scale-norms";
-  if (!qkv_bias) o << " no-qkv-bias";
+  if (!qkv_bias && !qv_bias) o << " no-qkv-bias";
+  if (qv_bias) o << " q-v-bias";
   if (!proj_bias) o << " no-proj-bias";
   if (block == BlockKind::PostNorm) o << " post-norm-blocks";
   if (block == BlockKind::Parallel) o << " parallel-blocks";
   if (act != Activation::Gelu) o << " act=" << activation_name(act);
-  if (pos_grid != grid()) o << " pos-embed-resampled-from=" << pos_grid * patch_size;
+  if (abs_pos && pos_grid != grid()) o << " pos-embed-resampled-from=" << pos_grid * patch_size;
+  if (!abs_pos) o << " no-abs-pos";
+  if (rel_pos == RelPos::Table) o << " rel-pos-table" << (rel_pos_shared ? "-shared" : "");
+  if (rel_pos == RelPos::Mlp) o << " rel-pos-mlp" << (rel_pos_shared ? "-shared" : "") << "=" << rel_pos_hidden;
+  if (rel_pos == RelPos::Table && rel_pos_grid != grid()) o << " rel-pos-resampled-from=" << rel_pos_grid * patch_size;
   return o.str();
 }
 

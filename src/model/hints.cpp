@@ -148,7 +148,7 @@ void read_timm_model_args(const json& a, const std::string& path, ModelHints& h)
       "class_token",      "reg_tokens",      "no_embed_class",  "qkv_bias",       "qk_norm",         "init_values",
       "pre_norm",         "fc_norm",         "final_norm",      "proj_bias",      "scale_attn_norm", "scale_mlp_norm",
       "drop_rate",        "pos_drop_rate",   "patch_drop_rate", "proj_drop_rate", "attn_drop_rate",  "drop_path_rate",
-      "dynamic_img_size", "dynamic_img_pad", "img_size",        "weight_init"};
+      "dynamic_img_size", "dynamic_img_pad", "img_size",        "weight_init",    "rel_pos_dim"};
   for (auto it = a.begin(); it != a.end(); ++it) {
     const std::string& k = it.key();
     if (k == "num_heads") {

@@ -6,6 +6,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/text.h"
+#include "vit/model/beit_layers.h"
 
 namespace vit {
 
@@ -42,7 +43,7 @@ std::vector<Rule> timm_rules() {
       {"blocks.#.{attn.|}{lambda_q1|lambda_k1|lambda_q2|lambda_k2|lambda_a|lambda_b|sub_norm.weight}",
        "$&"},  // DiffAttention
       {"blocks.#.out_proj.{weight|bias}", "$&"},
-      {"(blocks|blocks_token_only).#.gamma_(1|2)", "$1.$2.ls$3.gamma"},  // Facebook's DeiT-III files; CaiT
+      {"(blocks|blocks_token_only).#.gamma_(1|2)", "$1.$2.ls$3.gamma"},  // Facebook's DeiT-III files; CaiT; BEiT
       {"blocks_token_only.#.{norm1|norm2|attn.q|attn.k|attn.v|attn.proj|mlp.fc1|mlp.fc2}.{weight|bias}", "$&"},
   };
 }
@@ -63,9 +64,9 @@ std::vector<Rule> torchvision_rules() {
   };
 }
 
-// Hugging Face ViT (vit.), DeiT (deit.), Dinov2 (dinov2.) and Dinov2WithRegisters models; q/k/v
-// become "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
-#define VIT_HF "{vit.|deit.|dinov2.|dinov2_with_registers.|}"
+// Hugging Face ViT (vit.), DeiT (deit.), Dinov2 (dinov2.), Dinov2WithRegisters and BEiT (beit.)
+// models; q/k/v become "#q"/"#k"/"#v" parts of qkv; "-" drops a tensor inference never reads.
+#define VIT_HF "{vit.|deit.|dinov2.|dinov2_with_registers.|beit.|}"
 #define VIT_HF_LAYER VIT_HF "encoder.layer.#."
 std::vector<Rule> huggingface_rules() {
   return {
@@ -269,7 +270,7 @@ const FamilyFacts& family_facts(Family f) {
                                     false,                       // DeiT: both heads
                                     "model",                     // Facebook's DeiT files
                                     false,                       // one tower
-                                    timm_rules()};
+                                    with_rel_pos_rules(Family::Timm, timm_rules())};
       return timm;
     }
     case Family::Torchvision: {
@@ -293,7 +294,7 @@ const FamilyFacts& family_facts(Family f) {
                                   true,     // DeiTForImageClassification: one head
                                   nullptr,  //
                                   false,    //
-                                  huggingface_rules()};
+                                  with_rel_pos_rules(Family::HuggingFace, huggingface_rules())};
       return hf;
     }
     case Family::OpenClip: {

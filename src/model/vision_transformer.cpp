@@ -2,6 +2,7 @@
 #include "vit/model/vision_transformer.h"
 
 #include "vit/model/cait_layers.h"
+#include "vit/model/beit_layers.h"
 
 namespace vit {
 
@@ -24,11 +25,16 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.class_token) cls_token = register_parameter("cls_token", torch::zeros({1, 1, D}));
   if (cfg.distilled) dist_token = register_parameter("dist_token", torch::zeros({1, 1, D}));
   if (cfg.reg_tokens) reg_token = register_parameter("reg_token", torch::zeros({1, cfg.reg_tokens, D}));
-  pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.pos_tokens(cfg.grid()), D}));
+  if (cfg.abs_pos) pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.pos_tokens(cfg.grid()), D}));
   if (cfg.norm_pre) norm_pre = register_module("norm_pre", layer_norm(D, cfg.eps));
   blocks = register_module("blocks", torch::nn::ModuleList());
+  std::shared_ptr<RelPosSourceImpl> shared_rel_pos;  // BEiT's rel_pos_bias, timm srelpos' shared_rel_pos
+  if (const char* name = shared_rel_pos_name(cfg))
+    shared_rel_pos = register_module(name, std::make_shared<RelPosSourceImpl>(cfg));
   for (int64_t i = 0; i < cfg.depth; ++i) {
-    if (cfg.block == BlockKind::Parallel)
+    if (cfg.rel_pos != RelPos::None)
+      blocks->push_back(RelPosBlock(cfg, shared_rel_pos));
+    else if (cfg.block == BlockKind::Parallel)
       blocks->push_back(ParallelBlock(cfg, i));
     else if (cfg.talking_heads)
       blocks->push_back(TalkingHeadsBlock(cfg));
@@ -64,12 +70,12 @@ torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& images) {
   if (cls_token.defined() && !blocks_token_only) parts.push_back(cls_token.expand({B, -1, -1}));
   if (dist_token.defined()) parts.push_back(dist_token.expand({B, -1, -1}));
   if (reg_token.defined()) parts.push_back(reg_token.expand({B, -1, -1}));
-  if (cfg_.no_embed_class) x = x + pos_embed;
+  if (cfg_.no_embed_class && pos_embed.defined()) x = x + pos_embed;
   if (!parts.empty()) {
     parts.push_back(x);
     x = torch::cat(parts, 1);
   }
-  if (!cfg_.no_embed_class) x = x + pos_embed;
+  if (!cfg_.no_embed_class && pos_embed.defined()) x = x + pos_embed;
   return norm_pre ? norm_pre(x) : x;
 }
 
@@ -103,6 +109,14 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTra
   if (norm) x = norm(x);
   if (cfg_.dist_head) return (head(x.select(1, 0)) + head_dist(x.select(1, 1))) / 2;
   return head(pool(x, trace));  // (B, classes)
+}
+
+torch::Tensor VisionTransformerImpl::position_vectors() {
+  if (pos_embed.defined()) return pos_embed.detach().squeeze(0);
+  auto* block = blocks->ptr(0)->as<RelPosBlockImpl>();
+  TORCH_CHECK(block, "[VisionTransformer] neither position embeddings nor a relative position bias");
+  const int64_t p = cfg_.num_prefix_tokens();
+  return block->attn->bias().detach().mean(0).slice(0, p).slice(1, p).contiguous();
 }
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) { return run(images, nullptr); }

@@ -11,6 +11,8 @@
 #include <set>
 
 #include "vit/errors.h"
+#include "vit/io/text.h"
+#include "vit/model/beit_layers.h"
 #include "vit/model/checkpoint.h"
 #include "vit/model/clip_model.h"
 #include "vit/model/layers.h"
@@ -95,6 +97,9 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
     if (src.dim() + 1 == p.value().dim() && p.value().size(0) == 1) src = src.unsqueeze(0);
     if (p.key() == "pos_embed" && cfg.pos_grid != cfg.grid())
       src = resample_pos_embed(src, cfg.no_embed_class ? 0 : cfg.num_prefix_tokens(), cfg.grid(), cfg.pos_resample);
+    if (cfg.rel_pos == RelPos::Table && cfg.rel_pos_grid != cfg.grid() &&
+        ends_with(p.key(), "relative_position_bias_table"))
+      src = resize_rel_pos_table(src, cfg.grid());  // as timm's BEiT checkpoint_filter_fn
     if (src.sizes() != p.value().sizes())
       throw ModelError("tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + " but a " +
                        cfg.describe() + " needs " + c10::str(p.value().sizes()));

@@ -79,6 +79,23 @@ SUBSET = [
     ("cait_avg", "cait_xxs24_224.fb_dist_in1k",
      dict(depth=2, depth_token_only=1, embed_dim=64, num_heads=2, img_size=64, global_pool="avg", qkv_bias=False),
      "CaiT with average pooling over the patches after the class attention, no q/k/v bias"),
+    ("beit", "beit_base_patch16_224.in22k_ft_in22k_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "BEiT: relative position table per block (3 class-token rows), q/v bias without key bias, layer scale "
+     "gamma_1/gamma_2, no pos_embed, mean pooling with fc_norm"),
+    ("beitv2", "beitv2_base_patch16_224.in1k_ft_in1k", dict(depth=2, embed_dim=64, num_heads=4, img_size=80),
+     "BEiT v2: relative position tables, layer scale 1e-5, ImageNet mean/std, 4 heads (from the table)"),
+    ("relpos_gap", "vit_relpos_medium_patch16_224.sw_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "RelPosMlp per block (log-spaced relative coordinates), no class token, average pooling with fc_norm"),
+    ("relpos_cls", "vit_relpos_medium_patch16_cls_224.sw_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64, rel_pos_dim=32),
+     "RelPosMlp with a class token (its bias rows and columns zero), token pooling, MLP width 32"),
+    ("relpos_clsgap", "vit_relpos_base_patch16_clsgap_224.sw_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "RelPosMlp, class token with average pooling and fc_norm"),
+    ("relpos_rpn", "vit_relpos_medium_patch16_rpn_224.sw_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "RelPosMlp in post-norm blocks (ResPostRelPosBlock, from the architecture name)"),
+    ("srelpos", "vit_srelpos_small_patch16_224.sw_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64, rel_pos_dim=64),
+     "one RelPosMlp shared by all blocks (shared_rel_pos), average pooling after the final norm"),
 ]
 
 # name, saved model (subset name), run size, what it exercises
@@ -88,6 +105,9 @@ RESIZED = [
     ("reg4_gap_96", "reg4_gap", 96, "registers + no class token"),
     ("hybrid_stem_96", "hybrid_stem", 96, "hybrid: the stem's feature map at another size, a 3x3 grid"),
     ("cait_96", "cait", 96, "CaiT: the patches' position embeddings resampled, no class row"),
+    ("beit_112", "beit", 112, "BEiT tables resampled (resize_rel_pos_table: geometric-progression grid, linear)"),
+    ("beit_48", "beit", 48, "BEiT tables downscaled"),
+    ("relpos_cls_96", "relpos_cls", 96, "RelPosMlp computed for the larger grid"),
 ]
 
 
@@ -129,6 +149,7 @@ def subset_models(timm, out):
 def resized_models(timm, out, built):
     from timm.layers import resample_abs_pos_embed
     from timm.models.vision_transformer import checkpoint_filter_fn
+    from timm.models import beit, vision_transformer
     for i, (name, source, size, feature) in enumerate(RESIZED):
         tag, kw, model = built[source]
         d = f"{out}/resized/{name}"
@@ -140,6 +161,9 @@ def resized_models(timm, out, built):
             at_size.load_state_dict(sd)
         else:
             at_size.load_state_dict(checkpoint_filter_fn(model.state_dict(), at_size))
+        module = beit if tag.startswith("beit") else vision_transformer
+        filtered = model.state_dict() if "relpos" in tag else module.checkpoint_filter_fn(model.state_dict(), at_size)
+        at_size.load_state_dict(filtered)
         timm_zoo.write_io(d, at_size, seed=300 + i, size=size)
         with open(f"{d}/feature.txt", "w") as f:
             f.write(f"{size}\n{tag} saved at {timm_zoo.input_size(model)}, run at {size}: {feature}\n")
@@ -318,6 +342,65 @@ def hf_deit(timm, out, seed):
                      "DeiTForImageClassification: distillation token, classifier on the class token only\n"))
 
 
+def timm_beit_to_hf(sd):
+    """timm Beit names -> Hugging Face BeitForImageClassification's (query/key/value apart, the
+    key without bias, lambda_1/2, the relative position index buffer older files carry)."""
+    out = {}
+    names = {"norm1": "layernorm_before", "norm2": "layernorm_after", "attn.proj": "attention.output.dense",
+             "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense"}
+    for k, v in sd.items():
+        p = k.split(".")
+        if k == "cls_token":
+            out["beit.embeddings.cls_token"] = v
+        elif k.startswith("patch_embed.proj."):
+            out[f"beit.embeddings.patch_embeddings.projection.{p[-1]}"] = v
+        elif k.startswith("fc_norm."):
+            out[f"beit.pooler.layernorm.{p[-1]}"] = v
+        elif k.startswith("head."):
+            out[f"classifier.{p[-1]}"] = v
+        elif p[0] == "blocks":
+            layer, rest = f"beit.encoder.layer.{p[1]}.", ".".join(p[2:])
+            att = layer + "attention.attention."
+            if rest == "attn.qkv.weight":
+                for part, t in zip(("query", "key", "value"), v.chunk(3, 0)):
+                    out[f"{att}{part}.weight"] = t
+            elif rest in ("attn.q_bias", "attn.v_bias"):
+                out[f"{att}{'query' if rest == 'attn.q_bias' else 'value'}.bias"] = v
+            elif rest == "attn.relative_position_bias_table":
+                out[f"{att}relative_position_bias.relative_position_bias_table"] = v
+            elif rest in ("gamma_1", "gamma_2"):
+                out[layer + "lambda_" + rest[-1]] = v
+            else:
+                out[layer + names[rest.rsplit(".", 1)[0]] + "." + p[-1]] = v
+    return out
+
+
+def hf_beit(timm, out, seed):
+    """BeitForImageClassification (microsoft/beit-*): the reference is timm's Beit with the
+    same weights and LayerNorm eps 1e-12 (transformers' BeitConfig default)."""
+    from functools import partial
+    kw = dict(depth=2, embed_dim=64, num_heads=2, img_size=64,
+              norm_layer=partial(timm.layers.LayerNorm, eps=1e-12))
+    model = timm_zoo.build(timm, "beit_base_patch16_224.in22k_ft_in22k_in1k", seed, **kw)
+    sd = {k: v for k, v in model.state_dict().items() if "relative_position_index" not in k}
+    hf = timm_beit_to_hf(sd)
+    for i, blk in enumerate(model.blocks):  # int64 buffers as older transformers saved them
+        hf[f"beit.encoder.layer.{i}.attention.attention.relative_position_bias.relative_position_index"] = \
+            blk.attn.relative_position_index.clone()
+    d = f"{out}/hf/beit"
+    os.makedirs(d, exist_ok=True)
+    vitref.save_safetensors(f"{d}/model.safetensors", hf, {"format": "pt"})
+    with open(f"{d}/config.json", "w") as f:
+        json.dump({"architectures": ["BeitForImageClassification"], "model_type": "beit", "hidden_size": 64,
+                   "num_attention_heads": 2, "num_hidden_layers": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu",
+                   "image_size": 64, "patch_size": 16, "use_mean_pooling": True, "use_relative_position_bias": True,
+                   "use_absolute_position_embeddings": False, "layer_scale_init_value": 0.1}, f, indent=1)
+    timm_zoo.write_io(d, model, seed=seed + 1)
+    with open(f"{d}/feature.txt", "w") as f:
+        f.write("BeitForImageClassification: relative position tables, query/value biases without key bias, "
+                "lambda_1/2, pooler layernorm (mean pooling), eps 1e-12, int64 index buffers dropped\n")
+
+
 def photos(shared):
     """Real photos of many sizes and aspect ratios: the shared ImageNet photos, then
     scikit-image's."""
@@ -393,6 +476,7 @@ def main():
     hf_dinov2(timm, args.out, "dinov2", 410, swiglu=False)
     hf_dinov2(timm, args.out, "dinov2_swiglu", 420, swiglu=True)
     hf_dinov2_registers(timm, args.out, 430)
+    hf_beit(timm, args.out, 430)
     preprocess_refs(timm, args.out, args.shared)
     stamp.write()
     print(f"make_zoo_fixtures: wrote {args.out}")

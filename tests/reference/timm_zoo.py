@@ -31,12 +31,12 @@ def import_timm(shared):
 
 
 # timm's modules whose ViT classifiers vit-classify builds (scripts/check_timm_zoo.py covers each).
-MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait")
+MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait", "beit", "vision_transformer_relpos")
 
 
 def in1k_architectures(timm):
-    """{architecture: [tags]} for every ViT classifier in vision_transformer.py and deit.py
-    with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
+    """{architecture: [tags]} for every ViT classifier in vision_transformer.py, deit.py,
+    beit.py and vision_transformer_relpos.py with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
     from timm.models import get_pretrained_cfg
     out = {}
     for module in MODULES:

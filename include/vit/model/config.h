@@ -37,6 +37,13 @@ enum class BlockKind {
   Parallel,  // x + attn(in_norm(x)) + mlp(in_norm(x)) from one fused projection (timm ParallelScalingBlock)
 };
 
+// A relative position bias on the attention logits (beit_layers.h).
+enum class RelPos {
+  None,
+  Table,  // BEiT: a learned ((2g-1)^2 + 3, heads) table (timm beit.py, Hugging Face Beit)
+  Mlp,    // timm RelPosMlp: an MLP over log-spaced (dy, dx) (vision_transformer_relpos.py)
+};
+
 // How position embeddings trained at one grid are resampled to another, as each library does.
 enum class PosResample {
   TimmAntialias,        // timm resample_abs_pos_embed: bicubic, antialias
@@ -100,6 +107,15 @@ struct ViTConfig {
   // image_size asks for another grid.
   int64_t pos_grid = 14;
   PosResample pos_resample = PosResample::TimmAntialias;
+  bool abs_pos = true;  // pos_embed is there (BEiT and the relpos models have none)
+
+  // Relative position bias (BEiT, timm relpos): its kind, one for all blocks or one per block,
+  // the grid a table was stored for, the MLP's hidden width.
+  RelPos rel_pos = RelPos::None;
+  bool rel_pos_shared = false;
+  int64_t rel_pos_grid = 0;
+  int64_t rel_pos_hidden = 0;
+  bool qv_bias = false;  // BEiT: q_bias and v_bias beside a bias-free qkv (there is no key bias)
 
   int64_t grid() const { return image_size / patch_size; }  // patches per side
   int64_t num_patches() const { return grid() * grid(); }   // N

@@ -45,6 +45,10 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::Tensor forward_traced(const torch::Tensor& images, ForwardTrace& trace);
 
   const ViTConfig& config() const { return cfg_; }
+  // What explain compares positions by: pos_embed (pos_tokens, D), or, for a model with
+  // relative positions only (BEiT, relpos), each patch's first-block bias towards every patch,
+  // averaged over the heads, (N, N).
+  torch::Tensor position_vectors();
   // Every linear layer's products one image at a time (LinearImpl::per_image): an image's
   // numbers the same bits in any batch (--deterministic). Off by default: slower at batch 8.
   void set_per_image(bool on);
