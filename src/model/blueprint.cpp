@@ -3,6 +3,7 @@
 
 #include "vit/errors.h"
 #include "vit/model/architecture.h"
+#include "vit/model/eva_layers.h"
 
 namespace vit {
 
@@ -47,6 +48,9 @@ void read_sizes(const Tensors& t, ViTConfig& c) {
   if (c.block == BlockKind::Parallel) {
     c.mlp_dim = need(t, "blocks.0.in_proj.weight", 2).size(0) - 3 * c.dim;
     if (c.mlp_dim <= 0) throw ModelError("tensor 'blocks.0.in_proj.weight' is narrower than q, k and v together");
+  } else if (t.count("blocks.0.mlp.fc1_g.weight")) {  // timm SwiGLU (EVA-02 B/L): gate and value apart
+    c.mlp_dim = 2 * need(t, "blocks.0.mlp.fc1_g.weight", 2).size(0);
+    c.act = Activation::SwiGlu;
   } else {
     c.mlp_dim = need(t, "blocks.0.mlp.fc1.weight", 2).size(0);
     // SwiGLU's fc1 gives both halves: fc2 reads half of fc1's width (Dinov2 giant).
@@ -116,20 +120,28 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
 // model runs at.
 void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size, ViTConfig& c) {
   const auto it = t.find("pos_embed");
-  if (it == t.end()) throw ModelError("missing tensor 'pos_embed' (canonical timm name)");
-  const auto& pos = it->second;
-  if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
-  const int64_t tokens = pos.size(pos.dim() - 2), prefix = c.num_prefix_tokens();
-  int64_t g = grid_side(tokens, prefix);
-  if (g == 0 && prefix > 0) {
-    g = grid_side(tokens, 0);  // DeiT-III, the *_reg* models: position embeddings for the patches only
-    c.no_embed_class = g > 0;
+  int64_t g = 0;  // the grid of the position embeddings; 0: rotary embeddings alone (eva.py)
+  if (it == t.end() && c.rope == Rope::None) throw ModelError("missing tensor 'pos_embed' (canonical timm name)");
+  if (it != t.end()) {
+    const auto& pos = it->second;
+    if (pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
+    const int64_t tokens = pos.size(pos.dim() - 2), prefix = c.num_prefix_tokens();
+    g = grid_side(tokens, prefix);
+    if (g == 0 && prefix > 0) {
+      g = grid_side(tokens, 0);  // DeiT-III, the *_reg* models: position embeddings for the patches only
+      c.no_embed_class = g > 0;
+    }
+    if (g == 0)
+      throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " +
+                       std::to_string(prefix) +
+                       " prefix token(s) plus a square grid of patches, nor a square grid alone");
   }
-  if (g == 0)
-    throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " + std::to_string(prefix) +
-                     " prefix token(s) plus a square grid of patches, nor a square grid alone");
   c.pos_grid = g;
   c.pos_resample = family_facts(family).pos_resample;
+  if (image_size <= 0 && hints.input_size <= 0 && g == 0)
+    throw ModelError(
+        "no tensor 'pos_embed' (rotary position embeddings alone): the image size is not in the tensors; pass "
+        "--image-size N or put timm's config.json (pretrained_cfg.input_size) beside the weights");
   c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
   if (image_size > 0 && image_size % c.patch_size != 0)
     throw UsageError("--image-size " + std::to_string(image_size) + " is not a multiple of the model's patch size " +
@@ -149,6 +161,7 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
         std::to_string(kMaxModelImageSize) +
         " a model's own files may ask for (a corrupt or hostile config?); pass --image-size N to run it at "
         "N x N pixels");
+  if (g == 0) c.pos_grid = c.grid();
 }
 
 }  // namespace
@@ -157,6 +170,7 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
   ViTConfig c;
   read_sizes(t, c);
   read_parts(t, c);
+  read_eva(t, hints, c);
   if (hints.block && c.block != BlockKind::Parallel) c.block = *hints.block;
   if (hints.act && c.act != Activation::SwiGlu) c.act = *hints.act;
   read_head(t, hints, family, c);
@@ -226,10 +240,10 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) 
   const int64_t D = c.dim, K = c.num_classes;
   std::map<std::string, std::vector<int64_t>> s{
       {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
-      {"pos_embed", {1, c.pos_tokens(c.pos_grid), D}},
       {"head.weight", {K, c.head_in()}},
       {"head.bias", {K}},
   };
+  if (c.abs_pos) s["pos_embed"] = {1, c.pos_tokens(c.pos_grid), D};
   if (c.patch_bias) s["patch_embed.proj.bias"] = {D};
   if (c.class_token) s["cls_token"] = {1, 1, D};
   if (c.distilled) s["dist_token"] = {1, 1, D};
@@ -252,7 +266,9 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) 
     }
     s["attn_pool.norm.weight"] = s["attn_pool.norm.bias"] = {D};
   }
-  for (int64_t i = 0; i < c.depth; ++i) block_shapes(c, "blocks." + std::to_string(i) + ".", s);
+  eva_shapes(c, s);
+  for (int64_t i = 0; i < c.depth; ++i)
+    (c.eva ? eva_block_shapes : block_shapes)(c, "blocks." + std::to_string(i) + ".", s);
   return s;
 }
 

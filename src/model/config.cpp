@@ -52,6 +52,14 @@ std::string ViTConfig::describe() const {
   if (block == BlockKind::Parallel) o << " parallel-blocks";
   if (act != Activation::Gelu) o << " act=" << activation_name(act);
   if (pos_grid != grid()) o << " pos-embed-resampled-from=" << pos_grid * patch_size;
+  if (eva) o << " eva-blocks";
+  if (eva_qv_bias) o << " q-v-bias";
+  if (eva_qkv_split) o << " q-k-v-proj";
+  if (eva_swiglu_split) o << " swiglu-split";
+  if (!abs_pos) o << " no-abs-pos-embed";
+  if (rope != Rope::None)
+    o << " rope=" << (rope == Rope::Cat ? "cat" : "mixed") << "(T=" << rope_temperature << (rope_xy ? ",xy" : ",ij")
+      << (rope_ref_grid ? ",ref=" + std::to_string(rope_ref_grid) : "") << (rope_rotate_half ? ",half" : "") << ")";
   return o.str();
 }
 

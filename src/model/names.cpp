@@ -38,7 +38,11 @@ std::vector<Rule> timm_rules() {
       {"blocks.#.{attn.|}{lambda_q1|lambda_k1|lambda_q2|lambda_k2|lambda_a|lambda_b|sub_norm.weight}",
        "$&"},  // DiffAttention
       {"blocks.#.out_proj.{weight|bias}", "$&"},
-      {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
+      {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files, timm eva.py
+      {"blocks.#.attn.{q_bias|v_bias}", "$&"},           // eva.py: q and v biases beside a bias-free qkv
+      {"blocks.#.attn.{q_proj|k_proj|v_proj}.{weight|bias}", "$&"},
+      {"blocks.#.mlp.{fc1_g|fc1_x}.{weight|bias}", "$&"},  // eva.py SwiGLU
+      {"rope.freqs", "$&"},                                // eva.py RotaryEmbeddingMixed
   };
 }
 
@@ -212,7 +216,8 @@ std::optional<std::string> apply(const Rule& rule, const std::string& name) {
 std::string hint_for_unknown(const std::string& name) {
   const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
   if (has("attn.gate")) return " (gated attention: not supported)";
-  if (has("rope")) return " (rotary position embeddings: an EVA-style model, not supported)";
+  if (has("rope"))
+    return " (rotary position embeddings other than timm's RotaryEmbeddingCat and RotaryEmbeddingMixed: not supported)";
   if (has("patch_embed.norm")) return " (a normalised patch embedding: not supported)";
   if (has("register_tokens")) return " (Dinov2 with registers: not supported; timm's *_reg* models are)";
   if (has("pre_logits")) return " (a pre-logits layer: not supported)";

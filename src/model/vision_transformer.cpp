@@ -22,11 +22,14 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.class_token) cls_token = register_parameter("cls_token", torch::zeros({1, 1, D}));
   if (cfg.distilled) dist_token = register_parameter("dist_token", torch::zeros({1, 1, D}));
   if (cfg.reg_tokens) reg_token = register_parameter("reg_token", torch::zeros({1, cfg.reg_tokens, D}));
-  pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.pos_tokens(cfg.grid()), D}));
+  if (cfg.abs_pos) pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.pos_tokens(cfg.grid()), D}));
+  if (cfg.rope != Rope::None) rope = register_module("rope", EvaRope(cfg));
   if (cfg.norm_pre) norm_pre = register_module("norm_pre", layer_norm(D, cfg.eps));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.depth; ++i) {
-    if (cfg.block == BlockKind::Parallel)
+    if (cfg.eva)
+      blocks->push_back(EvaBlock(cfg, i, rope));
+    else if (cfg.block == BlockKind::Parallel)
       blocks->push_back(ParallelBlock(cfg, i));
     else
       blocks->push_back(Block(cfg, i));
@@ -56,12 +59,12 @@ torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& images) {
   if (cls_token.defined()) parts.push_back(cls_token.expand({B, -1, -1}));
   if (dist_token.defined()) parts.push_back(dist_token.expand({B, -1, -1}));
   if (reg_token.defined()) parts.push_back(reg_token.expand({B, -1, -1}));
-  if (cfg_.no_embed_class) x = x + pos_embed;
+  if (cfg_.no_embed_class && pos_embed.defined()) x = x + pos_embed;
   if (!parts.empty()) {
     parts.push_back(x);
     x = torch::cat(parts, 1);
   }
-  if (!cfg_.no_embed_class) x = x + pos_embed;
+  if (!cfg_.no_embed_class && pos_embed.defined()) x = x + pos_embed;
   return norm_pre ? norm_pre(x) : x;
 }
 

@@ -35,7 +35,7 @@ def in1k_architectures(timm):
     with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
     from timm.models import get_pretrained_cfg
     out = {}
-    for module in ("vision_transformer", "deit"):
+    for module in ("vision_transformer", "deit", "eva"):
         names = set(timm.list_models(module=module))
         for tag in timm.list_pretrained():
             arch = tag.split(".")[0]
