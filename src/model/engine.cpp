@@ -478,8 +478,11 @@ AttentionTrace Engine::trace_attention(const float* image) {
   t.dim = static_cast<int>(cfg.dim);
   t.attention = to_vector(torch::stack(ft.attentions, 0).squeeze(1));  // (L, heads, T, T)
   t.readout_weights = readout_weights(cfg, ft, &t.readout);
-  t.pos_embed = to_vector(impl_->vit->pos_embed.detach().squeeze(0));  // (pos_prefix + N, D)
-  t.pos_prefix = static_cast<int>(cfg.no_embed_class ? 0 : cfg.num_prefix_tokens());
+  // (pos_prefix + N, D); rotary embeddings alone (eva.py): each patch's rotation angles
+  const auto& vit = impl_->vit;
+  t.pos_embed = to_vector(vit->pos_embed.defined() ? vit->pos_embed.detach().squeeze(0).to(torch::kCPU)
+                                                   : vit->rope->position_rows().to(torch::kCPU));
+  t.pos_prefix = static_cast<int>(cfg.no_embed_class || !cfg.abs_pos ? 0 : cfg.num_prefix_tokens());
   t.logits = to_vector(logits);
   t.probabilities = to_vector(softmax_rows(logits.to(torch::kFloat32)));
   t.token_norms = to_vector(ft.tokens[0].norm(2, -1));  // (T)

@@ -244,7 +244,7 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& table, boo
   return x * halves[1] + rotated * halves[0];
 }
 
-EvaRopeImpl::EvaRopeImpl(const ViTConfig& cfg) : kind(cfg.rope) {
+EvaRopeImpl::EvaRopeImpl(const ViTConfig& cfg) : kind(cfg.rope), heads(cfg.heads) {
   TORCH_CHECK(cfg.head_dim() % 4 == 0, "[EvaRope] rotary embeddings need a head width divisible by 4, got ",
               cfg.head_dim());
   const int64_t g = cfg.grid();
@@ -267,6 +267,14 @@ torch::Tensor EvaRopeImpl::table(int64_t block) const {
   const auto fy = torch::matmul(t_y.unsqueeze(-1), f[1][block].unsqueeze(-2));
   const auto both = fx + fy;  // (heads, N, hd/2)
   return torch::cat({both.sin().repeat_interleave(2, -1), both.cos().repeat_interleave(2, -1)}, -1);
+}
+
+torch::Tensor EvaRopeImpl::position_rows() const {
+  auto tab = table(0);  // (N, 2 hd) or (heads, N, 2 hd)
+  if (tab.dim() == 2) tab = tab.unsqueeze(0).expand({heads, -1, -1});
+  const int64_t hd = tab.size(-1) / 2;
+  const auto sin = tab.slice(-1, 0, hd, 2), cos = tab.slice(-1, hd, 2 * hd, 2);                  // each frequency once
+  return torch::cat({sin, cos}, -1).permute({1, 0, 2}).reshape({tab.size(1), -1}).contiguous();  // (N, D)
 }
 
 EvaAttentionImpl::EvaAttentionImpl(const ViTConfig& cfg)

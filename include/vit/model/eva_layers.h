@@ -43,8 +43,14 @@ class EvaRopeImpl : public torch::nn::Module {
  public:
   explicit EvaRopeImpl(const ViTConfig& cfg);
   torch::Tensor table(int64_t block) const;
+  // What explain shows as the patches' positions when there is no pos_embed: each patch's
+  // angles as [sin, cos] per frequency and head (block 0's for Mixed), (N, D); the cosine
+  // similarity of two rows is the mean cosine of their angle differences, the relative-position
+  // kernel the rotation puts into q.k.
+  torch::Tensor position_rows() const;
 
   Rope kind;
+  int64_t heads;
   torch::Tensor freqs;      // Mixed only
   torch::Tensor cat_table;  // Cat only, (N, 2 hd)
   torch::Tensor t_x, t_y;   // Mixed: each patch's x and y position (N)
