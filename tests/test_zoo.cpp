@@ -81,7 +81,27 @@ TEST(Zoo, HuggingFaceDeitAndDinov2MatchTheirReference) {
 
 TEST(Zoo, ImageSizeResamplesPositionEmbeddingsAsTheLibraryDoes) {
   VIT_REQUIRE_ZOO();
-  EXPECT_GE(expect_folders_match("resized", true), 7u);
+  EXPECT_EQ(expect_folders_match("resized", true), 7u);
+}
+
+// timm eva.py models: the rotary settings (temperature, grid layout, reference grid) are in no
+// tensor, so without timm's config.json (its architecture) the model is refused, never run with
+// guessed ones; the tensor that showed it is named.
+TEST(Zoo, RotaryModelWithoutItsConfigIsRefused) {
+  VIT_REQUIRE_ZOO();
+  const std::string photo = t::skimage("chelsea.png");
+  VIT_REQUIRE_FILE(photo);
+  t::TempDir tmp;
+  for (const auto& [name, shown] : {std::pair<std::string, std::string>{"eva02", "blocks.0.attn.q_bias"},
+                                    {"rope_axial", "no tensor 'pos_embed'"},
+                                    {"rope_mixed", "rope.freqs"}}) {
+    const std::string copy = tmp.path() + "/" + name + ".safetensors";
+    std::ofstream(copy, std::ios::binary) << t::read_bytes(zoo("models/" + name + "/model.safetensors"));
+    const auto r = t::run_cli_capture({"-m", copy, "--image-size", "64", photo});
+    EXPECT_EQ(r.code, 3) << name << ": " << r.err;
+    EXPECT_NE(r.err.find(shown), std::string::npos) << name << ": " << r.err;
+    EXPECT_NE(r.err.find("config.json"), std::string::npos) << name << ": " << r.err;
+  }
 }
 
 // Dinov2's preprocessor_config.json: shorter side 256, crop 224 centred as transformers'
@@ -179,6 +199,10 @@ TEST(Zoo, ExplainWorksForEveryArchitecture) {
       const std::string readout = j["readout"].get<std::string>();
       if (name == "siglip_map") {
         EXPECT_NE(readout.find("attention pooling"), std::string::npos);
+      }
+      if (name == "rope_reg_gap") {  // registers are not patches, rope or not
+        EXPECT_EQ(j["register_tokens"], 4);
+        EXPECT_EQ(j["layers"], 2);
       }
       if (name == "vit_tiny") {
         EXPECT_EQ(readout, "the class token");

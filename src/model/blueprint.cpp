@@ -5,6 +5,7 @@
 #include "vit/model/architecture.h"
 #include "vit/model/cait_layers.h"
 #include "vit/model/beit_layers.h"
+#include "vit/model/eva_layers.h"
 
 namespace vit {
 
@@ -59,6 +60,9 @@ void read_sizes(const Tensors& t, ViTConfig& c) {
   if (c.block == BlockKind::Parallel) {
     c.mlp_dim = need(t, "blocks.0.in_proj.weight", 2).size(0) - 3 * c.dim;
     if (c.mlp_dim <= 0) throw ModelError("tensor 'blocks.0.in_proj.weight' is narrower than q, k and v together");
+  } else if (t.count("blocks.0.mlp.fc1_g.weight")) {  // timm SwiGLU (EVA-02 B/L): gate and value apart
+    c.mlp_dim = 2 * need(t, "blocks.0.mlp.fc1_g.weight", 2).size(0);
+    c.act = Activation::SwiGlu;
   } else {
     c.mlp_dim = need(t, "blocks.0.mlp.fc1.weight", 2).size(0);
     // SwiGLU's fc1 gives both halves: fc2 reads half of fc1's width (Dinov2 giant).
@@ -129,8 +133,9 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
 void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size, ViTConfig& c) {
   const auto it = t.find("pos_embed");
   c.abs_pos = it != t.end();
-  // No absolute positions (BEiT, timm relpos): the grid is the relative-position table's.
-  int64_t g = c.abs_pos ? -1 : rel_pos_stored_grid(c, hints, image_size);
+  // No absolute positions: BEiT and timm relpos run at their relative-position table's grid;
+  // eva.py's rotary embeddings alone have none (g = 0: the image size comes from the config).
+  int64_t g = c.abs_pos ? -1 : c.rope != Rope::None ? 0 : rel_pos_stored_grid(c, hints, image_size);
   const auto& pos = c.abs_pos ? it->second : torch::Tensor();
   if (c.abs_pos && pos.dim() != 3 && pos.dim() != 2) throw ModelError("tensor 'pos_embed' has shape " + shape_of(pos));
   if (c.depth_token_only) c.no_embed_class = true;  // CaiT: the class token joins after the blocks
@@ -140,11 +145,12 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
     g = grid_side(tokens, 0);  // DeiT-III, the *_reg* models: position embeddings for the patches only
     c.no_embed_class = g > 0;
   }
-  if (g == 0)
-    throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " + std::to_string(prefix) +
-                     " prefix token(s) plus a square grid of patches, nor a square grid alone");
   c.pos_grid = g;
   c.pos_resample = family_facts(family).pos_resample;
+  if (image_size <= 0 && hints.input_size <= 0 && g == 0)
+    throw ModelError(
+        "no tensor 'pos_embed' (rotary position embeddings alone): the image size is not in the tensors; pass "
+        "--image-size N or put timm's config.json (pretrained_cfg.input_size) beside the weights");
   c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
   if (image_size > 0 && image_size % c.patch_size != 0)
     throw UsageError("--image-size " + std::to_string(image_size) + " is not a multiple of the model's patch size " +
@@ -164,6 +170,7 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
         std::to_string(kMaxModelImageSize) +
         " a model's own files may ask for (a corrupt or hostile config?); pass --image-size N to run it at "
         "N x N pixels");
+  if (g == 0) c.pos_grid = c.grid();
 }
 
 }  // namespace
@@ -172,11 +179,12 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
   ViTConfig c;
   read_sizes(t, c);
   read_parts(t, c);
+  read_rel_pos(t, c);                                  // BEiT, timm relpos: the heads from the bias's columns
+  if (c.rel_pos == RelPos::None) read_eva(t, hints, c);  // their q_bias/v_bias are not eva.py's
   if (hints.block && c.block != BlockKind::Parallel) c.block = *hints.block;
   if (hints.act && c.act != Activation::SwiGlu) c.act = *hints.act;
   read_head(t, hints, family, c);
   read_cait(t, hints.heads, c);
-  read_rel_pos(t, c);  // the heads, when a relative position bias has a column per head
   read_grid(t, hints, family, image_size, c);
   // Dinov2WithRegisters (its registers found among Hugging Face's tensors) resamples with antialias.
   if (family == Family::HuggingFace && c.reg_tokens) c.pos_resample = PosResample::TimmAntialias;
@@ -274,7 +282,9 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) 
     }
     s["attn_pool.norm.weight"] = s["attn_pool.norm.bias"] = {D};
   }
-  for (int64_t i = 0; i < c.depth; ++i) block_shapes(c, "blocks." + std::to_string(i) + ".", s);
+  eva_shapes(c, s);
+  for (int64_t i = 0; i < c.depth; ++i)
+    (c.eva ? eva_block_shapes : block_shapes)(c, "blocks." + std::to_string(i) + ".", s);
   cait_shapes(c, s);
   return s;
 }

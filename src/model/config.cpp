@@ -65,6 +65,13 @@ std::string ViTConfig::describe() const {
   if (rel_pos == RelPos::Table) o << " rel-pos-table" << (rel_pos_shared ? "-shared" : "");
   if (rel_pos == RelPos::Mlp) o << " rel-pos-mlp" << (rel_pos_shared ? "-shared" : "") << "=" << rel_pos_hidden;
   if (rel_pos == RelPos::Table && rel_pos_grid != grid()) o << " rel-pos-resampled-from=" << rel_pos_grid * patch_size;
+  if (eva) o << " eva-blocks";
+  if (eva_qv_bias) o << " q-v-bias";
+  if (eva_qkv_split) o << " q-k-v-proj";
+  if (eva_swiglu_split) o << " swiglu-split";
+  if (rope != Rope::None)
+    o << " rope=" << (rope == Rope::Cat ? "cat" : "mixed") << "(T=" << rope_temperature << (rope_xy ? ",xy" : ",ij")
+      << (rope_ref_grid ? ",ref=" + std::to_string(rope_ref_grid) : "") << (rope_rotate_half ? ",half" : "") << ")";
   return o.str();
 }
 

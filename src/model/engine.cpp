@@ -478,7 +478,7 @@ AttentionTrace Engine::trace_attention(const float* image) {
   t.dim = static_cast<int>(cfg.dim);
   t.attention = to_vector(torch::stack(ft.attentions, 0).squeeze(1));  // (L, heads, T, T)
   t.readout_weights = readout_weights(cfg, ft, &t.readout);
-  const torch::Tensor pos = impl_->vit->position_vectors();  // (pos_prefix + N, D), or relative: (N, N)
+  const torch::Tensor pos = impl_->vit->position_vectors().to(torch::kCPU);  // (pos_prefix + N, D), or (N, N)
   t.pos_embed = to_vector(pos), t.dim = static_cast<int>(pos.size(1));
   t.pos_prefix = static_cast<int>(cfg.no_embed_class || !cfg.abs_pos ? 0 : cfg.num_prefix_tokens());
   t.logits = to_vector(logits);

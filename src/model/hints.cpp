@@ -11,6 +11,7 @@
 #include "vit/io/text.h"
 #include "vit/model/architecture.h"
 #include "vit/model/config.h"
+#include "vit/model/eva_layers.h"
 
 namespace vit {
 
@@ -158,6 +159,8 @@ void read_timm_model_args(const json& a, const std::string& path, ModelHints& h)
     } else if (k == "act_layer") {
       if (!it.value().is_string()) throw ModelError("'" + path + "': model_args.act_layer is not a name");
       h.act = activation_named(it.value().get<std::string>(), "model_args.act_layer", path);
+    } else if (is_eva_model_arg(k)) {
+      h.eva_args[k] = it.value().dump();
     } else if (k != "depth_token_only" && k != "mlp_ratio_token_only" &&  // CaiT's: blocks_token_only.* show them
                std::find_if(std::begin(shown_by_tensors), std::end(shown_by_tensors),
                             [&](const char* s) { return k == s; }) == std::end(shown_by_tensors)) {

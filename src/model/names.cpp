@@ -45,6 +45,10 @@ std::vector<Rule> timm_rules() {
       {"blocks.#.out_proj.{weight|bias}", "$&"},
       {"(blocks|blocks_token_only).#.gamma_(1|2)", "$1.$2.ls$3.gamma"},  // Facebook's DeiT-III files; CaiT; BEiT
       {"blocks_token_only.#.{norm1|norm2|attn.q|attn.k|attn.v|attn.proj|mlp.fc1|mlp.fc2}.{weight|bias}", "$&"},
+      {"blocks.#.attn.{q_bias|v_bias}", "$&"},           // eva.py: q and v biases beside a bias-free qkv
+      {"blocks.#.attn.{q_proj|k_proj|v_proj}.{weight|bias}", "$&"},
+      {"blocks.#.mlp.{fc1_g|fc1_x}.{weight|bias}", "$&"},  // eva.py SwiGLU
+      {"rope.freqs", "$&"},                                // eva.py RotaryEmbeddingMixed
   };
 }
 
@@ -219,7 +223,8 @@ std::optional<std::string> apply(const Rule& rule, const std::string& name) {
 std::string hint_for_unknown(const std::string& name) {
   const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
   if (has("attn.gate")) return " (gated attention: not supported)";
-  if (has("rope")) return " (rotary position embeddings: an EVA-style model, not supported)";
+  if (has("rope"))
+    return " (rotary position embeddings other than timm's RotaryEmbeddingCat and RotaryEmbeddingMixed: not supported)";
   if (has("patch_embed.norm")) return " (a normalised patch embedding: not supported)";
   if (has("pre_logits")) return " (a pre-logits layer: not supported)";
   if (has("attn_pool")) return " (an attentional pooler, CoCa: not supported)";

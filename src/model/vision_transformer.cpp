@@ -26,6 +26,7 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.distilled) dist_token = register_parameter("dist_token", torch::zeros({1, 1, D}));
   if (cfg.reg_tokens) reg_token = register_parameter("reg_token", torch::zeros({1, cfg.reg_tokens, D}));
   if (cfg.abs_pos) pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg.pos_tokens(cfg.grid()), D}));
+  if (cfg.rope != Rope::None) rope = register_module("rope", EvaRope(cfg));
   if (cfg.norm_pre) norm_pre = register_module("norm_pre", layer_norm(D, cfg.eps));
   blocks = register_module("blocks", torch::nn::ModuleList());
   std::shared_ptr<RelPosSourceImpl> shared_rel_pos;  // BEiT's rel_pos_bias, timm srelpos' shared_rel_pos
@@ -34,6 +35,8 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   for (int64_t i = 0; i < cfg.depth; ++i) {
     if (cfg.rel_pos != RelPos::None)
       blocks->push_back(RelPosBlock(cfg, shared_rel_pos));
+    else if (cfg.eva)
+      blocks->push_back(EvaBlock(cfg, i, rope));
     else if (cfg.block == BlockKind::Parallel)
       blocks->push_back(ParallelBlock(cfg, i));
     else if (cfg.talking_heads)
@@ -113,6 +116,7 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTra
 
 torch::Tensor VisionTransformerImpl::position_vectors() {
   if (pos_embed.defined()) return pos_embed.detach().squeeze(0);
+  if (rope) return rope->position_rows();  // eva.py, rotary embeddings alone: each patch's rotation angles
   auto* block = blocks->ptr(0)->as<RelPosBlockImpl>();
   TORCH_CHECK(block, "[VisionTransformer] neither position embeddings nor a relative position bias");
   const int64_t p = cfg_.num_prefix_tokens();

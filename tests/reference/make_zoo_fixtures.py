@@ -96,6 +96,27 @@ SUBSET = [
     ("srelpos", "vit_srelpos_small_patch16_224.sw_in1k",
      dict(depth=2, embed_dim=64, num_heads=2, img_size=64, rel_pos_dim=64),
      "one RelPosMlp shared by all blocks (shared_rel_pos), average pooling after the final norm"),
+    # timm eva.py: rotary position embeddings (RotaryEmbeddingCat / RotaryEmbeddingMixed), EVA blocks
+    ("eva02", "eva02_tiny_patch14_336.mim_in22k_ft_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=70),
+     "EVA-02: rope cat scaled to ref_feat_shape 16, q_bias/v_bias beside a bias-free qkv, packed SwiGLU, avg pool"),
+    ("eva02_split", "eva02_base_patch14_448.mim_in22k_ft_in22k_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=70),
+     "EVA-02 B/L: q_proj/k_proj/v_proj, SwiGLU with fc1_g/fc1_x and its norm (scale_mlp)"),
+    ("eva_giant", "eva_giant_patch14_224.clip_ft_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=56),
+     "EVA giant: absolute position embeddings only, q_bias/v_bias, GELU MLP"),
+    ("rope_axial", "vit_small_patch16_rope_224.naver_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=80),
+     "ROPE-ViT axial: rope cat (temperature 100, 'xy'), no pos_embed, layer scale gamma_1/gamma_2, class token"),
+    ("rope_ape", "vit_small_patch16_rope_ape_224.naver_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "ROPE-ViT axial + absolute position embeddings for the patches only"),
+    ("rope_mixed", "vit_small_patch16_rope_mixed_224.naver_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=80),
+     "ROPE-ViT mixed: learned frequencies per block and head (rope.freqs)"),
+    ("rope_mixed_ape", "vit_small_patch16_rope_mixed_ape_224.naver_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "ROPE-ViT mixed + absolute position embeddings"),
+    ("rope_reg_gap", "vit_betwixt_patch16_rope_reg4_gap_256.sbb_in1k",
+     dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "timm SBB rope: 4 register tokens (not rotated), rope cat with ref_feat_shape 16, avg pool"),
 ]
 
 # name, saved model (subset name), run size, what it exercises
@@ -108,6 +129,9 @@ RESIZED = [
     ("beit_112", "beit", 112, "BEiT tables resampled (resize_rel_pos_table: geometric-progression grid, linear)"),
     ("beit_48", "beit", 48, "BEiT tables downscaled"),
     ("relpos_cls_96", "relpos_cls", 96, "RelPosMlp computed for the larger grid"),
+    ("eva02_98", "eva02", 98, "EVA-02: rope table recomputed for a 7x7 grid, positions scaled to the 16 of ref"),
+    ("rope_mixed_ape_96", "rope_mixed_ape", 96, "rope mixed grid recomputed, patch-only pos_embed resampled"),
+    ("rope_axial_48", "rope_axial", 48, "rope cat without ref_feat_shape at a smaller grid"),
 ]
 
 
@@ -150,8 +174,10 @@ def resized_models(timm, out, built):
     from timm.layers import resample_abs_pos_embed
     from timm.models.vision_transformer import checkpoint_filter_fn
     from timm.models import beit, vision_transformer
+    from timm.models import eva, vision_transformer
     for i, (name, source, size, feature) in enumerate(RESIZED):
         tag, kw, model = built[source]
+        checkpoint_filter_fn = (eva if type(model).__module__.endswith(".eva") else vision_transformer).checkpoint_filter_fn
         d = f"{out}/resized/{name}"
         timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
         at_size = timm.create_model(tag, pretrained=False, **dict(kw, img_size=size)).eval()

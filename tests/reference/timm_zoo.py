@@ -31,7 +31,7 @@ def import_timm(shared):
 
 
 # timm's modules whose ViT classifiers vit-classify builds (scripts/check_timm_zoo.py covers each).
-MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait", "beit", "vision_transformer_relpos")
+MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait", "beit", "vision_transformer_relpos", "eva")
 
 
 def in1k_architectures(timm):

@@ -51,6 +51,13 @@ enum class PosResample {
   BicubicAlignCorners,  // torchvision interpolate_embeddings: bicubic, align_corners
 };
 
+// Rotary position embeddings on the patch tokens' q and k (timm eva.py; see eva_layers.h).
+enum class Rope {
+  None,
+  Cat,    // timm RotaryEmbeddingCat: fixed axial frequencies (EVA-02, ROPE-ViT axial, SBB rope)
+  Mixed,  // timm RotaryEmbeddingMixed: learned frequencies per block and head ("rope.freqs")
+};
+
 struct ViTConfig {
   int64_t image_size = 224;  // input side in pixels (square)
   int64_t patch_size = 16;   // P: side of one patch
@@ -102,6 +109,19 @@ struct ViTConfig {
   HybridStem hybrid_stem;
   int64_t proj_kernel() const { return hybrid ? patch_size / hybrid_stem.stride() : patch_size; }
   int64_t proj_in() const { return hybrid ? hybrid_stem.out_channels() : in_chans; }
+
+  // EVA (timm eva.py, eva_layers.h): its blocks, and rotary position embeddings. Tensors show
+  // the block's layout; the rope settings come from the architecture name / model_args.
+  bool eva = false;               // blocks are EvaBlocks (eva.py's Eva class)
+  bool eva_qkv_split = false;     // attn.q_proj/k_proj/v_proj instead of a fused attn.qkv
+  bool eva_qv_bias = false;       // attn.q_bias and attn.v_bias beside a bias-free attn.qkv (k's bias is 0)
+  bool eva_swiglu_split = false;  // mlp.fc1_g and mlp.fc1_x (timm SwiGLU) instead of one packed fc1
+  Rope rope = Rope::None;
+  double rope_temperature = 10000;
+  bool rope_xy = false;           // grid_indexing 'xy': the x (column) coordinate's frequencies first
+  int64_t rope_ref_grid = 0;      // ref_feat_shape: positions scaled to this grid side (EVA-02: 16); 0 = none
+  double rope_grid_offset = 0;    // added to each position
+  bool rope_rotate_half = false;  // rotate the halves [-x2, x1] instead of the interleaved pairs
 
   // Position embeddings as stored in the file: their grid side, and how to resample them when
   // image_size asks for another grid.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct ModelHints {
   std::optional<Activation> act;   // timm act_layer / architecture, HF hidden_act
   std::optional<BlockKind> block;  // timm ResPostBlock architectures
   std::string architecture;        // timm's architecture name, or HF's model_type
+  // timm eva.py's model_args (rope settings, ...), each value as JSON text: read by read_eva.
+  std::map<std::string, std::string> eva_args;
   // The side the published preprocessing feeds, when the model resamples its position
   // embeddings to it as its library does on load (timm's pretrained_cfg input_size, Hugging
   // Face Dinov2's crop); 0 = run at the grid the position embeddings were stored at.

@@ -12,6 +12,7 @@
 
 #include "vit/model/config.h"
 #include "vit/model/hybrid_stem.h"
+#include "vit/model/eva_layers.h"
 #include "vit/model/layers.h"
 
 namespace vit {
@@ -57,9 +58,10 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::Tensor cls_token;   // (1, 1, D) unless cfg.class_token is off
   torch::Tensor dist_token;  // (1, 1, D), DeiT distilled only
   torch::Tensor reg_token;   // (1, R, D), register tokens only
-  torch::Tensor pos_embed;   // (1, pos_tokens, D)
+  torch::Tensor pos_embed;   // (1, pos_tokens, D) unless cfg.abs_pos is off
+  EvaRope rope{nullptr};     // rotary position embeddings (eva.py) only
   torch::nn::LayerNorm norm_pre{nullptr};
-  torch::nn::ModuleList blocks{nullptr};             // EncoderBlockImpl: Block, ParallelBlock, ...
+  torch::nn::ModuleList blocks{nullptr};             // EncoderBlockImpl: Block, ParallelBlock, EvaBlock, ...
   torch::nn::ModuleList blocks_token_only{nullptr};  // CaiT's class-attention blocks, after `blocks`
   torch::nn::LayerNorm norm{nullptr};                // unless cfg.final_norm is off
   AttentionPool attn_pool{nullptr};                  // Pool::Map only
