@@ -3,6 +3,7 @@
 
 #include "vit/errors.h"
 #include "vit/model/architecture.h"
+#include "vit/model/xcit_layers.h"
 
 namespace vit {
 
@@ -112,6 +113,8 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
                      "' gives " + std::to_string(c.head_in()) + " features");
 }
 
+void choose_image_size(const ModelHints& hints, int64_t image_size, int64_t stored, ViTConfig& c);
+
 // Position embeddings: which rows they cover, the grid they were stored for, and the grid the
 // model runs at.
 void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size, ViTConfig& c) {
@@ -130,7 +133,13 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
                      " prefix token(s) plus a square grid of patches, nor a square grid alone");
   c.pos_grid = g;
   c.pos_resample = family_facts(family).pos_resample;
-  c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
+  choose_image_size(hints, image_size, g * c.patch_size, c);
+}
+
+// The side the model runs at: --image-size, else the published preprocessing's, else `stored`
+// (the grid its position embeddings were saved for).
+void choose_image_size(const ModelHints& hints, int64_t image_size, int64_t stored, ViTConfig& c) {
+  c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : stored;
   if (image_size > 0 && image_size % c.patch_size != 0)
     throw UsageError("--image-size " + std::to_string(image_size) + " is not a multiple of the model's patch size " +
                      std::to_string(c.patch_size) + " (try " +
@@ -155,6 +164,13 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
 
 ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size) {
   ViTConfig c;
+  if (is_xcit(t)) {  // no single patch conv, no stored position embeddings: sizes from its own tensors
+    read_xcit(t, hints, c);
+    read_head(t, hints, family, c);
+    choose_image_size(hints, image_size, 224, c);  // timm's img_size default; the encoding fits any grid
+    c.pos_grid = c.grid();
+    return c;
+  }
   read_sizes(t, c);
   read_parts(t, c);
   if (hints.block && c.block != BlockKind::Parallel) c.block = *hints.block;
@@ -224,6 +240,11 @@ void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string
 
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) {
   const int64_t D = c.dim, K = c.num_classes;
+  if (c.xcit) {
+    std::map<std::string, std::vector<int64_t>> s{{"head.weight", {K, c.head_in()}}, {"head.bias", {K}}};
+    xcit_shapes(c, s);
+    return s;
+  }
   std::map<std::string, std::vector<int64_t>> s{
       {"patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size}},
       {"pos_embed", {1, c.pos_tokens(c.pos_grid), D}},

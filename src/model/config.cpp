@@ -34,6 +34,10 @@ std::string ViTConfig::describe() const {
     << " mlp=" << mlp_dim << " patch=" << patch_size << " image=" << image_size << " classes=" << num_classes
     << " eps=" << eps;
   // The parts that differ from the paper's ViT, so a log line says which model this is.
+  if (xcit)
+    o << " XCiT(cross-covariance attention, conv patch embedding, local patch interaction, " << xcit_cls_blocks
+      << " class-attention blocks" << (xcit_tokens_norm ? ", tokens_norm" : "")
+      << (xcit_pos_hidden ? ", Fourier positions" : ", no positions") << ")";
   if (!class_token) o << " no-class-token";
   if (reg_tokens) o << " registers=" << reg_tokens;
   if (no_embed_class) o << " pos-embed-patches-only";

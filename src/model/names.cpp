@@ -6,6 +6,7 @@
 
 #include "vit/errors.h"
 #include "vit/io/text.h"
+#include "vit/model/xcit_layers.h"
 
 namespace vit {
 
@@ -25,7 +26,7 @@ constexpr size_t kMaxNameBytes = 512;  // a longer name matches no rule: it is r
 
 // timm's names are the canonical ones: the rules only say which of them a ViT may hold.
 std::vector<Rule> timm_rules() {
-  return {
+  std::vector<Rule> rules{
       {"patch_embed.proj.{weight|bias}", "$&"},
       {"{cls_token|dist_token|reg_token|pos_embed}", "$&"},
       {"{norm_pre|norm|fc_norm|head|head_dist}.{weight|bias}", "$&"},
@@ -40,6 +41,8 @@ std::vector<Rule> timm_rules() {
       {"blocks.#.out_proj.{weight|bias}", "$&"},
       {"blocks.#.gamma_(1|2)", "blocks.$1.ls$2.gamma"},  // Facebook's DeiT-III files
   };
+  for (const auto& r : xcit_name_rules()) rules.push_back(r);
+  return rules;
 }
 
 std::vector<Rule> torchvision_rules() {
@@ -347,7 +350,7 @@ std::string quoted_names(const std::vector<std::string>& names, size_t most) {
 Family detect_family(const std::vector<std::string>& names) {
   for (const Family f : all_families())
     for (const auto& n : names)
-      if (ends_with(n, family_facts(f).patch_embed)) return f;
+      if (ends_with(n, family_facts(f).patch_embed) || (f == Family::Timm && ends_with(n, kXcitPatchEmbed))) return f;
   std::vector<std::string> first(names.begin(),
                                  names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +

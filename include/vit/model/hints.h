@@ -31,10 +31,11 @@ struct ClipHints {
 struct ModelHints {
   int64_t heads = 0;  // 0 = unknown
   std::optional<double> eps;
-  std::optional<Pool> pool;        // timm's global_pool
-  std::optional<Activation> act;   // timm act_layer / architecture, HF hidden_act
-  std::optional<BlockKind> block;  // timm ResPostBlock architectures
-  std::string architecture;        // timm's architecture name, or HF's model_type
+  std::optional<Pool> pool;              // timm's global_pool
+  std::optional<Activation> act;         // timm act_layer / architecture, HF hidden_act
+  std::optional<BlockKind> block;        // timm ResPostBlock architectures
+  std::optional<bool> xcit_tokens_norm;  // XCiT: timm tokens_norm (model_args or the architecture)
+  std::string architecture;              // timm's architecture name, or HF's model_type
   // The side the published preprocessing feeds, when the model resamples its position
   // embeddings to it as its library does on load (timm's pretrained_cfg input_size, Hugging
   // Face Dinov2's crop); 0 = run at the grid the position embeddings were stored at.
