@@ -69,6 +69,11 @@ SUBSET = [
     ("so150m2", "vit_so150m2_patch16_reg1_gap_256.sbb_e200_in12k_ft_in1k",
      dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
      "1 register token, no qkv bias, MLP ratio 2.6"),
+    ("xcit_p16", "xcit_tiny_12_p16_224.fb_in1k", dict(depth=2, embed_dim=64, num_heads=4, img_size=64),
+     "XCiT: 4-stage conv + batch-norm patch embedding, Fourier positions, XCA blocks with local patch "
+     "interaction, 2 class-attention blocks norming every token (tokens_norm, from the architecture name)"),
+    ("xcit_p8_nano", "xcit_nano_12_p8_224.fb_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "XCiT patch 8 (3 conv stages), class-attention blocks norming the class token only (nano: no tokens_norm)"),
 ]
 
 # name, saved model (subset name), run size, what it exercises
@@ -76,6 +81,7 @@ RESIZED = [
     ("vit_tiny_96", "vit_tiny", 96, "class token: resampled with the prefix row kept"),
     ("deit3_48", "deit3", 48, "no_embed_class: only patch rows resampled, downscaled (antialias)"),
     ("reg4_gap_96", "reg4_gap", 96, "registers + no class token"),
+    ("xcit_p16_96", "xcit_p16", 96, "XCiT: the Fourier position encoding computed for the 6x6 grid"),
 ]
 
 
@@ -115,9 +121,10 @@ def subset_models(timm, out):
 
 
 def resized_models(timm, out, built):
-    from timm.models.vision_transformer import checkpoint_filter_fn
+    from timm.models import vision_transformer, xcit
     for i, (name, source, size, feature) in enumerate(RESIZED):
         tag, kw, model = built[source]
+        checkpoint_filter_fn = (xcit if tag.startswith("xcit_") else vision_transformer).checkpoint_filter_fn
         d = f"{out}/resized/{name}"
         timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
         at_size = timm.create_model(tag, pretrained=False, **dict(kw, img_size=size)).eval()

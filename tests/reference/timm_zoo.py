@@ -31,11 +31,11 @@ def import_timm(shared):
 
 
 def in1k_architectures(timm):
-    """{architecture: [tags]} for every ViT classifier in vision_transformer.py and deit.py
-    with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
+    """{architecture: [tags]} for every ViT classifier in vision_transformer.py, deit.py and
+    xcit.py with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
     from timm.models import get_pretrained_cfg
     out = {}
-    for module in ("vision_transformer", "deit"):
+    for module in ("vision_transformer", "deit", "xcit"):
         names = set(timm.list_models(module=module))
         for tag in timm.list_pretrained():
             arch = tag.split(".")[0]
@@ -53,6 +53,13 @@ def perturb(model, seed, scale=0.02):
     with torch.no_grad():
         for _, p in sorted(model.named_parameters()):
             p.add_(torch.randn(p.shape, generator=g) * scale)
+        # BatchNorm's running statistics (XCiT), which eval uses: means moved, variances scaled
+        # by a factor in [0.5, 1.5).
+        for name, b in sorted(model.named_buffers()):
+            if name.endswith("running_mean"):
+                b.add_(torch.randn(b.shape, generator=g) * 10 * scale)
+            elif name.endswith("running_var"):
+                b.mul_(0.5 + torch.rand(b.shape, generator=g))
 
 
 def build(timm, tag, seed, **kwargs):
