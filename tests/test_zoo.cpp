@@ -207,6 +207,10 @@ TEST(Zoo, ExplainWorksForEveryArchitecture) {
       if (name == "vit_tiny") {
         EXPECT_EQ(readout, "the class token");
       }
+      if (name.rfind("xcit", 0) == 0) {  // XCA mixes channels: the class-attention blocks are the maps
+        EXPECT_EQ(j["layers"], 2) << name;
+        EXPECT_NE(j.value("attention_layers", std::string()).find("class-attention blocks"), std::string::npos);
+      }
       if (name == "beit3") {  // a class token, but the head reads the mean of the patches
         EXPECT_NE(readout.find("the class token is not read"), std::string::npos);
       }
@@ -362,4 +366,33 @@ TEST(Zoo, PreprocessorConfigWinsOverPretrainedCfg) {
   EXPECT_EQ(p.resize_width, 64);
   EXPECT_EQ(p.crop, 0) << p.describe();
   EXPECT_EQ(p.interpolation, Interpolation::Bilinear) << p.describe();
+}
+
+// XCiT's tokens_norm has no tensor of its own: without timm's config.json the model is refused
+// by name, never guessed; model_args.tokens_norm is read over the architecture's (nano: false).
+TEST(Zoo, XcitTokensNormIsReadFromTheConfigOrRefused) {
+  VIT_REQUIRE_ZOO();
+  const std::string src = zoo("models/xcit_p8_nano");
+  t::TempDir dir;
+  for (const char* f : {"model.safetensors", "io.safetensors"})
+    t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+  EngineOptions o;
+  o.model_path = dir.file("model.safetensors");
+  try {
+    Engine engine(o);
+    ADD_FAILURE() << "an XCiT without config.json loaded";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("tokens_norm"), std::string::npos) << e.what();
+  }
+  auto config = nlohmann::json::parse(t::read_bytes(src + "/config.json"));
+  for (const bool tokens_norm : {false, true}) {
+    config["model_args"]["tokens_norm"] = tokens_norm;
+    t::write_bytes(dir.file("config.json"), config.dump());
+    const auto r = t::check_model_dir(dir.path(), 0);
+    ASSERT_TRUE(r.loaded) << r.error;
+    if (tokens_norm)
+      EXPECT_GT(r.max_diff, 1e-3f) << "model_args.tokens_norm=true was not read";
+    else
+      EXPECT_LE(r.max_diff, 1e-4f);
+  }
 }

@@ -55,6 +55,7 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
                             " register token(s) take part in attention but are not patches: they are left out of "
                             "the patch maps and shown in the attention matrix."
                       : "";
+  const std::string layers_note = trace.layers_note.empty() ? "" : " " + trace.layers_note + ".";
   const std::vector<std::pair<std::string, std::string>> captions{
       {"The model's input",
        "The " + S + "x" + S +
@@ -72,7 +73,8 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
                 ? std::string("each on its own colour scale up to its largest weight on an ordinary patch; the "
                               "outlined high-norm patches (token norm over twice the median, where ViTs keep "
                               "global information: Darcet et al. 2023) are left out of the scale and saturate.")
-                : std::string("on one shared colour scale; high-norm patches outlined."))},
+                : std::string("on one shared colour scale; high-norm patches outlined.")) +
+           layers_note},
       {"Attention matrix, layer " + L + " head " + H,
        "All " + std::to_string(trace.tokens) + "x" + std::to_string(trace.tokens) +
            " attention weights of that head: row = the token that looks, column = the token it looks at."},
@@ -81,8 +83,8 @@ std::string index_html(const ExplainOptions& o, const AttentionTrace& trace, con
            head_fusion_name(o.fusion) +
            ", identity added for the skip "
            "connections): which patches the information " +
-           reader +
-           " carries comes from. Scaled so the top "
+           reader + " carries comes from." + layers_note +
+           " Scaled so the top "
            "patch is 1. "
            "Bright corners or plain-background patches are usually not about the object: ViTs store "
            "global information in a few unimportant tokens (Darcet et al. 2023, Vision Transformers Need Registers)."},
@@ -124,6 +126,7 @@ std::string explain_json(const ExplainOptions& o, const AttentionTrace& trace, c
   j["prefix_tokens"] = trace.prefix;
   j["register_tokens"] = trace.registers;
   j["readout"] = reader_name(trace);
+  if (!trace.layers_note.empty()) j["attention_layers"] = trace.layers_note;
   for (const auto& p : r.top)
     j["predictions"].push_back({{"index", p.index}, {"label", p.label}, {"probability", p.probability}});
   j["head_scale"] = name_of(head_scale_names(), o.head_scale);

@@ -41,6 +41,11 @@ std::string size_word(const std::string& architecture) {
 
 ArchitectureFacts timm_architecture_facts(const std::string& architecture) {
   ArchitectureFacts f;
+  // XCiT: heads are read from attn.temperature; tokens_norm is what timm's xcit_<size>_* pass.
+  if (architecture.rfind("xcit_", 0) == 0) {
+    f.xcit_tokens_norm = architecture.rfind("xcit_nano_", 0) != 0;
+    return f;
+  }
   // vit_<size>_..., deit_<size>_..., deit3_<size>_..., beit3_<size>_..., eva_<size>_...,
   // flexivit_<size>: the second of the name's '_'-separated words.
   const std::string size = size_word(architecture);

@@ -3,9 +3,10 @@
 
 #include "vit/errors.h"
 #include "vit/model/architecture.h"
-#include "vit/model/cait_layers.h"
 #include "vit/model/beit_layers.h"
+#include "vit/model/cait_layers.h"
 #include "vit/model/eva_layers.h"
+#include "vit/model/xcit_layers.h"
 
 namespace vit {
 
@@ -128,6 +129,8 @@ void read_head(const Tensors& t, const ModelHints& hints, Family family, ViTConf
                      "' gives " + std::to_string(c.head_in()) + " features");
 }
 
+void choose_image_size(const ModelHints& hints, int64_t image_size, int64_t stored, ViTConfig& c);
+
 // Position embeddings: which rows they cover, the grid they were stored for, and the grid the
 // model runs at.
 void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size, ViTConfig& c) {
@@ -147,11 +150,23 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
   }
   c.pos_grid = g;
   c.pos_resample = family_facts(family).pos_resample;
+  if (c.abs_pos && g == 0)
+    throw ModelError("tensor 'pos_embed' has " + std::to_string(tokens) + " positions: not " + std::to_string(prefix) +
+                     " prefix token(s) plus a square grid of patches, nor a square grid alone");
+  c.pos_grid = g;
+  c.pos_resample = family_facts(family).pos_resample;
   if (image_size <= 0 && hints.input_size <= 0 && g == 0)
     throw ModelError(
         "no tensor 'pos_embed' (rotary position embeddings alone): the image size is not in the tensors; pass "
         "--image-size N or put timm's config.json (pretrained_cfg.input_size) beside the weights");
-  c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : g * c.patch_size;
+  choose_image_size(hints, image_size, g * c.patch_size, c);
+  if (g == 0) c.pos_grid = c.grid();
+}
+
+// The side the model runs at: --image-size, else the published preprocessing's, else `stored`
+// (the grid its position embeddings were saved for).
+void choose_image_size(const ModelHints& hints, int64_t image_size, int64_t stored, ViTConfig& c) {
+  c.image_size = image_size > 0 ? image_size : hints.input_size > 0 ? hints.input_size : stored;
   if (image_size > 0 && image_size % c.patch_size != 0)
     throw UsageError("--image-size " + std::to_string(image_size) + " is not a multiple of the model's patch size " +
                      std::to_string(c.patch_size) + " (try " +
@@ -170,16 +185,22 @@ void read_grid(const Tensors& t, const ModelHints& hints, Family family, int64_t
         std::to_string(kMaxModelImageSize) +
         " a model's own files may ask for (a corrupt or hostile config?); pass --image-size N to run it at "
         "N x N pixels");
-  if (g == 0) c.pos_grid = c.grid();
 }
 
 }  // namespace
 
 ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family, int64_t image_size) {
   ViTConfig c;
+  if (is_xcit(t)) {  // no single patch conv, no stored position embeddings: sizes from its own tensors
+    read_xcit(t, hints, c);
+    read_head(t, hints, family, c);
+    choose_image_size(hints, image_size, 224, c);  // timm's img_size default; the encoding fits any grid
+    c.pos_grid = c.grid();
+    return c;
+  }
   read_sizes(t, c);
   read_parts(t, c);
-  read_rel_pos(t, c);                                  // BEiT, timm relpos: the heads from the bias's columns
+  read_rel_pos(t, c);                                    // BEiT, timm relpos: the heads from the bias's columns
   if (c.rel_pos == RelPos::None) read_eva(t, hints, c);  // their q_bias/v_bias are not eva.py's
   if (hints.block && c.block != BlockKind::Parallel) c.block = *hints.block;
   if (hints.act && c.act != Activation::SwiGlu) c.act = *hints.act;
@@ -188,7 +209,8 @@ ViTConfig infer_config(const Tensors& t, const ModelHints& hints, Family family,
   read_grid(t, hints, family, image_size, c);
   // Dinov2WithRegisters (its registers found among Hugging Face's tensors) resamples with antialias.
   if (family == Family::HuggingFace && c.reg_tokens) c.pos_resample = PosResample::TimmAntialias;
-  if (!c.talking_heads && c.rel_pos == RelPos::None) c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
+  if (!c.talking_heads && c.rel_pos == RelPos::None)
+    c.heads = hints.heads > 0 ? hints.heads : default_heads_for_dim(c.dim);
   if (c.heads <= 0)
     throw ModelError("cannot tell the number of attention heads for width " + std::to_string(c.dim) +
                      ": pass --heads N or put the model's config.json beside the weights");
@@ -252,6 +274,11 @@ void block_shapes(const ViTConfig& c, const std::string& b, std::map<std::string
 
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ViTConfig& c) {
   const int64_t D = c.dim, K = c.num_classes;
+  if (c.xcit) {
+    std::map<std::string, std::vector<int64_t>> s{{"head.weight", {K, c.head_in()}}, {"head.bias", {K}}};
+    xcit_shapes(c, s);
+    return s;
+  }
   std::map<std::string, std::vector<int64_t>> s{
       {"patch_embed.proj.weight", {D, c.proj_in(), c.proj_kernel(), c.proj_kernel()}},
       {"head.weight", {K, c.head_in()}},

@@ -40,6 +40,10 @@ std::string ViTConfig::describe() const {
       for (const int64_t n : hybrid_stem.stage_depth) d += (d.empty() ? "" : "-") + std::to_string(n);
       return d;
     }());
+  if (xcit)
+    o << " XCiT(cross-covariance attention, conv patch embedding, local patch interaction, " << xcit_cls_blocks
+      << " class-attention blocks" << (xcit_tokens_norm ? ", tokens_norm" : "")
+      << (xcit_pos_hidden ? ", Fourier positions" : ", no positions") << ")";
   if (!class_token) o << " no-class-token";
   if (reg_tokens) o << " registers=" << reg_tokens;
   if (no_embed_class) o << " pos-embed-patches-only";

@@ -477,10 +477,17 @@ AttentionTrace Engine::trace_attention(const float* image) {
   t.tokens = static_cast<int>(cfg.num_tokens());
   t.dim = static_cast<int>(cfg.dim);
   t.attention = to_vector(torch::stack(ft.attentions, 0).squeeze(1));  // (L, heads, T, T)
+  if (cfg.xcit)
+    t.layers_note = "XCiT: the layers shown are its " + std::to_string(cfg.xcit_cls_blocks) +
+                    " class-attention blocks (the class token's attention over all tokens; a patch token there is "
+                    "updated from itself alone), after " +
+                    std::to_string(cfg.depth) +
+                    " XCA blocks whose attention is between channels (cross-covariance), not tokens, so they have "
+                    "no token map; its position embeddings are the Fourier encoding at this grid";
   t.readout_weights = readout_weights(cfg, ft, &t.readout);
   const torch::Tensor pos = impl_->vit->position_vectors().to(torch::kCPU);  // (pos_prefix + N, D), or (N, N)
   t.pos_embed = to_vector(pos), t.dim = static_cast<int>(pos.size(1));
-  t.pos_prefix = static_cast<int>(cfg.no_embed_class || !cfg.abs_pos ? 0 : cfg.num_prefix_tokens());
+  t.pos_prefix = static_cast<int>(cfg.no_embed_class || !cfg.abs_pos || cfg.xcit ? 0 : cfg.num_prefix_tokens());
   t.logits = to_vector(logits);
   t.probabilities = to_vector(softmax_rows(logits.to(torch::kFloat32)));
   t.token_norms = to_vector(ft.tokens[0].norm(2, -1));  // (T)

@@ -149,13 +149,17 @@ void read_timm_model_args(const json& a, const std::string& path, ModelHints& h)
       "class_token",      "reg_tokens",      "no_embed_class",  "qkv_bias",       "qk_norm",         "init_values",
       "pre_norm",         "fc_norm",         "final_norm",      "proj_bias",      "scale_attn_norm", "scale_mlp_norm",
       "drop_rate",        "pos_drop_rate",   "patch_drop_rate", "proj_drop_rate", "attn_drop_rate",  "drop_path_rate",
-      "dynamic_img_size", "dynamic_img_pad", "img_size",        "weight_init",    "rel_pos_dim"};
+      "dynamic_img_size", "dynamic_img_pad", "img_size",        "weight_init",    "rel_pos_dim",     "eta",
+      "cls_attn_layers",  "use_pos_embed"};  // XCiT's: eta, cls_attn_layers, use_pos_embed
   for (auto it = a.begin(); it != a.end(); ++it) {
     const std::string& k = it.key();
     if (k == "num_heads") {
       h.heads = int_in(it.value(), 1, 4096, "model_args.num_heads", path);
     } else if (k == "global_pool") {
       h.pool = timm_global_pool(it.value(), path);
+    } else if (k == "tokens_norm") {  // XCiT
+      if (!it.value().is_boolean()) throw ModelError("'" + path + "': model_args.tokens_norm is not true or false");
+      h.xcit_tokens_norm = it.value().get<bool>();
     } else if (k == "act_layer") {
       if (!it.value().is_string()) throw ModelError("'" + path + "': model_args.act_layer is not a name");
       h.act = activation_named(it.value().get<std::string>(), "model_args.act_layer", path);
@@ -184,6 +188,7 @@ void read_timm_config(const json& c, const std::string& path, ModelHints& h) {
   if (facts.eps) h.eps = facts.eps;
   if (facts.act) h.act = facts.act;
   if (facts.block) h.block = facts.block;
+  if (facts.xcit_tokens_norm) h.xcit_tokens_norm = facts.xcit_tokens_norm;
   if (c.contains("global_pool")) h.pool = timm_global_pool(c["global_pool"], path);
   if (c.contains("model_args") && c["model_args"].is_object()) read_timm_model_args(c["model_args"], path, h);
   if (c.contains("label_names") && c["label_names"].is_array() && !c["label_names"].empty() &&

@@ -7,6 +7,7 @@
 #include "vit/errors.h"
 #include "vit/io/text.h"
 #include "vit/model/beit_layers.h"
+#include "vit/model/xcit_layers.h"
 
 namespace vit {
 
@@ -26,7 +27,7 @@ constexpr size_t kMaxNameBytes = 512;  // a longer name matches no rule: it is r
 
 // timm's names are the canonical ones: the rules only say which of them a ViT may hold.
 std::vector<Rule> timm_rules() {
-  return {
+  std::vector<Rule> rules{
       {"patch_embed.proj.{weight|bias}", "$&"},
       {"patch_embed.backbone.{stem.|}{conv|norm}.{weight|bias}", "$&"},  // hybrid ViTs' ResNet stem
       {"patch_embed.backbone.stages.#.blocks.#.{downsample.conv|downsample.norm|conv1|norm1|conv2|norm2|conv3|norm3}."
@@ -45,11 +46,13 @@ std::vector<Rule> timm_rules() {
       {"blocks.#.out_proj.{weight|bias}", "$&"},
       {"(blocks|blocks_token_only).#.gamma_(1|2)", "$1.$2.ls$3.gamma"},  // Facebook's DeiT-III files; CaiT; BEiT
       {"blocks_token_only.#.{norm1|norm2|attn.q|attn.k|attn.v|attn.proj|mlp.fc1|mlp.fc2}.{weight|bias}", "$&"},
-      {"blocks.#.attn.{q_bias|v_bias}", "$&"},           // eva.py: q and v biases beside a bias-free qkv
+      {"blocks.#.attn.{q_bias|v_bias}", "$&"},  // eva.py: q and v biases beside a bias-free qkv
       {"blocks.#.attn.{q_proj|k_proj|v_proj}.{weight|bias}", "$&"},
       {"blocks.#.mlp.{fc1_g|fc1_x}.{weight|bias}", "$&"},  // eva.py SwiGLU
       {"rope.freqs", "$&"},                                // eva.py RotaryEmbeddingMixed
   };
+  for (const auto& r : xcit_name_rules()) rules.push_back(r);
+  return rules;
 }
 
 std::vector<Rule> torchvision_rules() {
@@ -358,7 +361,7 @@ std::string quoted_names(const std::vector<std::string>& names, size_t most) {
 Family detect_family(const std::vector<std::string>& names) {
   for (const Family f : all_families())
     for (const auto& n : names)
-      if (ends_with(n, family_facts(f).patch_embed)) return f;
+      if (ends_with(n, family_facts(f).patch_embed) || (f == Family::Timm && ends_with(n, kXcitPatchEmbed))) return f;
   std::vector<std::string> first(names.begin(),
                                  names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +

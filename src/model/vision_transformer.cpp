@@ -1,8 +1,8 @@
 // The ViT module; see include/vit/model/vision_transformer.h.
 #include "vit/model/vision_transformer.h"
 
-#include "vit/model/cait_layers.h"
 #include "vit/model/beit_layers.h"
+#include "vit/model/cait_layers.h"
 
 namespace vit {
 
@@ -21,6 +21,10 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   TORCH_CHECK(cfg.patch_size > 0 && cfg.image_size % cfg.patch_size == 0, "[VisionTransformer] image size ",
               cfg.image_size, " is not a multiple of patch size ", cfg.patch_size);
   const int64_t D = cfg.dim;
+  if (cfg.xcit) {
+    build_xcit(cfg);
+    return;
+  }
   patch_embed = register_module("patch_embed", PatchEmbed(cfg));
   if (cfg.class_token) cls_token = register_parameter("cls_token", torch::zeros({1, 1, D}));
   if (cfg.distilled) dist_token = register_parameter("dist_token", torch::zeros({1, 1, D}));
@@ -55,6 +59,26 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& cfg) : cfg_(cfg) {
   if (cfg.dist_head) head_dist = register_module("head_dist", Linear(D, cfg.num_classes, true));
 }
 
+// XCiT's parts under timm's names: patch_embed, cls_token, pos_embed (a module), blocks (XCA),
+// cls_attn_blocks, norm, head.
+void VisionTransformerImpl::build_xcit(const ViTConfig& cfg) {
+  xcit_embed = register_module("patch_embed", XcitPatchEmbed(cfg));
+  cls_token = register_parameter("cls_token", torch::zeros({1, 1, cfg.dim}));
+  if (cfg.xcit_pos_hidden > 0) xcit_pos = register_module("pos_embed", FourierEncoding(cfg.xcit_pos_hidden, cfg.dim));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(XcaBlock(cfg));
+  cls_attn_blocks = register_module("cls_attn_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < cfg.xcit_cls_blocks; ++i) cls_attn_blocks->push_back(ClassAttentionBlock(cfg));
+  norm = register_module("norm", layer_norm(cfg.dim, cfg.eps));
+  head = register_module("head", Linear(cfg.head_in(), cfg.num_classes, true));
+}
+
+torch::Tensor VisionTransformerImpl::position_embeddings() {
+  if (cfg_.xcit)  // without an encoding: zeros, nothing added
+    return xcit_pos ? xcit_pos(cfg_.grid(), cfg_.grid()).squeeze(0) : torch::zeros({cfg_.num_patches(), cfg_.dim});
+  return pos_embed.squeeze(0);
+}
+
 void VisionTransformerImpl::set_per_image(bool on) {
   for (const auto& m : modules(false))
     if (auto* lin = m->as<LinearImpl>()) lin->per_image = on;
@@ -68,6 +92,10 @@ torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& images) {
               "[VisionTransformer] expected images (B, ", cfg_.in_chans, ", ", cfg_.image_size, ", ", cfg_.image_size,
               "), got ", images.sizes());
   const int64_t B = images.size(0);
+  if (cfg_.xcit) {  // the patches alone: XCiT adds its class token after the XCA blocks
+    auto x = xcit_embed(images);
+    return xcit_pos ? x + xcit_pos(cfg_.grid(), cfg_.grid()) : x;
+  }
   auto x = patch_embed(images);  // (B, N, D)
   std::vector<torch::Tensor> parts;
   if (cls_token.defined() && !blocks_token_only) parts.push_back(cls_token.expand({B, -1, -1}));
@@ -101,11 +129,18 @@ torch::Tensor VisionTransformerImpl::pool(const torch::Tensor& x, ForwardTrace* 
 torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTrace* trace) {
   auto x = embed(images);
   if (trace) trace->attentions.clear();
-  for (const auto& m : *blocks) {
-    torch::Tensor a;
-    torch::Tensor* attn = trace ? &a : nullptr;
-    x = m->as<EncoderBlockImpl>()->forward(x, attn);
-    if (trace) trace->attentions.push_back(a);
+  // A block without token x token weights (XCiT's XCA: channel x channel) leaves them undefined.
+  const auto run_blocks = [&](torch::nn::ModuleList& list) {
+    for (const auto& m : *list) {
+      torch::Tensor a;
+      x = m->as<EncoderBlockImpl>()->forward(x, trace ? &a : nullptr);
+      if (trace && a.defined()) trace->attentions.push_back(a);
+    }
+  };
+  run_blocks(blocks);
+  if (cls_attn_blocks) {
+    x = torch::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1);
+    run_blocks(cls_attn_blocks);
   }
   if (blocks_token_only) x = join_class_token(blocks_token_only, cls_token, x, trace ? &trace->attentions : nullptr);
   if (trace) trace->tokens = x;
@@ -115,6 +150,7 @@ torch::Tensor VisionTransformerImpl::run(const torch::Tensor& images, ForwardTra
 }
 
 torch::Tensor VisionTransformerImpl::position_vectors() {
+  if (cfg_.xcit) return position_embeddings().detach();  // its Fourier encoding at this grid
   if (pos_embed.defined()) return pos_embed.detach().squeeze(0);
   if (rope) return rope->position_rows();  // eva.py, rotary embeddings alone: each patch's rotation angles
   auto* block = blocks->ptr(0)->as<RelPosBlockImpl>();

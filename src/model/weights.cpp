@@ -86,7 +86,10 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
   std::set<std::string> used;
   std::vector<std::string> missing;
   PendingLinears pending = on_linear_loaded ? pending_linears(model) : PendingLinears{};
-  for (auto& p : model->named_parameters()) {
+  auto targets = model->named_parameters();
+  for (const auto& b : model->named_buffers())  // batch-norm statistics (XCiT); its integer counter is not read
+    if (b.value().is_floating_point()) targets.insert(b.key(), b.value());
+  for (auto& p : targets) {
     auto it = tensors.find(p.key());
     if (it == tensors.end()) {
       missing.push_back(p.key());

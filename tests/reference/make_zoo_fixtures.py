@@ -117,6 +117,11 @@ SUBSET = [
     ("rope_reg_gap", "vit_betwixt_patch16_rope_reg4_gap_256.sbb_in1k",
      dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
      "timm SBB rope: 4 register tokens (not rotated), rope cat with ref_feat_shape 16, avg pool"),
+    ("xcit_p16", "xcit_tiny_12_p16_224.fb_in1k", dict(depth=2, embed_dim=64, num_heads=4, img_size=64),
+     "XCiT: 4-stage conv + batch-norm patch embedding, Fourier positions, XCA blocks with local patch "
+     "interaction, 2 class-attention blocks norming every token (tokens_norm, from the architecture name)"),
+    ("xcit_p8_nano", "xcit_nano_12_p8_224.fb_in1k", dict(depth=2, embed_dim=64, num_heads=2, img_size=64),
+     "XCiT patch 8 (3 conv stages), class-attention blocks norming the class token only (nano: no tokens_norm)"),
 ]
 
 # name, saved model (subset name), run size, what it exercises
@@ -132,6 +137,7 @@ RESIZED = [
     ("eva02_98", "eva02", 98, "EVA-02: rope table recomputed for a 7x7 grid, positions scaled to the 16 of ref"),
     ("rope_mixed_ape_96", "rope_mixed_ape", 96, "rope mixed grid recomputed, patch-only pos_embed resampled"),
     ("rope_axial_48", "rope_axial", 48, "rope cat without ref_feat_shape at a smaller grid"),
+    ("xcit_p16_96", "xcit_p16", 96, "XCiT: the Fourier position encoding computed for the 6x6 grid"),
 ]
 
 
@@ -178,6 +184,10 @@ def resized_models(timm, out, built):
     for i, (name, source, size, feature) in enumerate(RESIZED):
         tag, kw, model = built[source]
         checkpoint_filter_fn = (eva if type(model).__module__.endswith(".eva") else vision_transformer).checkpoint_filter_fn
+    from timm.models import vision_transformer, xcit
+    for i, (name, source, size, feature) in enumerate(RESIZED):
+        tag, kw, model = built[source]
+        checkpoint_filter_fn = (xcit if tag.startswith("xcit_") else vision_transformer).checkpoint_filter_fn
         d = f"{out}/resized/{name}"
         timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
         at_size = timm.create_model(tag, pretrained=False, **dict(kw, img_size=size)).eval()

@@ -31,7 +31,8 @@ def import_timm(shared):
 
 
 # timm's modules whose ViT classifiers vit-classify builds (scripts/check_timm_zoo.py covers each).
-MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait", "beit", "vision_transformer_relpos", "eva")
+MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait", "beit", "vision_transformer_relpos", "eva",
+           "xcit")
 
 
 def in1k_architectures(timm):
@@ -57,6 +58,13 @@ def perturb(model, seed, scale=0.02):
     with torch.no_grad():
         for _, p in sorted(model.named_parameters()):
             p.add_(torch.randn(p.shape, generator=g) * scale)
+        # BatchNorm's running statistics (XCiT), which eval uses: means moved, variances scaled
+        # by a factor in [0.5, 1.5).
+        for name, b in sorted(model.named_buffers()):
+            if name.endswith("running_mean"):
+                b.add_(torch.randn(b.shape, generator=g) * 10 * scale)
+            elif name.endswith("running_var"):
+                b.mul_(0.5 + torch.rand(b.shape, generator=g))
 
 
 def build(timm, tag, seed, **kwargs):

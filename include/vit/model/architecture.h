@@ -17,6 +17,7 @@ struct ArchitectureFacts {
   std::optional<double> eps;
   std::optional<BlockKind> block;
   std::optional<Activation> act;
+  std::optional<bool> xcit_tokens_norm;  // xcit_*: False for nano, True for the others (timm's xcit.py)
 };
 
 ArchitectureFacts timm_architecture_facts(const std::string& architecture);

@@ -96,7 +96,13 @@ struct ViTConfig {
   int64_t depth_token_only = 0;
   int64_t token_only_mlp_dim = 0;
   bool final_norm = true;  // norm after the blocks, before pooling
-  bool fc_norm = false;    // norm after pooling instead (timm's avg heads)
+  // XCiT (timm xcit.py, xcit_layers.h): convolutional patch embedding, Fourier position encoding
+  // and XCA blocks over the patches, then class-attention blocks over [class, patches].
+  bool xcit = false;
+  int64_t xcit_cls_blocks = 0;    // class-attention blocks after the `depth` XCA blocks
+  bool xcit_tokens_norm = false;  // they norm every token after attention, not only the class token
+  int64_t xcit_pos_hidden = 0;    // Fourier features per axis (timm's 32); 0: no position encoding
+  bool fc_norm = false;           // norm after pooling instead (timm's avg heads)
   BlockKind block = BlockKind::PreNorm;
   Activation act = Activation::Gelu;
   Pool pool = Pool::Token;

@@ -86,6 +86,9 @@ struct AttentionTrace {
   int prefix = 1;                // their sum
   int grid = 0;                  // patches per side
   std::vector<float> attention;  // (layers, heads, T, T) softmax weights
+  // What the layers are when they are not the encoder's blocks (XCiT: its class-attention
+  // blocks, its XCA blocks having no token x token weights); "" for a ViT.
+  std::string layers_note;
   // How the head reads the last block's tokens: a weight per token (T), summing to 1. The
   // class token (1 on token 0), the mean of the patch tokens, or an attention pool's weights
   // (mean over its heads); readout says which in words.

@@ -38,6 +38,7 @@ struct ModelHints {
   std::string architecture;        // timm's architecture name, or HF's model_type
   // timm eva.py's model_args (rope settings, ...), each value as JSON text: read by read_eva.
   std::map<std::string, std::string> eva_args;
+  std::optional<bool> xcit_tokens_norm;  // XCiT: timm tokens_norm (model_args or the architecture)
   // The side the published preprocessing feeds, when the model resamples its position
   // embeddings to it as its library does on load (timm's pretrained_cfg input_size, Hugging
   // Face Dinov2's crop); 0 = run at the grid the position embeddings were stored at.

@@ -1,5 +1,5 @@
 // The Vision Transformer (Dosovitskiy et al. 2020) and the variants timm, DeiT, CLIP, SigLIP,
-// BEiT-3 and Dinov2 published, as one LibTorch module built from a ViTConfig. Submodules and
+// BEiT-3, Dinov2 and XCiT published, as one LibTorch module built from a ViTConfig. Submodules and
 // parameters are registered under timm's checkpoint names (patch_embed.proj, cls_token,
 // reg_token, pos_embed, norm_pre, blocks.{i}..., norm, attn_pool, fc_norm, head), so
 // named_parameters() is the canonical weight layout that weights.cpp maps every family onto.
@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "vit/model/config.h"
-#include "vit/model/hybrid_stem.h"
 #include "vit/model/eva_layers.h"
+#include "vit/model/hybrid_stem.h"
 #include "vit/model/layers.h"
+#include "vit/model/xcit_layers.h"
 
 namespace vit {
 
@@ -53,23 +54,31 @@ class VisionTransformerImpl : public torch::nn::Module {
   // Every linear layer's products one image at a time (LinearImpl::per_image): an image's
   // numbers the same bits in any batch (--deterministic). Off by default: slower at batch 8.
   void set_per_image(bool on);
+  // The position embeddings added to the patches, (pos_tokens, D): the learned table, or XCiT's
+  // Fourier encoding at the grid the model runs at.
+  torch::Tensor position_embeddings();
 
   PatchEmbed patch_embed{nullptr};
-  torch::Tensor cls_token;   // (1, 1, D) unless cfg.class_token is off
-  torch::Tensor dist_token;  // (1, 1, D), DeiT distilled only
-  torch::Tensor reg_token;   // (1, R, D), register tokens only
-  torch::Tensor pos_embed;   // (1, pos_tokens, D) unless cfg.abs_pos is off
-  EvaRope rope{nullptr};     // rotary position embeddings (eva.py) only
+  XcitPatchEmbed xcit_embed{nullptr};  // XCiT: registered as "patch_embed" instead
+  FourierEncoding xcit_pos{nullptr};   // XCiT: registered as "pos_embed" (no learned table)
+  torch::Tensor cls_token;             // (1, 1, D) unless cfg.class_token is off
+  torch::Tensor dist_token;            // (1, 1, D), DeiT distilled only
+  torch::Tensor reg_token;             // (1, R, D), register tokens only
+  torch::Tensor pos_embed;             // (1, pos_tokens, D) unless cfg.abs_pos is off
+  EvaRope rope{nullptr};               // rotary position embeddings (eva.py) only
   torch::nn::LayerNorm norm_pre{nullptr};
   torch::nn::ModuleList blocks{nullptr};             // EncoderBlockImpl: Block, ParallelBlock, EvaBlock, ...
   torch::nn::ModuleList blocks_token_only{nullptr};  // CaiT's class-attention blocks, after `blocks`
-  torch::nn::LayerNorm norm{nullptr};                // unless cfg.final_norm is off
-  AttentionPool attn_pool{nullptr};                  // Pool::Map only
-  torch::nn::LayerNorm fc_norm{nullptr};             // cfg.fc_norm only
-  Linear head{nullptr};                              // (classes, head_in)
-  Linear head_dist{nullptr};                         // (classes, D), DeiT distilled with two heads only
+  // XCiT: ClassAttentionBlock over [class, patches] after `blocks` (which see the patches only).
+  torch::nn::ModuleList cls_attn_blocks{nullptr};
+  torch::nn::LayerNorm norm{nullptr};     // unless cfg.final_norm is off
+  AttentionPool attn_pool{nullptr};       // Pool::Map only
+  torch::nn::LayerNorm fc_norm{nullptr};  // cfg.fc_norm only
+  Linear head{nullptr};                   // (classes, head_in)
+  Linear head_dist{nullptr};              // (classes, D), DeiT distilled with two heads only
 
  private:
+  void build_xcit(const ViTConfig& cfg);
   torch::Tensor embed(const torch::Tensor& images);
   torch::Tensor pool(const torch::Tensor& x, ForwardTrace* trace);
   torch::Tensor run(const torch::Tensor& images, ForwardTrace* trace);
