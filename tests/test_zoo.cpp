@@ -71,17 +71,17 @@ size_t expect_folders_match(const std::string& part, bool resized) {
 
 TEST(Zoo, EveryFeatureMatchesTimm) {
   VIT_REQUIRE_ZOO();
-  EXPECT_GE(expect_folders_match("models", false), 25u);
+  EXPECT_GE(expect_folders_match("models", false), 39u);
 }
 
 TEST(Zoo, HuggingFaceDeitAndDinov2MatchTheirReference) {
   VIT_REQUIRE_ZOO();
-  EXPECT_GE(expect_folders_match("hf", false), 5u);
+  EXPECT_EQ(expect_folders_match("hf", false), 6u);
 }
 
 TEST(Zoo, ImageSizeResamplesPositionEmbeddingsAsTheLibraryDoes) {
   VIT_REQUIRE_ZOO();
-  EXPECT_EQ(expect_folders_match("resized", true), 7u);
+  EXPECT_EQ(expect_folders_match("resized", true), 13u);
 }
 
 // timm eva.py models: the rotary settings (temperature, grid layout, reference grid) are in no
@@ -391,7 +391,7 @@ TEST(Zoo, XcitTokensNormIsReadFromTheConfigOrRefused) {
     const auto r = t::check_model_dir(dir.path(), 0);
     ASSERT_TRUE(r.loaded) << r.error;
     if (tokens_norm)
-      EXPECT_GT(r.max_diff, 1e-3f) << "model_args.tokens_norm=true was not read";
+      EXPECT_GT(r.max_diff, 1e-4f) << "model_args.tokens_norm=true was not read (it matched timm's tokens_norm=false)";
     else
       EXPECT_LE(r.max_diff, 1e-4f);
   }

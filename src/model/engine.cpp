@@ -312,7 +312,9 @@ struct Engine::Impl {
     info.image_size = static_cast<int>(cfg.image_size);
     info.patch_size = static_cast<int>(cfg.patch_size);
     info.num_classes = static_cast<int>(cfg.num_classes);
-    info.depth = static_cast<int>(cfg.depth);
+    // The attention layers explain draws: CaiT's class-attention blocks after its blocks; XCiT's
+    // class-attention blocks alone (its XCA blocks attend over channels, not tokens).
+    info.depth = static_cast<int>(cfg.xcit ? cfg.xcit_cls_blocks : cfg.depth + cfg.depth_token_only);
     info.heads = static_cast<int>(cfg.heads);
     info.can_explain = true;
     if (loaded.text) {  // CLIP: the label vectors once, then the text tower is no longer needed

@@ -87,8 +87,10 @@ void copy_weights(VisionTransformer& model, const std::map<std::string, torch::T
   std::vector<std::string> missing;
   PendingLinears pending = on_linear_loaded ? pending_linears(model) : PendingLinears{};
   auto targets = model->named_parameters();
-  for (const auto& b : model->named_buffers())  // batch-norm statistics (XCiT); its integer counter is not read
-    if (b.value().is_floating_point()) targets.insert(b.key(), b.value());
+  // Batch-norm statistics (XCiT) are read like parameters; other buffers (rotary tables, relative
+  // position indices, the batch-norm counter) are computed, never read from the file.
+  for (const auto& b : model->named_buffers())
+    if (ends_with(b.key(), ".running_mean") || ends_with(b.key(), ".running_var")) targets.insert(b.key(), b.value());
   for (auto& p : targets) {
     auto it = tensors.find(p.key());
     if (it == tensors.end()) {

@@ -178,28 +178,22 @@ def subset_models(timm, out):
 
 def resized_models(timm, out, built):
     from timm.layers import resample_abs_pos_embed
-    from timm.models.vision_transformer import checkpoint_filter_fn
-    from timm.models import beit, vision_transformer
-    from timm.models import eva, vision_transformer
-    for i, (name, source, size, feature) in enumerate(RESIZED):
+    from timm.models import beit, eva, vision_transformer, xcit
+    filters = {"beit": beit, "eva": eva, "xcit": xcit}  # each module's own loading filter; the rest (hybrids
+    for i, (name, source, size, feature) in enumerate(RESIZED):  # too) load through vision_transformer's
         tag, kw, model = built[source]
-        checkpoint_filter_fn = (eva if type(model).__module__.endswith(".eva") else vision_transformer).checkpoint_filter_fn
-    from timm.models import vision_transformer, xcit
-    for i, (name, source, size, feature) in enumerate(RESIZED):
-        tag, kw, model = built[source]
-        checkpoint_filter_fn = (xcit if tag.startswith("xcit_") else vision_transformer).checkpoint_filter_fn
         d = f"{out}/resized/{name}"
         timm_zoo.save_timm_layout(model, d, timm, timm_zoo.model_args_of(kw))
         at_size = timm.create_model(tag, pretrained=False, **dict(kw, img_size=size)).eval()
         if tag.startswith("cait_"):  # cait.py's filter leaves pos_embed as it is: timm's resampler, no prefix rows
             g = at_size.patch_embed.grid_size
             sd = dict(model.state_dict(), pos_embed=resample_abs_pos_embed(model.pos_embed, g, num_prefix_tokens=0))
-            at_size.load_state_dict(sd)
+        elif "relpos" in tag:  # RelPosMlp is computed for any grid: the weights as they are
+            sd = model.state_dict()
         else:
-            at_size.load_state_dict(checkpoint_filter_fn(model.state_dict(), at_size))
-        module = beit if tag.startswith("beit") else vision_transformer
-        filtered = model.state_dict() if "relpos" in tag else module.checkpoint_filter_fn(model.state_dict(), at_size)
-        at_size.load_state_dict(filtered)
+            module = type(model).__module__.rsplit(".", 1)[-1]
+            sd = filters.get(module, vision_transformer).checkpoint_filter_fn(model.state_dict(), at_size)
+        at_size.load_state_dict(sd)
         timm_zoo.write_io(d, at_size, seed=300 + i, size=size)
         with open(f"{d}/feature.txt", "w") as f:
             f.write(f"{size}\n{tag} saved at {timm_zoo.input_size(model)}, run at {size}: {feature}\n")

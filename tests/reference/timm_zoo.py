@@ -1,8 +1,8 @@
 """timm as the oracle for vit-classify's ViT architectures: builds any of timm's ViT
 classifiers with random (seeded, every parameter perturbed) weights, saves them the way
 timm's hub does (model.safetensors + config.json from timm's own save_config_for_hf) beside
-an input batch and timm's logits for it, and lists the 71 architectures with ImageNet-1k
-weights in timm's vision_transformer.py and deit.py.
+an input batch and timm's logits for it, and lists the architectures with ImageNet-1k
+weights in the timm modules vit-classify builds (MODULES: 155 in timm 1.0.28).
 
 timm is read from ../shared/reference (timm 1.0.28, Apache-2.0), run on Debian's
 python3-torch; nothing of it is copied into vit-classify. Used by make_zoo_fixtures.py (the

@@ -65,7 +65,7 @@ struct ModelInfo {
   int image_size = 224;
   int num_classes = 0;       // 0 until known (TorchScript: after the first batch)
   int patch_size = 0;        // 0 when unknown (TorchScript)
-  int depth = 0, heads = 0;  // blocks and heads per block; 0 when unknown (TorchScript)
+  int depth = 0, heads = 0;  // attention layers (explain's) and heads per layer; 0 when unknown (TorchScript)
   bool can_explain = false;
   PreprocessConfig preprocess;    // what "--preset auto" means for this model
   std::string preprocess_reason;  // why that preset was chosen
