@@ -5,11 +5,13 @@ vit-classify: 155 in timm 1.0.28 (71 in vision_transformer.py and deit.py, 23 ev
 
 For each architecture: timm builds it with random weights (seeded, every parameter perturbed,
 heads included) for its first ImageNet-1k tag, saves model.safetensors + config.json the way
-timm's hub does, runs a random batch; then vit-classify loads the folder (build/tests/
-vit_zoo_check) and its logits are compared. One line per architecture: supported or refused
+timm's hub does, runs two of ../shared's ImageNet photos through timm's own eval transform for
+that model and the model (--noise: a seeded noise batch); then vit-classify loads the folder
+(build/tests/vit_zoo_check) and its logits on the same inputs are compared (vit-classify's
+preprocessing is held to timm's eval transform by the zoo tests' pcfg fixtures). One line per architecture: supported or refused
 (why), max |logit difference|, the largest reference logit, seconds.
 
-    /usr/bin/python3 scripts/check_timm_zoo.py [--build build] [--only SUBSTRING] [--max-params 350e6]
+    /usr/bin/python3 scripts/check_timm_zoo.py [--build build] [--only SUBSTRING] [--max-params 350e6] [--noise]
 
 Architectures with more parameters than --max-params are built at reduced depth (said in the
 line) so that the whole zoo runs in minutes on a 2-core machine. Needs ../shared/reference
@@ -39,7 +41,7 @@ def features(description):
     return " ".join(rest) or "-"
 
 
-def check(timm, arch, tag, tool, work, max_params, seed):
+def check(timm, arch, tag, tool, work, max_params, seed, photos):
     t0 = time.time()
     shape = timm.create_model(tag, pretrained=False, device="meta")  # sizes only, no memory
     n = sum(p.numel() for p in shape.parameters())
@@ -52,7 +54,10 @@ def check(timm, arch, tag, tool, work, max_params, seed):
     timm_zoo.perturb(model, seed + 1)
     d = os.path.join(work, arch)
     timm_zoo.save_timm_layout(model, d, timm, kw or None)
-    timm_zoo.write_io(d, model, seed + 2, batch=2 if n < 100e6 else 1)
+    batch = 2 if n < 100e6 else 1
+    inputs = timm_zoo.eval_inputs(timm, model, photos[:batch]) if photos else None
+    timm_zoo.write_io(d, model, seed + 2, batch=batch, inputs=inputs)
+    note = " ".join(w for w in (note, f"input: {batch} photo(s), timm's eval transform" if photos else "input: noise") if w)
     size = timm_zoo.input_size(model)
     del model
     timm_s = time.time() - t0
@@ -78,6 +83,8 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--max-params", type=float, default=350e6)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--noise", action="store_true",
+                    help="feed seeded noise instead of the shared ImageNet photos through timm's eval transform")
     args = ap.parse_args()
     tool = os.path.join(args.build, "tests", "vit_zoo_check")
     if not os.access(tool, os.X_OK):
@@ -87,6 +94,9 @@ def main():
         sys.exit("check_timm_zoo: timm is needed (../shared/reference/timm)")
     torch.set_num_threads(os.cpu_count() or 1)
     archs = timm_zoo.in1k_architectures(timm)
+    photo_dir = os.path.join(args.shared, "images", "imagenet")
+    photos = [] if args.noise or not os.path.isdir(photo_dir) else sorted(
+        os.path.join(photo_dir, f) for f in os.listdir(photo_dir) if f.endswith(".png"))[:2]
     info = open("/proc/cpuinfo").read().splitlines()
     cpu = next((x.split(":", 1)[1].strip() for x in info if x.startswith("model name")), "?")
     flags = next((x.split(":", 1)[1].split() for x in info if x.startswith("flags")), [])
@@ -100,7 +110,7 @@ def main():
         for i, (arch, tags) in enumerate(sorted(archs.items())):
             if args.only not in arch:
                 continue
-            r = check(timm, arch, tags[0], tool, work, args.max_params, 1000 + i)
+            r = check(timm, arch, tags[0], tool, work, args.max_params, 1000 + i, photos)
             results.append(r)
             if r["status"] in ("match", "MISMATCH"):
                 ours = r["load_seconds"] + r["run_seconds"]

@@ -92,11 +92,19 @@ def input_size(model):
     return model.pretrained_cfg["input_size"][-1]
 
 
-def write_io(out, model, seed, batch=2, size=None):
-    """io.safetensors: an input batch (B, 3, S, S) and the model's logits for it."""
+def eval_inputs(timm, model, photos):
+    """The photos (paths) as timm's own eval transform for this model makes them: (B, 3, S, S)."""
+    from PIL import Image
+    transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=model))
+    return torch.stack([transform(Image.open(p).convert("RGB")) for p in photos])
+
+
+def write_io(out, model, seed, batch=2, size=None, inputs=None):
+    """io.safetensors: an input batch (B, 3, S, S), seeded noise unless `inputs` are given, and
+    the model's logits for it."""
     size = size or input_size(model)
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, 3, size, size, generator=g)
+    x = inputs if inputs is not None else torch.randn(batch, 3, size, size, generator=g)
     with torch.inference_mode():
         logits = model(x)
     vitref.save_safetensors(f"{out}/io.safetensors", {"input": x, "logits": logits})
