@@ -206,6 +206,18 @@ TEST_F(BadWeights, UnsupportedTimmFeatureIsNamed) {
   expect_model_error(write(e), "missing tensor 'fc_norm.bias'");
 }
 
+// NaFlexViT (timm naflexvit.py) is refused as itself, not as "not a ViT": its embedding
+// is named with the tensor that shows it.
+TEST_F(BadWeights, NaFlexEmbeddingIsNamed) {
+  auto e = entries_;
+  for (auto& x : e) {
+    if (x.name == "patch_embed.proj.weight") x.name = "embeds.proj.weight";
+    if (x.name == "patch_embed.proj.bias") x.name = "embeds.proj.bias";
+    if (x.name == "pos_embed") x.name = "embeds.pos_embed";
+  }
+  expect_model_error(write(e), "NaFlexViT is not supported");
+}
+
 TEST(ModelFiles, NotAModelFile) {
   t::TempDir dir;
   t::write_bytes(dir.file("photo.pth"), "\x89PNG\r\n\x1a\nnot really");

@@ -368,6 +368,32 @@ TEST(Zoo, PreprocessorConfigWinsOverPretrainedCfg) {
   EXPECT_EQ(p.interpolation, Interpolation::Bilinear) << p.describe();
 }
 
+// A ROPE-ViT `_rope_ape` checkpoint is tensor for tensor Facebook's DeiT-III: without timm's
+// config.json it loads as DeiT-III (no rotary positions), and stderr says so and what to do;
+// with config.json it is read as what it is, without the warning.
+TEST(Zoo, RopeApeWithoutConfigSaysWhatItAssumed) {
+  VIT_REQUIRE_ZOO();
+  const std::string src = zoo("models/rope_ape");
+  t::TempDir dir;
+  for (const char* f : {"model.safetensors", "io.safetensors"})
+    t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+  const t::CliRun bare =
+      t::run_cli_capture({"-m", dir.file("model.safetensors"), "--heads", "2", t::skimage("chelsea.png")});
+  EXPECT_EQ(bare.code, 0) << bare.err;
+  EXPECT_NE(bare.err.find("read as Facebook's DeiT-III"), std::string::npos) << bare.err;
+  EXPECT_NE(bare.err.find("vit_*_rope_ape_*"), std::string::npos) << bare.err;
+  const auto as_deit3 = t::check_model_dir(dir.path(), 0, 2);
+  ASSERT_TRUE(as_deit3.loaded) << as_deit3.error;
+  EXPECT_GT(as_deit3.max_diff, 1e-4f) << "the fixture's rotary positions do not show in its logits";
+  t::write_bytes(dir.file("config.json"), t::read_bytes(src + "/config.json"));
+  const t::CliRun configured = t::run_cli_capture({"-m", dir.file("model.safetensors"), t::skimage("chelsea.png")});
+  EXPECT_EQ(configured.code, 0) << configured.err;
+  EXPECT_EQ(configured.err.find("DeiT-III"), std::string::npos) << configured.err;
+  const auto as_rope = t::check_model_dir(dir.path(), 0);
+  ASSERT_TRUE(as_rope.loaded) << as_rope.error;
+  EXPECT_LE(as_rope.max_diff, 1e-4f);
+}
+
 // XCiT's tokens_norm has no tensor of its own: without timm's config.json the model is refused
 // by name, never guessed; model_args.tokens_norm is read over the architecture's (nano: false).
 TEST(Zoo, XcitTokensNormIsReadFromTheConfigOrRefused) {

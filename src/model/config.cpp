@@ -70,7 +70,7 @@ std::string ViTConfig::describe() const {
   if (rel_pos == RelPos::Mlp) o << " rel-pos-mlp" << (rel_pos_shared ? "-shared" : "") << "=" << rel_pos_hidden;
   if (rel_pos == RelPos::Table && rel_pos_grid != grid()) o << " rel-pos-resampled-from=" << rel_pos_grid * patch_size;
   if (eva) o << " eva-blocks";
-  if (eva_qv_bias) o << " q-v-bias";
+  if (eva_qv_bias && !qv_bias) o << " q-v-bias";  // read_rel_pos sets qv_bias for EVA too
   if (eva_qkv_split) o << " q-k-v-proj";
   if (eva_swiglu_split) o << " swiglu-split";
   if (rope != Rope::None)

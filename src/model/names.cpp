@@ -362,6 +362,12 @@ Family detect_family(const std::vector<std::string>& names) {
   for (const Family f : all_families())
     for (const auto& n : names)
       if (ends_with(n, family_facts(f).patch_embed) || (f == Family::Timm && ends_with(n, kXcitPatchEmbed))) return f;
+  // Families vit-classify knows and does not build: named, with the tensor that shows them.
+  for (const auto& n : names)
+    if (n == "embeds.proj.weight" || n == "embeds.pos_embed" || n == "embeds.pos_embed_y")
+      throw ModelError("tensor '" + n +
+                       "' is timm naflexvit.py's NaFlex embedding (variable-resolution, aspect-preserving patch "
+                       "grids with their own input sizing): NaFlexViT is not supported");
   std::vector<std::string> first(names.begin(),
                                  names.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(3, names.size())));
   throw ModelError("no ViT patch embedding found among " + std::to_string(names.size()) +

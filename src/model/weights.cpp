@@ -175,6 +175,16 @@ LoadedViT load_vit(RawCheckpoint raw, const std::string& path, const ModelHints&
     if (heads_override > 0) hints.heads = heads_override;
     const ViTConfig cfg = infer_config(tensors, hints, out.family, options.image_size);
     check_shapes(tensors, cfg);
+    // Layer scale named gamma_1/gamma_2 on a plain ViT is Facebook's DeiT-III layout, and
+    // tensor for tensor also timm eva.py's axial ROPE-ViT `_rope_ape` models, whose rotary
+    // positions no tensor shows: without an architecture to say which, say what was assumed.
+    if (out.family == Family::Timm && hints.architecture.empty() && raw.tensors.count("blocks.0.gamma_1") && !cfg.eva &&
+        cfg.rel_pos == RelPos::None && !cfg.depth_token_only)
+      spdlog::warn(
+          "'{}': layer scale named 'blocks.0.gamma_1' and no config.json: read as Facebook's DeiT-III (no rotary "
+          "positions); timm's vit_*_rope_ape_* models have the same tensors: for one of those, put timm's "
+          "config.json beside the weights",
+          path);
     {
       std::optional<SkipLinearInit> no_init;
       if (options.on_linear_loaded) no_init.emplace();

@@ -35,12 +35,12 @@ MODULES = ("vision_transformer", "deit", "vision_transformer_hybrid", "cait", "b
            "xcit")
 
 
-def in1k_architectures(timm):
-    """{architecture: [tags]} for every ViT classifier in vision_transformer.py, deit.py,
-    beit.py and vision_transformer_relpos.py with ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
+def in1k_architectures(timm, modules=MODULES):
+    """{architecture: [tags]} for every classifier in the timm modules (default: MODULES) with
+    ImageNet-1k weights (pretrained_cfg.num_classes == 1000), test_vit* aside."""
     from timm.models import get_pretrained_cfg
     out = {}
-    for module in MODULES:
+    for module in modules:
         names = set(timm.list_models(module=module))
         for tag in timm.list_pretrained():
             arch = tag.split(".")[0]

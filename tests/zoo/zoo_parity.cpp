@@ -21,7 +21,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-ZooResult check_model_dir(const std::string& dir, int image_size) {
+ZooResult check_model_dir(const std::string& dir, int image_size, int heads) {
   ZooResult r;
   try {
     const std::string weights =
@@ -35,6 +35,7 @@ ZooResult check_model_dir(const std::string& dir, int image_size) {
     o.model_path = weights;
     o.device.kind = DeviceSpec::Kind::Cpu;
     o.image_size = image_size;
+    o.heads = heads;
     Engine engine(o);
     r.load_seconds = seconds_since(t0);
     r.loaded = true;

@@ -17,7 +17,8 @@ struct ZooResult {
   double load_seconds = 0, run_seconds = 0;
 };
 
-// image_size > 0 runs the model at that side (--image-size). Never throws.
-ZooResult check_model_dir(const std::string& dir, int image_size = 0);
+// image_size > 0 runs the model at that side (--image-size); heads > 0 is --heads (weights
+// without a config.json). Never throws.
+ZooResult check_model_dir(const std::string& dir, int image_size = 0, int heads = 0);
 
 }  // namespace vit::test
