@@ -1,13 +1,9 @@
 // Relative position bias blocks (BEiT, timm relpos); see include/vit/model/beit_layers.h.
 #include "vit/model/beit_layers.h"
 
-#include <oneapi/dnnl/dnnl.h>
-
-#include <atomic>
 #include <cmath>
 
 #include "vit/errors.h"
-#include "vit/model/parallel.h"
 
 namespace vit {
 
@@ -29,39 +25,6 @@ torch::Tensor relative_index(int64_t g, bool class_token) {
     a[0][0] = R + 2;
   }
   return index.view({-1});
-}
-
-// Plain softmax attention with a bias, on the CPU, from (B, T, h, hd) views of the projections
-// (each head's hd values contiguous) into the merged (B, T, h * hd) output: layers.cpp's
-// attend_rows with the head's (T, T) bias copied into the weights' buffer first and the scaled
-// product added to it (sgemm beta = 1), so softmax(q k^T / sqrt(hd) + bias) v.
-torch::Tensor attend_rows_biased(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                 const torch::Tensor& bias) {
-  const int64_t B = v.size(0), T = v.size(1), H = v.size(2), hd = v.size(3);
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  auto out = torch::empty({B, T, H * hd}, v.options());
-  const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
-  const float* bp = bias.data_ptr<float>();
-  float* o = out.data_ptr<float>();
-  std::atomic<bool> failed{false};
-  parallel_rows(0, B * H, 1, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> buffer;
-    buffer.resize(static_cast<size_t>(T * T));
-    auto weights = torch::from_blob(buffer.data(), {T, T});
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t b = i / H, h = i % H;
-      std::copy(bp + h * T * T, bp + (h + 1) * T * T, buffer.begin());
-      if (dnnl_sgemm('N', 'T', T, T, hd, scale, qp + b * q.stride(0) + h * q.stride(2), q.stride(1),
-                     kp + b * k.stride(0) + h * k.stride(2), k.stride(1), 1.0f, buffer.data(), T) != dnnl_success)
-        failed = true;
-      at::_softmax_out(weights, weights, -1, false);
-      if (dnnl_sgemm('N', 'N', T, hd, T, 1.0f, buffer.data(), T, vp + b * v.stride(0) + h * v.stride(2), v.stride(1),
-                     0.0f, o + (b * T * H + h) * hd, H * hd) != dnnl_success)
-        failed = true;
-    }
-  });
-  if (failed) throw ModelError("attention: oneDNN's sgemm failed");
-  return out;
 }
 
 }  // namespace
@@ -145,7 +108,7 @@ torch::Tensor RelPosAttentionImpl::forward(const torch::Tensor& x, torch::Tensor
       q = q_norm(q);
       k = k_norm(k);
     }
-    out = attend_rows_biased(q, k, heads_of(parts[2]), b);
+    out = attend_rows(q, k, heads_of(parts[2]), b);
   } else {
     auto q = parts[0].reshape({B, T, heads, -1}).transpose(1, 2);  // (B, h, T, hd)
     auto k = parts[1].reshape({B, T, heads, -1}).transpose(1, 2);

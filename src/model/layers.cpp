@@ -98,19 +98,13 @@ torch::Tensor DiffAttentionParts::attend(const torch::Tensor& q, const torch::Te
   return sub_norm->forward(torch::matmul(attn, v)) * (1 - lambda_init);  // (B, h, T, hd)
 }
 
-namespace {
-
-// Plain softmax attention on the CPU straight from (B, T, h, hd) views of the projections
-// (rows of any stride, each head's hd values contiguous) into the merged (B, T, h * hd) output:
-// the same products and softmax as attend(), without the transposes into (B, h, T, hd) and
-// back. One (batch, head) per task, the tasks spread over the threads: its weights (T x T) are
-// made in a buffer of the thread's by one single-threaded oneDNN sgemm reading the rows in
-// place, softmaxed there, and multiplied into the output's rows while still in cache.
-torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& bias) {
   const int64_t B = v.size(0), T = v.size(1), H = v.size(2), hd = v.size(3);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   auto out = torch::empty({B, T, H * hd}, v.options());
   const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
+  const float* bp = bias.defined() ? bias.data_ptr<float>() : nullptr;
   float* o = out.data_ptr<float>();
   std::atomic<bool> failed{false};
   parallel_rows(0, B * H, 1, [&](int64_t begin, int64_t end) {
@@ -119,8 +113,10 @@ torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const 
     auto weights = torch::from_blob(buffer.data(), {T, T});
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / H, h = i % H;
+      if (bp) std::copy(bp + h * T * T, bp + (h + 1) * T * T, buffer.begin());  // the product is added to it
       if (dnnl_sgemm('N', 'T', T, T, hd, scale, qp + b * q.stride(0) + h * q.stride(2), q.stride(1),
-                     kp + b * k.stride(0) + h * k.stride(2), k.stride(1), 0.0f, buffer.data(), T) != dnnl_success)
+                     kp + b * k.stride(0) + h * k.stride(2), k.stride(1), bp ? 1.0f : 0.0f, buffer.data(),
+                     T) != dnnl_success)
         failed = true;
       at::_softmax_out(weights, weights, -1, false);
       if (dnnl_sgemm('N', 'N', T, hd, T, 1.0f, buffer.data(), T, vp + b * v.stride(0) + h * v.stride(2), v.stride(1),
@@ -131,6 +127,8 @@ torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const 
   if (failed) throw ModelError("attention: oneDNN's sgemm failed");
   return out;
 }
+
+namespace {
 
 // Multi-head self-attention from the q, k, v projections (B, T, D), shared by Attention and
 // ParallelBlock: split into heads (differential attention: q and k as 2h half-width heads),

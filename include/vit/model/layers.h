@@ -44,6 +44,17 @@ struct DiffAttentionParts {
   RmsNorm sub_norm{nullptr};
 };
 
+// Plain softmax attention on the CPU straight from (B, T, h, hd) views of the projections
+// (rows of any stride, each head's hd values contiguous) into the merged (B, T, h * hd) output:
+// softmax(q k^T / sqrt(hd) [+ bias]) v, the same products and softmax as attend() without the
+// transposes into (B, h, T, hd) and back. One (batch, head) per task, the tasks spread over the
+// threads: its weights (T x T) are made in a buffer of the thread's by one single-threaded oneDNN
+// sgemm reading the rows in place (with a bias, (h, T, T) contiguous float, the head's bias is
+// copied into the buffer first and the product added to it), softmaxed there, and multiplied
+// into the output's rows while still in cache. Used by Attention and BEiT's biased attention.
+torch::Tensor attend_rows(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& bias = {});
+
 // Multi-head self-attention with a fused qkv projection (rows [q; k; v], head h at rows
 // h*hd..h*hd+hd-1 of each). Optional: q/k LayerNorm per head, LayerNorm before proj. When
 // attn_out is given, the softmax weights (B, heads, T, T) are stored there (explain).
