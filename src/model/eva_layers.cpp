@@ -313,7 +313,13 @@ torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Ten
     };
     q = rotate(q), k = rotate(k);
   }
-  auto o = attend(q.contiguous(), k.contiguous(), v.contiguous(), attn_out).transpose(1, 2).reshape({B, T, D});
+  torch::Tensor o;
+  const auto rows = [](const torch::Tensor& y) { return y.transpose(1, 2); };  // (B, T, h, hd) views
+  if (!attn_out && x.device().is_cpu() && q.scalar_type() == torch::kFloat32 && q.stride(3) == 1 && k.stride(3) == 1 &&
+      v.stride(3) == 1)
+    o = attend_rows(rows(q), rows(k), rows(v));  // read in place, written merged: (B, T, D)
+  else
+    o = attend(q.contiguous(), k.contiguous(), v.contiguous(), attn_out).transpose(1, 2).reshape({B, T, D});
   if (norm) o = norm(o);
   return proj(o);
 }
