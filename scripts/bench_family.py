@@ -32,20 +32,9 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
 import timm_zoo  # noqa: E402
+from bench_clip import cpu_summary  # noqa: E402  (scripts/ is on sys.path: this file's folder)
 
 DEFAULT_TAGS = "eva02_base_patch14_448.mim_in22k_ft_in1k,beitv2_base_patch16_224.in1k_ft_in1k"
-
-
-def cpu_name():
-    model, flags = "unknown CPU", set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and model == "unknown CPU":
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    isa = " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags)
-    return f"{model} ({isa}), {os.cpu_count()} cores"
 
 
 def time_torch(model, x, seconds, warmup=2):
@@ -104,7 +93,9 @@ def main():
     if timm is None:
         raise SystemExit(1)
     torch.set_num_threads(args.threads)
-    print(f"CPU: {cpu_name()}; torch {torch.__version__}, timm {timm.__version__}; {args.threads} threads; "
+    name, flags, cpus = cpu_summary()
+    isa = " ".join(f for f, present in flags.items() if present)
+    print(f"CPU: {name} ({isa}), {cpus} cores; torch {torch.__version__}, timm {timm.__version__}; {args.threads} threads; "
           f"load average at start {os.getloadavg()[0]:.2f}")
     rows = []
     for i, tag in enumerate(args.tags.split(",")):

@@ -36,6 +36,7 @@ import timm_zoo  # noqa: E402
 # Modules listed (each architecture refused, with the refusal's words) but not in timm_zoo.MODULES:
 # vit-classify does not build them (the zoo fixtures and pcfg tests leave them out).
 EXTRA_MODULES = ("naflexvit",)
+ALL_MODULES = timm_zoo.MODULES + EXTRA_MODULES
 
 TOLERANCE = 1e-4  # on logits, relative to their scale when that is over 1
 
@@ -88,8 +89,7 @@ def main():
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
     ap.add_argument("--only", default="", help="only the architectures whose name contains this")
     ap.add_argument("--modules", default="",
-                    help="only these timm modules, comma-separated (eva,beit,...; default: all of " + ", ".join(
-                        timm_zoo.MODULES + EXTRA_MODULES) + ")")
+                    help="only these timm modules, comma-separated (eva,beit,...; default: all of " + ", ".join(ALL_MODULES) + ")")
     ap.add_argument("--max-params", type=float, default=350e6)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--noise", action="store_true",
@@ -102,11 +102,10 @@ def main():
     if timm is None:
         sys.exit("check_timm_zoo: timm is needed (../shared/reference/timm)")
     torch.set_num_threads(os.cpu_count() or 1)
-    modules = [m for m in args.modules.split(",") if m] or list(timm_zoo.MODULES + EXTRA_MODULES)
-    unknown = [m for m in modules if m not in timm_zoo.MODULES + EXTRA_MODULES]
+    modules = [m for m in args.modules.split(",") if m] or list(ALL_MODULES)
+    unknown = [m for m in modules if m not in ALL_MODULES]
     if unknown:
-        sys.exit(f"check_timm_zoo: unknown module(s) {', '.join(unknown)}: one of "
-                 f"{', '.join(timm_zoo.MODULES + EXTRA_MODULES)}")
+        sys.exit(f"check_timm_zoo: unknown module(s) {', '.join(unknown)}: one of {', '.join(ALL_MODULES)}")
     archs = timm_zoo.in1k_architectures(timm, modules)
     module_of = {a: m for m in modules for a in timm.list_models(module=m)}
     photo_dir = os.path.join(args.shared, "images", "imagenet")

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 
 #include "test_util.h"
@@ -24,6 +25,11 @@ using namespace vit;
 namespace {
 
 std::string zoo(const std::string& part) { return t::fixtures() + "/zoo/" + part; }
+
+// Copies the named files of fixture folder `src` into `dir` (a test's own variant of it).
+void copy_files(const std::string& src, const t::TempDir& dir, std::initializer_list<const char*> names) {
+  for (const char* f : names) t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+}
 
 std::vector<std::string> subdirs(const std::string& dir) {
   std::vector<std::string> out;
@@ -355,7 +361,7 @@ TEST(Zoo, PreprocessorConfigWinsOverPretrainedCfg) {
   VIT_REQUIRE_ZOO();
   t::TempDir dir;
   const std::string src = zoo("models/vit_tiny");
-  for (const char* f : {"model.safetensors", "config.json"}) t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+  copy_files(src, dir, {"model.safetensors", "config.json"});
   t::write_bytes(dir.file("preprocessor_config.json"),
                  R"({"do_resize": true, "size": {"height": 64, "width": 64}, "resample": 2, "do_normalize": true,
                      "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]})");
@@ -375,8 +381,7 @@ TEST(Zoo, RopeApeWithoutConfigSaysWhatItAssumed) {
   VIT_REQUIRE_ZOO();
   const std::string src = zoo("models/rope_ape");
   t::TempDir dir;
-  for (const char* f : {"model.safetensors", "io.safetensors"})
-    t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+  copy_files(src, dir, {"model.safetensors", "io.safetensors"});
   const t::CliRun bare =
       t::run_cli_capture({"-m", dir.file("model.safetensors"), "--heads", "2", t::skimage("chelsea.png")});
   EXPECT_EQ(bare.code, 0) << bare.err;
@@ -400,8 +405,7 @@ TEST(Zoo, XcitTokensNormIsReadFromTheConfigOrRefused) {
   VIT_REQUIRE_ZOO();
   const std::string src = zoo("models/xcit_p8_nano");
   t::TempDir dir;
-  for (const char* f : {"model.safetensors", "io.safetensors"})
-    t::write_bytes(dir.file(f), t::read_bytes(src + "/" + f));
+  copy_files(src, dir, {"model.safetensors", "io.safetensors"});
   EngineOptions o;
   o.model_path = dir.file("model.safetensors");
   try {
